@@ -1,17 +1,16 @@
 // Shared vitest settings for every workspace. Tests resolve workspace packages to their TypeScript
 // sources (the "source" export condition), so a change in a package is seen without a rebuild.
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  resolve: { conditions: ["source", "import", "node", "default"] },
-  ssr: { resolve: { conditions: ["source", "import", "node", "default"], externalConditions: ["source"] } },
+  ssr: { resolve: { conditions: ["source", ...defaultServerConditions] } },
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Real PostgreSQL and NATS behind the tests: keep files in separate processes, few at a time.
+    // Real PostgreSQL and NATS behind the tests: files run in separate processes, two at a time.
     pool: "forks",
     maxWorkers: 2,
-    passWithNoTests: false,
   },
 });

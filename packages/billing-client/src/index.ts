@@ -1,1 +1,3 @@
-export {};
+export { createBillingClient, type BillingClient, type BillingClientOptions } from "./client.js";
+export { detail, errorReason, fieldViolations, insufficientFunds, quotaFailure } from "./errors.js";
+export { Code, ConnectError } from "@connectrpc/connect";

@@ -1,2 +1,2 @@
 // Test kit: faithful local fakes of what lives outside the machine, and the PostgreSQL/NATS harness.
-export {};
+export { dropDatabase, NATS_URL, PG_ADMIN_URL, testDatabase, testToken, uniqueName, withPg, type TestDatabase } from "./harness.js";

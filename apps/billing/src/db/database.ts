@@ -1,0 +1,99 @@
+// PostgreSQL through MikroORM: connect (creating the database if asked), apply the committed
+// migrations, and run commands as transactions with bounded retries on transient conflicts.
+import { Migrator } from "@mikro-orm/migrations";
+import {
+  ConnectionException,
+  DeadlockException,
+  type EntityManager,
+  LockWaitTimeoutException,
+  MikroORM,
+  UniqueConstraintViolationException,
+} from "@mikro-orm/postgresql";
+import type { Logger } from "@billing/observability";
+import { DomainError } from "../domain/errors.js";
+import { ledgerEntities } from "./entities.js";
+import { migrationsList } from "./migrations/index.js";
+
+export type { EntityManager };
+
+export interface DatabaseOptions {
+  url: string;
+  poolMax: number;
+  createDatabase: boolean;
+  log: Logger;
+  /** Extra entities of other modules (payments, quotas). */
+  entities?: readonly unknown[];
+}
+
+export interface Database {
+  readonly orm: MikroORM;
+  /** Runs `work` in one transaction; retried (bounded) on deadlocks, serialization failures and key races. */
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T>;
+  /** A fresh EntityManager for reads outside a transaction. */
+  reader(): EntityManager;
+  isConnected(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const orm = await MikroORM.init({
+    clientUrl: options.url,
+    entities: [...ledgerEntities, ...((options.entities ?? []) as typeof ledgerEntities)],
+    extensions: [Migrator],
+    migrations: { migrationsList, snapshot: false, transactional: true, allOrNothing: true, silent: true },
+    pool: { min: 0, max: options.poolMax },
+    // Entities are defined in code; never let a stale cache or discovery by path interfere.
+    discovery: { warnWhenNoEntities: true },
+    debug: false,
+    allowGlobalContext: false,
+  });
+  try {
+    if (options.createDatabase) await orm.schema.ensureDatabase({ create: true });
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+
+  const transaction = async <T>(work: (tx: EntityManager) => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await orm.em.fork().transactional((tx) => work(tx));
+      } catch (error) {
+        if (error instanceof ConnectionException) {
+          throw new DomainError("UNAVAILABLE", "the database is unreachable; retry shortly");
+        }
+        // Deadlocks and serialization failures resolve by retrying; a unique-key race means a
+        // concurrent twin committed first, and the retry will read its result (idempotent replay).
+        const retryable =
+          error instanceof DeadlockException ||
+          error instanceof LockWaitTimeoutException ||
+          error instanceof UniqueConstraintViolationException ||
+          (error as { code?: unknown }).code === "40001";
+        if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+        options.log.debug({ attempt, err: error }, "retrying transaction");
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  };
+
+  return {
+    orm,
+    transaction,
+    reader: () => orm.em.fork(),
+    isConnected: async () => (await orm.checkConnection()).ok,
+    close: () => orm.close(true),
+  };
+}
+
+/** Applies pending migrations; several instances starting at once serialize on an advisory lock. */
+export async function migrate(db: Database): Promise<string[]> {
+  // The lock is taken in a transaction of its own that stays open while the migrator runs on
+  // another pooled connection: a second instance waits here, then finds nothing pending.
+  return await db.orm.em.fork().transactional(async (tx) => {
+    await tx.execute("select pg_advisory_xact_lock(727274)");
+    const applied = await db.orm.migrator.up();
+    return applied.map((m) => m.name);
+  });
+}

@@ -1,0 +1,123 @@
+// MikroORM entities of the ledger tables (the schema itself is in migrations/). Amounts are bigint.
+import { defineEntity, p, type InferEntity } from "@mikro-orm/postgresql";
+
+export const ASSETS = ["CREDITS", "FREE_OPERATIONS"] as const;
+export type AssetCode = (typeof ASSETS)[number];
+
+export const TRANSFER_KINDS = [
+  "STARTER_GRANT",
+  "GRANT",
+  "CHARGE",
+  "HOLD",
+  "HOLD_POSTED",
+  "HOLD_VOIDED",
+  "HOLD_EXPIRED",
+  "REFUND",
+  "TOP_UP",
+  "PAYMENT_REFUND",
+] as const;
+export type TransferKind = (typeof TRANSFER_KINDS)[number];
+
+export const FUNDING_SOURCES = ["NONE", "FREE_OPERATION", "CREDITS"] as const;
+export type FundingSourceCode = (typeof FUNDING_SOURCES)[number];
+
+export const HOLD_STATES = ["PENDING", "POSTED", "VOIDED", "EXPIRED"] as const;
+export type HoldStateCode = (typeof HOLD_STATES)[number];
+
+export const LedgerAccount = defineEntity({
+  name: "LedgerAccount",
+  tableName: "ledger_accounts",
+  properties: {
+    id: p.bigint().primary().autoincrement(),
+    ownerRef: p.text(),
+    asset: p.enum(ASSETS),
+    kind: p.enum(["USER", "SYSTEM"] as const),
+    shard: p.smallint().default(0),
+    debitsPending: p.bigint().default(0),
+    debitsPosted: p.bigint().default(0),
+    creditsPending: p.bigint().default(0),
+    creditsPosted: p.bigint().default(0),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type LedgerAccount = InferEntity<typeof LedgerAccount>;
+
+export const LedgerTransfer = defineEntity({
+  name: "LedgerTransfer",
+  tableName: "ledger_transfers",
+  properties: {
+    seq: p.bigint().primary().autoincrement(),
+    id: p.uuid().unique(),
+    kind: p.enum(TRANSFER_KINDS),
+    asset: p.enum(ASSETS),
+    debitAccountId: p.bigint(),
+    creditAccountId: p.bigint(),
+    amount: p.bigint(),
+    pending: p.boolean().default(false),
+    pendingId: p.uuid().nullable(),
+    refundOf: p.uuid().nullable(),
+    userRef: p.text(),
+    operation: p.text().nullable(),
+    holdId: p.uuid().nullable(),
+    jobId: p.text().nullable(),
+    reference: p.text().nullable(),
+    reason: p.text().nullable(),
+    debitBalanceAfter: p.bigint(),
+    creditBalanceAfter: p.bigint(),
+    createdAt: p.datetime(),
+  },
+});
+export type LedgerTransfer = InferEntity<typeof LedgerTransfer>;
+
+export const LedgerHold = defineEntity({
+  name: "LedgerHold",
+  tableName: "ledger_holds",
+  properties: {
+    id: p.uuid().primary(),
+    userRef: p.text(),
+    operation: p.text(),
+    jobId: p.text().nullable(),
+    fundedBy: p.enum(FUNDING_SOURCES),
+    amount: p.bigint(),
+    priceCredits: p.bigint(),
+    state: p.enum(HOLD_STATES),
+    pendingTransferId: p.uuid().nullable(),
+    resolutionTransferId: p.uuid().nullable(),
+    postedAmount: p.bigint().nullable(),
+    resolutionReason: p.text().nullable(),
+    refundTransferId: p.uuid().nullable(),
+    expiresAt: p.datetime(),
+    createdAt: p.datetime(),
+    resolvedAt: p.datetime().nullable(),
+  },
+});
+export type LedgerHold = InferEntity<typeof LedgerHold>;
+
+export const IdempotencyKey = defineEntity({
+  name: "IdempotencyKey",
+  tableName: "idempotency_keys",
+  properties: {
+    key: p.text().primary(),
+    command: p.text(),
+    fingerprint: p.blob(),
+    result: p.json<unknown>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type IdempotencyKey = InferEntity<typeof IdempotencyKey>;
+
+export const OutboxEvent = defineEntity({
+  name: "OutboxEvent",
+  tableName: "outbox_events",
+  properties: {
+    id: p.bigint().primary().autoincrement(),
+    eventId: p.uuid().unique(),
+    subject: p.text(),
+    payload: p.blob(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    publishedAt: p.datetime().nullable(),
+  },
+});
+export type OutboxEvent = InferEntity<typeof OutboxEvent>;
+
+export const ledgerEntities = [LedgerAccount, LedgerTransfer, LedgerHold, IdempotencyKey, OutboxEvent];

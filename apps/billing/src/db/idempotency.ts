@@ -1,0 +1,75 @@
+// Idempotency keys: the key and a fingerprint of the request are stored with the command's result in
+// the command's own transaction (primary key on the key). A replay returns the stored result; the
+// same key with another request is refused.
+import { createHash } from "node:crypto";
+import { DomainError } from "../domain/errors.js";
+import type { EntityManager } from "./database.js";
+import { IdempotencyKey } from "./entities.js";
+
+/** sha256 over the command name and a canonical JSON of the request (keys sorted, bigint as text). */
+export function fingerprint(command: string, request: object): Buffer {
+  return createHash("sha256").update(command).update("\0").update(canonicalJson(request)).digest();
+}
+
+/** The stored result of an earlier identical request, or undefined if the key is new. */
+export async function findReplay<T>(
+  tx: EntityManager,
+  key: string,
+  command: string,
+  requestFingerprint: Buffer,
+): Promise<T | undefined> {
+  const stored = await tx.findOne(IdempotencyKey, { key });
+  if (stored === null) return undefined;
+  if (stored.command !== command || !Buffer.from(stored.fingerprint).equals(requestFingerprint)) {
+    throw new DomainError(
+      "IDEMPOTENCY_KEY_REUSED",
+      `idempotency key was already used for a different ${stored.command} request`,
+      { metadata: { idempotency_key: key, original_command: stored.command } },
+    );
+  }
+  return decodeResult(stored.result) as T;
+}
+
+export function rememberResult(
+  tx: EntityManager,
+  key: string,
+  command: string,
+  requestFingerprint: Buffer,
+  result: unknown,
+  at: Date,
+): void {
+  tx.create(IdempotencyKey, { key, command, fingerprint: requestFingerprint, result: encodeResult(result), createdAt: at });
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "bigint") return `${v}n`;
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)));
+    }
+    return v;
+  });
+}
+
+// Results hold bigint and Date values, which JSON cannot: they are tagged on the way in and restored
+// on the way out.
+function encodeResult(value: unknown): unknown {
+  if (typeof value === "bigint") return { $bigint: value.toString() };
+  if (value instanceof Date) return { $date: value.toISOString() };
+  if (Array.isArray(value)) return value.map(encodeResult);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeResult(v)]));
+  }
+  return value;
+}
+
+function decodeResult(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decodeResult);
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (typeof record.$bigint === "string") return BigInt(record.$bigint);
+    if (typeof record.$date === "string") return new Date(record.$date);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, decodeResult(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,8 @@
+// Every migration, in order. Migrations are committed and never edited once landed: a change to the
+// schema is a new file here.
+import type { MigrationObject } from "@mikro-orm/core";
+import { Migration20261122000000Ledger } from "./Migration20261122000000Ledger.js";
+
+export const migrationsList: MigrationObject[] = [
+  { name: "Migration20261122000000Ledger", class: Migration20261122000000Ledger },
+];

@@ -1,0 +1,134 @@
+// Loading and locking accounts. System accounts are sharded so that no single row is a point of
+// contention for every user (each user maps to one shard per system account); user accounts are
+// locked together with the shards they touch, in ascending id order, so transactions never deadlock.
+import { LockMode } from "@mikro-orm/postgresql";
+import type { Database, EntityManager } from "../db/database.js";
+import { type AssetCode, LedgerAccount, ASSETS } from "../db/entities.js";
+import { DomainError } from "../domain/errors.js";
+import { available, reserved } from "./balances.js";
+import type { Balance } from "./types.js";
+
+/** Counterparties of user accounts. Their balances may be negative; users' never. */
+export const SYSTEM = {
+  /** Where charges go, and refunds come from. */
+  revenue: "system:revenue",
+  /** Source of grants and starter free operations. */
+  issuance: "system:issuance",
+  /** Source of credits bought with payments, and where payment refunds return them. */
+  payments: "system:payments",
+} as const;
+export type SystemAccount = (typeof SYSTEM)[keyof typeof SYSTEM];
+
+export interface LockedAccounts {
+  credits: LedgerAccount;
+  freeOperations: LedgerAccount;
+  user(asset: AssetCode): LedgerAccount;
+  system(name: SystemAccount, asset: AssetCode): LedgerAccount;
+}
+
+export class AccountDirectory {
+  readonly #systemIds = new Map<string, bigint>();
+
+  private constructor(readonly shards: number) {}
+
+  /** Creates the system accounts (idempotently) and remembers their ids. */
+  static async load(db: Database, shards: number): Promise<AccountDirectory> {
+    const directory = new AccountDirectory(shards);
+    await db.transaction(async (tx) => {
+      const values: string[] = [];
+      const params: (string | number)[] = [];
+      for (const owner of Object.values(SYSTEM)) {
+        for (const asset of ASSETS) {
+          for (let shard = 0; shard < shards; shard++) {
+            values.push("(?, ?, 'SYSTEM', ?)");
+            params.push(owner, asset, shard);
+          }
+        }
+      }
+      await tx.execute(
+        `insert into ledger_accounts (owner_ref, asset, kind, shard) values ${values.join(", ")}
+         on conflict (owner_ref, asset, shard) do nothing`,
+        params,
+      );
+    });
+    const rows = await db.reader().find(LedgerAccount, { kind: "SYSTEM" });
+    for (const row of rows) directory.#systemIds.set(systemKey(row.ownerRef, row.asset, row.shard), row.id);
+    return directory;
+  }
+
+  shardOf(userRef: string): number {
+    // FNV-1a: stable across processes and versions, unlike anything seeded per process.
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < userRef.length; i++) {
+      hash ^= userRef.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash % this.shards;
+  }
+
+  /**
+   * Locks the user's accounts and the system shards named, in id order. Throws ACCOUNT_NOT_FOUND if
+   * the user has no accounts.
+   */
+  async lock(
+    tx: EntityManager,
+    userRef: string,
+    systems: readonly { name: SystemAccount; asset: AssetCode }[],
+  ): Promise<LockedAccounts> {
+    const shard = this.shardOf(userRef);
+    const systemIds = systems.map((s) => this.#id(s.name, s.asset, shard));
+    const rows = await tx.find(
+      LedgerAccount,
+      { $or: [{ ownerRef: userRef, kind: "USER" }, { id: { $in: systemIds } }] },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const credits = rows.find((r) => r.kind === "USER" && r.asset === "CREDITS");
+    const freeOperations = rows.find((r) => r.kind === "USER" && r.asset === "FREE_OPERATIONS");
+    if (credits === undefined || freeOperations === undefined) throw accountNotFound(userRef);
+    return {
+      credits,
+      freeOperations,
+      user: (asset) => (asset === "CREDITS" ? credits : freeOperations),
+      system: (name, asset) => {
+        const row = byId.get(this.#id(name, asset, shard));
+        if (row === undefined) throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
+        return row;
+      },
+    };
+  }
+
+  /** The user's two accounts without locking (reads). */
+  async read(em: EntityManager, userRef: string): Promise<{ credits: LedgerAccount; freeOperations: LedgerAccount }> {
+    const rows = await em.find(LedgerAccount, { ownerRef: userRef, kind: "USER" });
+    const credits = rows.find((r) => r.asset === "CREDITS");
+    const freeOperations = rows.find((r) => r.asset === "FREE_OPERATIONS");
+    if (credits === undefined || freeOperations === undefined) throw accountNotFound(userRef);
+    return { credits, freeOperations };
+  }
+
+  #id(name: SystemAccount, asset: AssetCode, shard: number): bigint {
+    const id = this.#systemIds.get(systemKey(name, asset, shard));
+    if (id === undefined) throw new Error(`ledger invariant: system account ${name}/${asset}#${shard} missing`);
+    return id;
+  }
+}
+
+export function balanceOf(accounts: { credits: LedgerAccount; freeOperations: LedgerAccount }): Balance {
+  return {
+    creditsAvailable: available(accounts.credits),
+    creditsReserved: reserved(accounts.credits),
+    freeOperationsAvailable: available(accounts.freeOperations),
+    freeOperationsReserved: reserved(accounts.freeOperations),
+  };
+}
+
+export function accountNotFound(userRef: string): DomainError {
+  return new DomainError("ACCOUNT_NOT_FOUND", `no account for ${userRef}; call OpenAccount first`, {
+    metadata: { user_ref: userRef },
+  });
+}
+
+function systemKey(owner: string, asset: string, shard: number): string {
+  return `${owner}|${asset}|${shard}`;
+}

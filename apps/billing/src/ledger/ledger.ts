@@ -1,0 +1,594 @@
+// The credits ledger: every command is one transaction that locks the accounts it touches (in id
+// order), checks, moves value with immutable transfers, records its idempotency key and its events,
+// and commits — or changes nothing.
+import { randomUUID } from "node:crypto";
+import { LockMode } from "@mikro-orm/postgresql";
+import type { Database, EntityManager } from "../db/database.js";
+import {
+  type AssetCode,
+  type FundingSourceCode,
+  LedgerAccount,
+  LedgerHold,
+  LedgerTransfer,
+  type TransferKind,
+} from "../db/entities.js";
+import { findReplay, fingerprint, rememberResult } from "../db/idempotency.js";
+import type { Clock } from "../domain/clock.js";
+import { DomainError } from "../domain/errors.js";
+import { recordEvent } from "../outbox/outbox.js";
+import { AccountDirectory, balanceOf, type LockedAccounts, SYSTEM, type SystemAccount } from "./accounts.js";
+import { applyMovement, available, type Movement } from "./balances.js";
+import { chooseFunding } from "./funding.js";
+import type { Balance, ChargeResult, GrantResult, HoldResult, HoldView, RefundResult } from "./types.js";
+
+export interface LedgerConfig {
+  /** Operation → price in credits. */
+  prices: ReadonlyMap<string, bigint>;
+  starterFreeOperations: bigint;
+  /** Shards per system account (contention on hot system rows divided by this). */
+  systemShards: number;
+}
+
+export const HOLD_TIMEOUT_MIN_MS = 1_000;
+export const HOLD_TIMEOUT_MAX_MS = 24 * 60 * 60 * 1_000;
+export const HOLD_TIMEOUT_DEFAULT_MS = 15 * 60 * 1_000;
+
+const FUNDING_ASSET: Readonly<Record<Exclude<FundingSourceCode, "NONE">, AssetCode>> = {
+  FREE_OPERATION: "FREE_OPERATIONS",
+  CREDITS: "CREDITS",
+};
+
+interface TransferMeta {
+  userRef: string;
+  operation?: string | undefined;
+  holdId?: string | undefined;
+  jobId?: string | undefined;
+  reference?: string | undefined;
+  reason?: string | undefined;
+  pendingId?: string | undefined;
+  refundOf?: string | undefined;
+}
+
+export class Ledger {
+  private constructor(
+    readonly db: Database,
+    readonly config: LedgerConfig,
+    readonly clock: Clock,
+    readonly accounts: AccountDirectory,
+  ) {}
+
+  static async create(db: Database, config: LedgerConfig, clock: Clock): Promise<Ledger> {
+    return new Ledger(db, config, clock, await AccountDirectory.load(db, config.systemShards));
+  }
+
+  priceOf(operation: string): bigint {
+    const price = this.config.prices.get(operation);
+    if (price === undefined) {
+      throw new DomainError(
+        "UNKNOWN_OPERATION",
+        `unknown operation '${operation}'; known: ${[...this.config.prices.keys()].join(", ")}`,
+        { metadata: { operation } },
+      );
+    }
+    return price;
+  }
+
+  /** Creates the user's accounts and grants the starter free operations, exactly once. */
+  async openAccount(userRef: string): Promise<{ created: boolean; balance: Balance }> {
+    return this.db.transaction(async (tx) => {
+      // The unique key (owner, asset, shard) makes concurrent calls wait for the first one to commit;
+      // only the call whose insert returned rows grants anything.
+      const inserted = await tx.execute<{ id: string }[]>(
+        `insert into ledger_accounts (owner_ref, asset, kind) values (?, 'CREDITS', 'USER'), (?, 'FREE_OPERATIONS', 'USER')
+         on conflict (owner_ref, asset, shard) do nothing returning id`,
+        [userRef, userRef],
+      );
+      const created = inserted.length === 2;
+      if (inserted.length === 1) throw new Error("ledger invariant: a user had only one of its two accounts");
+      const locked = await this.accounts.lock(tx, userRef, [{ name: SYSTEM.issuance, asset: "FREE_OPERATIONS" }]);
+      if (created && this.config.starterFreeOperations > 0n) {
+        this.#move(tx, "STARTER_GRANT", "FREE_OPERATIONS", locked.system(SYSTEM.issuance, "FREE_OPERATIONS"), locked.freeOperations, {
+          type: "posted",
+          amount: this.config.starterFreeOperations,
+        }, { userRef, reason: "starter free operations" });
+        this.#balanceChanged(tx, userRef, locked, "starter_grant");
+      }
+      return { created, balance: balanceOf(locked) };
+    });
+  }
+
+  async getBalance(userRef: string): Promise<Balance> {
+    return balanceOf(await this.accounts.read(this.db.reader(), userRef));
+  }
+
+  /** One-step debit: a free operation, else credits; nothing for an operation priced 0. */
+  async charge(command: { userRef: string; operation: string; idempotencyKey: string; reference: string }): Promise<ChargeResult> {
+    const price = this.priceOf(command.operation);
+    const requestFingerprint = fingerprint("Charge", command);
+    return this.db.transaction(async (tx) => {
+      const locked = await this.#lockForSpending(tx, command.userRef);
+      const replay = await findReplay<ChargeResult>(tx, command.idempotencyKey, "Charge", requestFingerprint);
+      if (replay !== undefined) return replay;
+      const funding = this.#fund(locked, command.operation, price);
+      let transferId = "";
+      if (funding.source !== "NONE") {
+        const asset = FUNDING_ASSET[funding.source];
+        transferId = this.#move(tx, "CHARGE", asset, locked.user(asset), locked.system(SYSTEM.revenue, asset), {
+          type: "posted",
+          amount: funding.amount,
+        }, { userRef: command.userRef, operation: command.operation, reference: command.reference }).id;
+        this.#balanceChanged(tx, command.userRef, locked, "charge");
+      }
+      const result: ChargeResult = {
+        transferId,
+        fundedBy: funding.source,
+        amountCredits: funding.source === "CREDITS" ? funding.amount : 0n,
+        amountFreeOperations: funding.source === "FREE_OPERATION" ? 1n : 0n,
+        priceCredits: price,
+        balance: balanceOf(locked),
+      };
+      rememberResult(tx, command.idempotencyKey, "Charge", requestFingerprint, result, this.clock.now());
+      return result;
+    });
+  }
+
+  /** Holds the price of an operation until Commit, Release or the timeout. */
+  async reserve(command: {
+    userRef: string;
+    operation: string;
+    idempotencyKey: string;
+    timeoutMs: number;
+    jobId: string;
+  }): Promise<HoldResult> {
+    const price = this.priceOf(command.operation);
+    const requestFingerprint = fingerprint("Reserve", command);
+    return this.db.transaction(async (tx) => {
+      const locked = await this.#lockForSpending(tx, command.userRef);
+      const replay = await findReplay<HoldResult>(tx, command.idempotencyKey, "Reserve", requestFingerprint);
+      if (replay !== undefined) return replay;
+      const funding = this.#fund(locked, command.operation, price);
+      const now = this.clock.now();
+      const holdId = randomUUID();
+      let pendingTransferId: string | null = null;
+      if (funding.source !== "NONE") {
+        const asset = FUNDING_ASSET[funding.source];
+        pendingTransferId = this.#move(tx, "HOLD", asset, locked.user(asset), locked.system(SYSTEM.revenue, asset), {
+          type: "pending",
+          amount: funding.amount,
+        }, { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId }).id;
+        this.#balanceChanged(tx, command.userRef, locked, "hold");
+      }
+      const hold = tx.create(LedgerHold, {
+        id: holdId,
+        userRef: command.userRef,
+        operation: command.operation,
+        jobId: command.jobId === "" ? null : command.jobId,
+        fundedBy: funding.source,
+        amount: funding.amount,
+        priceCredits: price,
+        state: "PENDING",
+        pendingTransferId,
+        expiresAt: new Date(now.getTime() + command.timeoutMs),
+        createdAt: now,
+      });
+      const result: HoldResult = { hold: holdView(hold), balance: balanceOf(locked) };
+      rememberResult(tx, command.idempotencyKey, "Reserve", requestFingerprint, result, now);
+      return result;
+    });
+  }
+
+  /** Posts a pending hold (all of it, or `amount` of it; the rest returns). */
+  async commit(command: { holdId: string; amount: bigint | undefined }): Promise<HoldResult> {
+    return this.#resolve(command.holdId, (hold) => {
+      const amount = command.amount ?? hold.amount;
+      if (amount < 0n) {
+        throw new DomainError("INVALID_FIELD", "amount must not be negative", {
+          fieldViolations: [{ field: "amount", description: "must not be negative" }],
+        });
+      }
+      if (amount > hold.amount) {
+        throw new DomainError("AMOUNT_EXCEEDS_HOLD", `amount ${amount} exceeds the held ${hold.amount}`, {
+          metadata: { held: hold.amount.toString(), requested: amount.toString() },
+        });
+      }
+      if (amount === 0n && hold.amount > 0n) {
+        throw new DomainError("INVALID_FIELD", "amount 0 posts nothing: Release the hold instead", {
+          fieldViolations: [{ field: "amount", description: "must be at least 1 (use Release to return everything)" }],
+        });
+      }
+      return { kind: "post", amount };
+    });
+  }
+
+  /** Voids a pending hold: everything held returns to its source. */
+  async release(command: { holdId: string; reason: string }): Promise<HoldResult> {
+    return this.#resolve(command.holdId, () => ({ kind: "void", reason: command.reason }));
+  }
+
+  async getHold(holdId: string): Promise<HoldView> {
+    const hold = await this.db.reader().findOne(LedgerHold, { id: holdId });
+    if (hold === null) throw holdNotFound(holdId);
+    return holdView(hold);
+  }
+
+  /**
+   * Voids up to `limit` holds whose timeout passed. Each hold is expired in its own transaction and
+   * claimed with SKIP LOCKED, so several billing instances share the work without waiting on or
+   * double-expiring each other. Returns how many it expired.
+   */
+  async expireDueHolds(limit: number): Promise<number> {
+    const due = await this.db
+      .reader()
+      .find(LedgerHold, { state: "PENDING", expiresAt: { $lte: this.clock.now() } }, { fields: ["id"], limit, orderBy: { expiresAt: "asc" } });
+    let expired = 0;
+    for (const { id } of due) {
+      const done = await this.db.transaction(async (tx) => {
+        // SKIP LOCKED: a hold another instance (or a Commit) is working on is left to it.
+        const hold = await tx.findOne(LedgerHold, { id, state: "PENDING" }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
+        if (hold === null || hold.expiresAt > this.clock.now()) return false;
+        await this.#expire(tx, hold);
+        return true;
+      });
+      if (done) expired++;
+    }
+    return expired;
+  }
+
+  /** Reverses a posted charge (by transfer or by committed hold) to the source that paid it. */
+  async refund(command: {
+    target: { transferId: string } | { holdId: string };
+    reason: string;
+    idempotencyKey: string;
+  }): Promise<RefundResult> {
+    const requestFingerprint = fingerprint("Refund", command);
+    return this.db.transaction(async (tx) => {
+      let hold: LedgerHold | null = null;
+      let original: LedgerTransfer | null;
+      if ("holdId" in command.target) {
+        hold = await tx.findOne(LedgerHold, { id: command.target.holdId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (hold === null) throw holdNotFound(command.target.holdId);
+        original = hold.resolutionTransferId == null ? null : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
+      } else {
+        original = await tx.findOne(LedgerTransfer, { id: command.target.transferId });
+        if (original === null) {
+          throw new DomainError("TRANSFER_NOT_FOUND", `no transfer ${command.target.transferId}`, {
+            metadata: { transfer_id: command.target.transferId },
+          });
+        }
+      }
+      const userRef = hold?.userRef ?? original?.userRef ?? "";
+      const asset = original?.asset ?? "CREDITS";
+      const locked = await this.accounts.lock(tx, userRef, [{ name: SYSTEM.revenue, asset }]);
+      const replay = await findReplay<RefundResult>(tx, command.idempotencyKey, "Refund", requestFingerprint);
+      if (replay !== undefined) return replay;
+      if (original === null || (hold !== null && hold.state !== "POSTED") || !["CHARGE", "HOLD_POSTED"].includes(original.kind)) {
+        throw new DomainError("NOT_REFUNDABLE", "only a posted charge or a committed hold that moved value can be refunded");
+      }
+      const already = await tx.findOne(LedgerTransfer, { refundOf: original.id });
+      if (already !== null) {
+        throw new DomainError("ALREADY_REFUNDED", `transfer ${original.id} was already refunded by ${already.id}`, {
+          metadata: { refund_transfer_id: already.id },
+        });
+      }
+      hold ??= original.holdId == null ? null : await tx.findOne(LedgerHold, { id: original.holdId });
+      const refund = this.#move(tx, "REFUND", asset, locked.system(SYSTEM.revenue, asset), locked.user(asset), {
+        type: "posted",
+        amount: original.amount,
+      }, {
+        userRef,
+        operation: original.operation ?? undefined,
+        holdId: original.holdId ?? undefined,
+        jobId: original.jobId ?? undefined,
+        reason: command.reason,
+        refundOf: original.id,
+      });
+      if (hold !== null) hold.refundTransferId = refund.id;
+      this.#balanceChanged(tx, userRef, locked, "refund");
+      const result: RefundResult = {
+        refundTransferId: refund.id,
+        returnedAs: asset === "CREDITS" ? "CREDITS" : "FREE_OPERATION",
+        amountCredits: asset === "CREDITS" ? original.amount : 0n,
+        amountFreeOperations: asset === "FREE_OPERATIONS" ? original.amount : 0n,
+        balance: balanceOf(locked),
+      };
+      rememberResult(tx, command.idempotencyKey, "Refund", requestFingerprint, result, this.clock.now());
+      return result;
+    });
+  }
+
+  /** Operator credit of credits and/or free operations. */
+  async grant(command: {
+    userRef: string;
+    amountCredits: bigint;
+    freeOperations: bigint;
+    reason: string;
+    idempotencyKey: string;
+  }): Promise<GrantResult> {
+    const requestFingerprint = fingerprint("Grant", command);
+    const parts = [
+      { asset: "CREDITS" as const, amount: command.amountCredits },
+      { asset: "FREE_OPERATIONS" as const, amount: command.freeOperations },
+    ].filter((part) => part.amount > 0n);
+    return this.db.transaction(async (tx) => {
+      const locked = await this.accounts.lock(tx, command.userRef, parts.map((part) => ({ name: SYSTEM.issuance, asset: part.asset })));
+      const replay = await findReplay<GrantResult>(tx, command.idempotencyKey, "Grant", requestFingerprint);
+      if (replay !== undefined) return replay;
+      const transferIds = parts.map(
+        (part) =>
+          this.#move(tx, "GRANT", part.asset, locked.system(SYSTEM.issuance, part.asset), locked.user(part.asset), {
+            type: "posted",
+            amount: part.amount,
+          }, { userRef: command.userRef, reason: command.reason }).id,
+      );
+      this.#balanceChanged(tx, command.userRef, locked, "grant");
+      const result: GrantResult = { transferIds, balance: balanceOf(locked) };
+      rememberResult(tx, command.idempotencyKey, "Grant", requestFingerprint, result, this.clock.now());
+      return result;
+    });
+  }
+
+  /**
+   * Credits bought with a payment, inside the caller's transaction (the payment's status change),
+   * so the credit and the status commit together or not at all.
+   */
+  async creditTopUp(tx: EntityManager, command: { userRef: string; credits: bigint; paymentId: string }): Promise<{ transferId: string; balance: Balance }> {
+    const locked = await this.accounts.lock(tx, command.userRef, [{ name: SYSTEM.payments, asset: "CREDITS" }]);
+    const transfer = this.#move(tx, "TOP_UP", "CREDITS", locked.system(SYSTEM.payments, "CREDITS"), locked.credits, {
+      type: "posted",
+      amount: command.credits,
+    }, { userRef: command.userRef, reference: command.paymentId });
+    this.#balanceChanged(tx, command.userRef, locked, "top_up");
+    return { transferId: transfer.id, balance: balanceOf(locked) };
+  }
+
+  /**
+   * Takes back credits of a refunded payment, inside the caller's transaction: all of `credits`, or
+   * with `atMostAvailable` only what the user still has. Returns what was taken.
+   */
+  async takeBackTopUp(
+    tx: EntityManager,
+    command: { userRef: string; credits: bigint; paymentId: string; reference: string; atMostAvailable: boolean },
+  ): Promise<{ takenCredits: bigint; transferId: string; balance: Balance }> {
+    const locked = await this.accounts.lock(tx, command.userRef, [{ name: SYSTEM.payments, asset: "CREDITS" }]);
+    const availableCredits = available(locked.credits);
+    if (command.credits > availableCredits && !command.atMostAvailable) {
+      throw new DomainError(
+        "CREDITS_ALREADY_SPENT",
+        `the user has ${availableCredits} credits available, fewer than the ${command.credits} to take back`,
+        { metadata: { credits_available: availableCredits.toString(), credits_to_take: command.credits.toString() } },
+      );
+    }
+    const taken = command.credits < availableCredits ? command.credits : availableCredits;
+    if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: balanceOf(locked) };
+    const transfer = this.#move(tx, "PAYMENT_REFUND", "CREDITS", locked.credits, locked.system(SYSTEM.payments, "CREDITS"), {
+      type: "posted",
+      amount: taken,
+    }, { userRef: command.userRef, reference: command.reference });
+    this.#balanceChanged(tx, command.userRef, locked, "payment_refund");
+    return { takenCredits: taken, transferId: transfer.id, balance: balanceOf(locked) };
+  }
+
+  // ---- internals ----
+
+  async #lockForSpending(tx: EntityManager, userRef: string): Promise<LockedAccounts> {
+    return this.accounts.lock(tx, userRef, [
+      { name: SYSTEM.revenue, asset: "CREDITS" },
+      { name: SYSTEM.revenue, asset: "FREE_OPERATIONS" },
+    ]);
+  }
+
+  #fund(locked: LockedAccounts, operation: string, price: bigint) {
+    const creditsAvailable = available(locked.credits);
+    const freeOperationsAvailable = available(locked.freeOperations);
+    const funding = chooseFunding(price, { credits: creditsAvailable, freeOperations: freeOperationsAvailable });
+    if (funding === undefined) {
+      throw new DomainError(
+        "INSUFFICIENT_FUNDS",
+        `${operation} costs ${price} credits; available: ${creditsAvailable} credits and ${freeOperationsAvailable} free operations`,
+        {
+          insufficientFunds: { operation, priceCredits: price, creditsAvailable, freeOperationsAvailable },
+          metadata: {
+            operation,
+            price_credits: price.toString(),
+            credits_available: creditsAvailable.toString(),
+            free_operations_available: freeOperationsAvailable.toString(),
+          },
+        },
+      );
+    }
+    return funding;
+  }
+
+  /** Resolves a hold once: the same resolution again answers the same, another one is refused. */
+  async #resolve(
+    holdId: string,
+    decide: (hold: LedgerHold) => { kind: "post"; amount: bigint } | { kind: "void"; reason: string },
+  ): Promise<HoldResult> {
+    const outcome = await this.db.transaction(async (tx) => {
+      const hold = await tx.findOne(LedgerHold, { id: holdId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (hold === null) throw holdNotFound(holdId);
+      if (hold.state === "PENDING" && hold.expiresAt <= this.clock.now()) {
+        // Past its timeout: the service expires it now (and commits that), then refuses.
+        await this.#expire(tx, hold);
+        return { expired: true as const };
+      }
+      const decision = decide(hold);
+      if (hold.state !== "PENDING") {
+        const same =
+          (decision.kind === "post" && hold.state === "POSTED" && hold.postedAmount === decision.amount) ||
+          (decision.kind === "void" && hold.state === "VOIDED");
+        if (!same) throw resolvedAlready(hold);
+        const accounts = await this.accounts.read(tx, hold.userRef);
+        return { result: { hold: holdView(hold), balance: balanceOf(accounts) } };
+      }
+      const now = this.clock.now();
+      if (hold.fundedBy === "NONE" || hold.pendingTransferId == null) {
+        hold.state = decision.kind === "post" ? "POSTED" : "VOIDED";
+        hold.postedAmount = decision.kind === "post" ? 0n : null;
+        hold.resolutionReason = decision.kind === "void" ? decision.reason : null;
+        hold.resolvedAt = now;
+        const accounts = await this.accounts.read(tx, hold.userRef);
+        return { result: { hold: holdView(hold), balance: balanceOf(accounts) } };
+      }
+      const asset = FUNDING_ASSET[hold.fundedBy];
+      const locked = await this.accounts.lock(tx, hold.userRef, [{ name: SYSTEM.revenue, asset }]);
+      const meta: TransferMeta = {
+        userRef: hold.userRef,
+        operation: hold.operation,
+        holdId: hold.id,
+        jobId: hold.jobId ?? undefined,
+        pendingId: hold.pendingTransferId,
+      };
+      const debit = locked.user(asset);
+      const credit = locked.system(SYSTEM.revenue, asset);
+      let transfer: LedgerTransfer;
+      if (decision.kind === "post") {
+        transfer = this.#move(tx, "HOLD_POSTED", asset, debit, credit, {
+          type: "post_pending",
+          amount: decision.amount,
+          pendingAmount: hold.amount,
+        }, meta);
+        hold.state = "POSTED";
+        hold.postedAmount = decision.amount;
+      } else {
+        transfer = this.#move(tx, "HOLD_VOIDED", asset, debit, credit, { type: "void_pending", amount: hold.amount }, {
+          ...meta,
+          reason: decision.reason,
+        });
+        hold.state = "VOIDED";
+        hold.resolutionReason = decision.reason;
+      }
+      hold.resolutionTransferId = transfer.id;
+      hold.resolvedAt = now;
+      this.#balanceChanged(tx, hold.userRef, locked, decision.kind === "post" ? "hold_posted" : "hold_voided");
+      return { result: { hold: holdView(hold), balance: balanceOf(locked) } };
+    });
+    if ("expired" in outcome) throw holdExpired(holdId);
+    return outcome.result;
+  }
+
+  async #expire(tx: EntityManager, hold: LedgerHold): Promise<void> {
+    const now = this.clock.now();
+    if (hold.fundedBy !== "NONE" && hold.pendingTransferId != null) {
+      const asset = FUNDING_ASSET[hold.fundedBy];
+      const locked = await this.accounts.lock(tx, hold.userRef, [{ name: SYSTEM.revenue, asset }]);
+      hold.resolutionTransferId = this.#move(tx, "HOLD_EXPIRED", asset, locked.user(asset), locked.system(SYSTEM.revenue, asset), {
+        type: "void_pending",
+        amount: hold.amount,
+      }, {
+        userRef: hold.userRef,
+        operation: hold.operation,
+        holdId: hold.id,
+        jobId: hold.jobId ?? undefined,
+        pendingId: hold.pendingTransferId,
+        reason: "expired",
+      }).id;
+      this.#balanceChanged(tx, hold.userRef, locked, "hold_expired");
+    }
+    hold.state = "EXPIRED";
+    hold.resolutionReason = "expired";
+    hold.resolvedAt = now;
+    recordEvent(tx, hold.userRef, {
+      case: "holdExpired",
+      value: {
+        holdId: hold.id,
+        operation: hold.operation,
+        jobId: hold.jobId ?? "",
+        amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
+        amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
+      },
+    }, now);
+  }
+
+  /** Applies one transfer to two locked accounts and records it with the balances after it. */
+  #move(
+    tx: EntityManager,
+    kind: TransferKind,
+    asset: AssetCode,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    movement: Movement,
+    meta: TransferMeta,
+  ): LedgerTransfer {
+    if (debit.asset !== asset || credit.asset !== asset) throw new Error("ledger invariant: transfer between assets");
+    applyMovement(debit, credit, movement);
+    for (const account of [debit, credit]) {
+      // The database CHECK refuses this too; failing here first gives a clear error and trace.
+      if (account.kind === "USER" && available(account) < 0n) {
+        throw new Error(`ledger invariant: user account ${account.id} would go negative`);
+      }
+    }
+    return tx.create(LedgerTransfer, {
+      id: randomUUID(),
+      kind,
+      asset,
+      debitAccountId: debit.id,
+      creditAccountId: credit.id,
+      amount: movement.amount,
+      pending: movement.type === "pending",
+      pendingId: meta.pendingId ?? null,
+      refundOf: meta.refundOf ?? null,
+      userRef: meta.userRef,
+      operation: meta.operation ?? null,
+      holdId: meta.holdId ?? null,
+      jobId: meta.jobId === "" ? null : (meta.jobId ?? null),
+      reference: meta.reference === "" ? null : (meta.reference ?? null),
+      reason: meta.reason ?? null,
+      debitBalanceAfter: available(debit),
+      creditBalanceAfter: available(credit),
+      createdAt: this.clock.now(),
+    });
+  }
+
+  #balanceChanged(tx: EntityManager, userRef: string, locked: LockedAccounts, cause: string): void {
+    const balance = balanceOf(locked);
+    recordEvent(tx, userRef, { case: "balanceChanged", value: { ...balance, cause } }, this.clock.now());
+  }
+}
+
+export function holdView(hold: LedgerHold): HoldView {
+  return {
+    holdId: hold.id,
+    userRef: hold.userRef,
+    operation: hold.operation,
+    jobId: hold.jobId ?? "",
+    state: hold.state,
+    fundedBy: hold.fundedBy,
+    amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
+    amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
+    postedAmount: hold.postedAmount ?? 0n,
+    priceCredits: hold.priceCredits,
+    createdAt: hold.createdAt,
+    expiresAt: hold.expiresAt,
+    resolvedAt: hold.resolvedAt ?? undefined,
+    resolutionReason: hold.resolutionReason ?? "",
+    postedTransferId: hold.state === "POSTED" ? (hold.resolutionTransferId ?? "") : "",
+    refunded: hold.refundTransferId != null,
+  };
+}
+
+function holdNotFound(holdId: string): DomainError {
+  return new DomainError("HOLD_NOT_FOUND", `no hold ${holdId}`, { metadata: { hold_id: holdId } });
+}
+
+function holdExpired(holdId: string): DomainError {
+  return new DomainError("HOLD_EXPIRED", `hold ${holdId} expired and was voided by the service`, {
+    metadata: { hold_id: holdId },
+  });
+}
+
+function resolvedAlready(hold: LedgerHold): DomainError {
+  const metadata = { hold_id: hold.id, state: hold.state };
+  switch (hold.state) {
+    case "POSTED":
+      return new DomainError("HOLD_ALREADY_POSTED", `hold ${hold.id} was already committed (${hold.postedAmount ?? 0n})`, { metadata });
+    case "VOIDED":
+      return new DomainError("HOLD_ALREADY_VOIDED", `hold ${hold.id} was already released`, { metadata });
+    case "EXPIRED":
+      return holdExpired(hold.id);
+    case "PENDING":
+      throw new Error("ledger invariant: a pending hold is not resolved");
+  }
+}
+
+export type { SystemAccount };

@@ -1,0 +1,88 @@
+// What the ledger answers. Plain data with bigint amounts; rpc/ maps it to proto.
+import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../db/entities.js";
+
+export interface Balance {
+  creditsAvailable: bigint;
+  creditsReserved: bigint;
+  freeOperationsAvailable: bigint;
+  freeOperationsReserved: bigint;
+}
+
+export interface HoldView {
+  holdId: string;
+  userRef: string;
+  operation: string;
+  jobId: string;
+  state: HoldStateCode;
+  fundedBy: FundingSourceCode;
+  amountCredits: bigint;
+  amountFreeOperations: bigint;
+  postedAmount: bigint;
+  priceCredits: bigint;
+  createdAt: Date;
+  expiresAt: Date;
+  resolvedAt: Date | undefined;
+  resolutionReason: string;
+  postedTransferId: string;
+  refunded: boolean;
+}
+
+export interface ChargeResult {
+  transferId: string;
+  fundedBy: FundingSourceCode;
+  amountCredits: bigint;
+  amountFreeOperations: bigint;
+  priceCredits: bigint;
+  balance: Balance;
+}
+
+export interface HoldResult {
+  hold: HoldView;
+  balance: Balance;
+}
+
+export interface RefundResult {
+  refundTransferId: string;
+  returnedAs: FundingSourceCode;
+  amountCredits: bigint;
+  amountFreeOperations: bigint;
+  balance: Balance;
+}
+
+export interface GrantResult {
+  transferIds: string[];
+  balance: Balance;
+}
+
+export interface StatementEntry {
+  transferId: string;
+  kind: TransferKind;
+  asset: AssetCode;
+  /** Change of the user's available balance of this asset (signed). */
+  amount: bigint;
+  balanceAfter: bigint;
+  operation: string;
+  holdId: string;
+  jobId: string;
+  reference: string;
+  createdAt: Date;
+}
+
+export interface Statement {
+  entries: StatementEntry[];
+  nextPageToken: string;
+}
+
+export interface LedgerViolation {
+  invariant: string;
+  subject: string;
+  description: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  violations: LedgerViolation[];
+  accountsChecked: bigint;
+  transfersChecked: bigint;
+  holdsChecked: bigint;
+}

@@ -1,0 +1,76 @@
+// Input validation at the edge: each check adds a field violation; `done()` throws one
+// INVALID_ARGUMENT listing all of them, so a caller fixes every field in one round trip.
+import { invalidFields, type FieldViolation } from "../domain/errors.js";
+
+const USER_REF = /^[A-Za-z0-9:_.@-]{1,128}$/;
+const KEY = /^[\x21-\x7e]{1,128}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class Validator {
+  readonly #violations: FieldViolation[] = [];
+
+  #fail(field: string, description: string): void {
+    this.#violations.push({ field, description });
+  }
+
+  userRef(field: string, value: string): string {
+    if (!USER_REF.test(value)) this.#fail(field, "must be 1-128 characters of letters, digits and :_.@- (e.g. telegram:123456)");
+    return value;
+  }
+
+  idempotencyKey(field: string, value: string): string {
+    if (!KEY.test(value)) this.#fail(field, "must be 1-128 printable ASCII characters without spaces");
+    return value;
+  }
+
+  uuid(field: string, value: string): string {
+    if (!UUID.test(value)) this.#fail(field, "must be a UUID as returned by billing");
+    return value.toLowerCase();
+  }
+
+  /** Free text such as a reason: printable, bounded; `required` refuses the empty string. */
+  text(field: string, value: string, options: { max: number; required: boolean }): string {
+    if (options.required && value.trim() === "") this.#fail(field, "is required");
+    else if (value.length > options.max) this.#fail(field, `must be at most ${options.max} characters`);
+    // eslint-disable-next-line no-control-regex
+    else if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value)) this.#fail(field, "must not contain control characters");
+    return value;
+  }
+
+  /** An identifier such as an operation or metric name. */
+  name(field: string, value: string): string {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(value)) this.#fail(field, "must be a lower-case name like generate or chat_tokens");
+    return value;
+  }
+
+  nonNegative(field: string, value: bigint): bigint {
+    if (value < 0n) this.#fail(field, "must not be negative");
+    return value;
+  }
+
+  positive(field: string, value: bigint): bigint {
+    if (value <= 0n) this.#fail(field, "must be positive");
+    return value;
+  }
+
+  pageSize(field: string, value: number, max: number): number {
+    if (!Number.isInteger(value) || value < 0 || value > max) this.#fail(field, `must be between 1 and ${max} (0 = default)`);
+    return value;
+  }
+
+  check(condition: boolean, field: string, description: string): void {
+    if (!condition) this.#fail(field, description);
+  }
+
+  /** Throws INVALID_ARGUMENT with every violation found, if any. */
+  done(): void {
+    if (this.#violations.length > 0) throw invalidFields(this.#violations);
+  }
+}
+
+export function validate<T>(check: (v: Validator) => T): T {
+  const validator = new Validator();
+  const result = check(validator);
+  validator.done();
+  return result;
+}

@@ -1,0 +1,243 @@
+// WalletService handlers: validate, call the ledger, map the answer to proto. Nothing else.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  Asset,
+  FundingSource,
+  type HoldSchema,
+  HoldState,
+  TransactionKind,
+  type WalletService,
+} from "@billing/proto/billing/v1/wallet_pb";
+import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../db/entities.js";
+import type { Database } from "../db/database.js";
+import {
+  HOLD_TIMEOUT_DEFAULT_MS,
+  HOLD_TIMEOUT_MAX_MS,
+  HOLD_TIMEOUT_MIN_MS,
+  type Ledger,
+} from "../ledger/ledger.js";
+import { PAGE_SIZE_MAX, readStatement } from "../ledger/statement.js";
+import type { HoldView } from "../ledger/types.js";
+import { type InvariantCheck, verifyLedger } from "../ledger/verify.js";
+import { validate } from "./validate.js";
+
+export interface WalletDeps {
+  readonly ledger: Ledger;
+  readonly db: Database;
+  readonly invariantChecks: readonly InvariantCheck[];
+}
+
+/** `deps` is read on each call: it becomes available once the database is ready. */
+export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletService> {
+  return {
+    async openAccount(request) {
+      const userRef = validate((v) => v.userRef("user_ref", request.userRef));
+      const { created, balance } = await deps.ledger.openAccount(userRef);
+      return { userRef, created, balance: (balance) };
+    },
+
+    async getBalance(request) {
+      const userRef = validate((v) => v.userRef("user_ref", request.userRef));
+      return { userRef, ...(await deps.ledger.getBalance(userRef)) };
+    },
+
+    getPriceList() {
+      return {
+        prices: [...deps.ledger.config.prices].map(([operation, priceCredits]) => ({
+          operation,
+          priceCredits,
+          freeOperationEligible: priceCredits > 0n,
+        })),
+        starterFreeOperations: deps.ledger.config.starterFreeOperations,
+      };
+    },
+
+    async charge(request) {
+      const command = validate((v) => ({
+        userRef: v.userRef("user_ref", request.userRef),
+        operation: v.name("operation", request.operation),
+        idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+        reference: v.text("reference", request.reference, { max: 128, required: false }),
+      }));
+      const result = await deps.ledger.charge(command);
+      return {
+        transferId: result.transferId,
+        fundedBy: FUNDING[result.fundedBy],
+        amountCredits: result.amountCredits,
+        amountFreeOperations: result.amountFreeOperations,
+        priceCredits: result.priceCredits,
+        balanceAfter: (result.balance),
+      };
+    },
+
+    async reserve(request) {
+      const command = validate((v) => {
+        const timeoutMs =
+          request.timeout === undefined
+            ? HOLD_TIMEOUT_DEFAULT_MS
+            : Number(request.timeout.seconds) * 1000 + Math.floor(request.timeout.nanos / 1_000_000);
+        v.check(
+          timeoutMs >= HOLD_TIMEOUT_MIN_MS && timeoutMs <= HOLD_TIMEOUT_MAX_MS,
+          "timeout",
+          "must be between 1s and 24h",
+        );
+        return {
+          userRef: v.userRef("user_ref", request.userRef),
+          operation: v.name("operation", request.operation),
+          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+          timeoutMs,
+          jobId: v.text("job_id", request.jobId, { max: 128, required: false }),
+        };
+      });
+      const result = await deps.ledger.reserve(command);
+      return { hold: toHold(result.hold), balanceAfter: (result.balance) };
+    },
+
+    async commit(request) {
+      const command = validate((v) => ({
+        holdId: v.uuid("hold_id", request.holdId),
+        amount: request.amount === undefined ? undefined : v.nonNegative("amount", request.amount),
+      }));
+      const result = await deps.ledger.commit(command);
+      return { hold: toHold(result.hold), balanceAfter: (result.balance) };
+    },
+
+    async release(request) {
+      const command = validate((v) => ({
+        holdId: v.uuid("hold_id", request.holdId),
+        reason: v.text("reason", request.reason, { max: 256, required: false }),
+      }));
+      const result = await deps.ledger.release(command);
+      return { hold: toHold(result.hold), balanceAfter: (result.balance) };
+    },
+
+    async getHold(request) {
+      const holdId = validate((v) => v.uuid("hold_id", request.holdId));
+      return { hold: toHold(await deps.ledger.getHold(holdId)) };
+    },
+
+    async refund(request) {
+      const command = validate((v) => {
+        const target = request.target;
+        let resolved: { transferId: string } | { holdId: string } = { transferId: "" };
+        if (target.case === "transferId") resolved = { transferId: v.uuid("transfer_id", target.value) };
+        else if (target.case === "holdId") resolved = { holdId: v.uuid("hold_id", target.value) };
+        else v.check(false, "target", "set transfer_id or hold_id");
+        return {
+          target: resolved,
+          reason: v.text("reason", request.reason, { max: 256, required: false }),
+          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+        };
+      });
+      const result = await deps.ledger.refund(command);
+      return {
+        refundTransferId: result.refundTransferId,
+        returnedAs: FUNDING[result.returnedAs],
+        amountCredits: result.amountCredits,
+        amountFreeOperations: result.amountFreeOperations,
+        balanceAfter: (result.balance),
+      };
+    },
+
+    async grant(request) {
+      const command = validate((v) => {
+        const amountCredits = v.nonNegative("amount_credits", request.amountCredits);
+        const freeOperations = v.nonNegative("free_operations", request.freeOperations);
+        v.check(amountCredits > 0n || freeOperations > 0n, "amount_credits", "grant at least one credit or free operation");
+        v.check(amountCredits <= 1_000_000_000n, "amount_credits", "must be at most 1000000000");
+        v.check(freeOperations <= 1_000_000n, "free_operations", "must be at most 1000000");
+        return {
+          userRef: v.userRef("user_ref", request.userRef),
+          amountCredits,
+          freeOperations,
+          reason: v.text("reason", request.reason, { max: 256, required: true }),
+          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+        };
+      });
+      const result = await deps.ledger.grant(command);
+      return { transferIds: result.transferIds, balanceAfter: (result.balance) };
+    },
+
+    async listTransactions(request) {
+      const query = validate((v) => ({
+        userRef: v.userRef("user_ref", request.userRef),
+        pageSize: v.pageSize("page_size", request.pageSize, PAGE_SIZE_MAX),
+        pageToken: v.text("page_token", request.pageToken, { max: 128, required: false }),
+      }));
+      const statement = await readStatement(deps.db.reader(), deps.ledger.accounts, query);
+      return {
+        transactions: statement.entries.map((entry) => ({
+          transferId: entry.transferId,
+          kind: KIND[entry.kind],
+          asset: ASSET[entry.asset],
+          amount: entry.amount,
+          balanceAfter: entry.balanceAfter,
+          operation: entry.operation,
+          holdId: entry.holdId,
+          jobId: entry.jobId,
+          reference: entry.reference,
+          createdAt: timestampFromDate(entry.createdAt),
+        })),
+        nextPageToken: statement.nextPageToken,
+      };
+    },
+
+    async verifyLedger() {
+      return verifyLedger(deps.db, deps.invariantChecks);
+    },
+  };
+}
+
+export const FUNDING: Readonly<Record<FundingSourceCode, FundingSource>> = {
+  NONE: FundingSource.NONE,
+  FREE_OPERATION: FundingSource.FREE_OPERATION,
+  CREDITS: FundingSource.CREDITS,
+};
+
+const HOLD_STATE: Readonly<Record<HoldStateCode, HoldState>> = {
+  PENDING: HoldState.PENDING,
+  POSTED: HoldState.POSTED,
+  VOIDED: HoldState.VOIDED,
+  EXPIRED: HoldState.EXPIRED,
+};
+
+const KIND: Readonly<Record<TransferKind, TransactionKind>> = {
+  STARTER_GRANT: TransactionKind.STARTER_GRANT,
+  GRANT: TransactionKind.GRANT,
+  CHARGE: TransactionKind.CHARGE,
+  HOLD: TransactionKind.HOLD,
+  HOLD_POSTED: TransactionKind.HOLD_POSTED,
+  HOLD_VOIDED: TransactionKind.HOLD_VOIDED,
+  HOLD_EXPIRED: TransactionKind.HOLD_EXPIRED,
+  REFUND: TransactionKind.REFUND,
+  TOP_UP: TransactionKind.TOP_UP,
+  PAYMENT_REFUND: TransactionKind.PAYMENT_REFUND,
+};
+
+const ASSET: Readonly<Record<AssetCode, Asset>> = {
+  CREDITS: Asset.CREDITS,
+  FREE_OPERATIONS: Asset.FREE_OPERATIONS,
+};
+
+function toHold(hold: HoldView): MessageInitShape<typeof HoldSchema> {
+  return {
+    holdId: hold.holdId,
+    userRef: hold.userRef,
+    operation: hold.operation,
+    jobId: hold.jobId,
+    state: HOLD_STATE[hold.state],
+    fundedBy: FUNDING[hold.fundedBy],
+    amountCredits: hold.amountCredits,
+    amountFreeOperations: hold.amountFreeOperations,
+    postedAmount: hold.postedAmount,
+    priceCredits: hold.priceCredits,
+    createdAt: timestampFromDate(hold.createdAt),
+    expiresAt: timestampFromDate(hold.expiresAt),
+    ...(hold.resolvedAt === undefined ? {} : { resolvedAt: timestampFromDate(hold.resolvedAt) }),
+    resolutionReason: hold.resolutionReason,
+    postedTransferId: hold.postedTransferId,
+    refunded: hold.refunded,
+  };
+}

@@ -1,0 +1,202 @@
+// The billing server: ConnectRPC (gRPC, gRPC-Web, Connect) on one HTTP/2 port, health and reflection,
+// PostgreSQL through MikroORM, background sweeps, and a graceful shutdown. `startBillingServer` is
+// what main.ts runs and what tests start on port 0.
+import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { BillingConfig } from "@billing/config";
+import { createLogger, createMetricsRegistry, type Logger, type OpsServer, startOpsServer } from "@billing/observability";
+import { type Database, migrate, openDatabase } from "./db/database.js";
+import { type Clock, systemClock } from "./domain/clock.js";
+import { DomainError } from "./domain/errors.js";
+import { Ledger } from "./ledger/ledger.js";
+import type { InvariantCheck } from "./ledger/verify.js";
+import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
+import { createAuthenticator } from "./rpc/auth.js";
+import { createCallInterceptor } from "./rpc/call-interceptor.js";
+import { HealthState, ServingStatus } from "./rpc/health.js";
+
+export interface BillingServerOptions {
+  config: BillingConfig;
+  log?: Logger;
+  clock?: Clock;
+  /** Shards per system account (tests use few to provoke contention). */
+  systemShards?: number;
+}
+
+export interface BillingServer {
+  /** e.g. http://127.0.0.1:50051 */
+  readonly url: string;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly health: HealthState;
+  /** Resolves once the database is reachable and migrated (health SERVING). */
+  readonly ready: Promise<void>;
+  /** The domain, once ready (tests inspect state through it). */
+  context(): BillingContext;
+  close(): Promise<void>;
+}
+
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const DB_RETRY_MAX_MS = 5_000;
+const HOLD_SWEEP_BATCH = 100;
+
+export async function startBillingServer(options: BillingServerOptions): Promise<BillingServer> {
+  const { config } = options;
+  const log = options.log ?? createLogger({ app: "billing", level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const registry = createMetricsRegistry("billing");
+  const health = new HealthState(BILLING_SERVICES.map((s) => s.typeName));
+  let shuttingDown = false;
+  let db: Database | undefined;
+  let ledger: Ledger | undefined;
+  const invariantChecks: InvariantCheck[] = [];
+
+  const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
+  const context: BillingContext = {
+    get ledger() {
+      if (ledger === undefined) throw unavailable();
+      return ledger;
+    },
+    get db() {
+      if (db === undefined) throw unavailable();
+      return db;
+    },
+    invariantChecks,
+  };
+
+  const { interceptor, tracker } = createCallInterceptor({
+    auth: createAuthenticator(config.tokens),
+    log,
+    registry,
+    isReady: () => health.serving && !shuttingDown,
+  });
+  const shutdown = new AbortController();
+  const handler = connectNodeAdapter({
+    routes: routes(context, health),
+    interceptors: [interceptor],
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    maxTimeoutMs: 5 * 60_000,
+    shutdownSignal: shutdown.signal,
+  });
+
+  const server =
+    config.tls === undefined
+      ? http2.createServer(handler)
+      : http2.createSecureServer(
+          { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath), allowHTTP1: true },
+          handler,
+        );
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const ops: OpsServer = await startOpsServer({
+    port: config.metricsPort,
+    registry,
+    ready: () => health.serving && !shuttingDown,
+  });
+  log.info({ port, metrics_port: ops.port, tls: config.tls !== undefined }, "billing listening");
+
+  const timers: NodeJS.Timeout[] = [];
+  const ready = (async () => {
+    for (let attempt = 1, delay = 100; !shuttingDown; attempt++, delay = Math.min(delay * 2, DB_RETRY_MAX_MS)) {
+      try {
+        db = await openDatabase({
+          url: config.databaseUrl,
+          poolMax: config.dbPoolMax,
+          createDatabase: config.createDatabase,
+          log,
+        });
+        break;
+      } catch (error) {
+        log.warn({ attempt, err: redactDatabaseError(error) }, "database not reachable yet; retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    if (db === undefined) return;
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
+    ledger = await Ledger.create(
+      db,
+      { prices: config.prices, starterFreeOperations: config.starterFreeOperations, systemShards: options.systemShards ?? 32 },
+      clock,
+    );
+    timers.push(
+      repeat(config.holdSweepIntervalMs, async () => {
+        const expired = await context.ledger.expireDueHolds(HOLD_SWEEP_BATCH);
+        if (expired > 0) log.info({ expired }, "expired holds voided");
+      }, log),
+    );
+    if (!shuttingDown) health.setAll(ServingStatus.SERVING);
+    log.info("billing ready");
+  })();
+  ready.catch((error: unknown) => log.fatal({ err: error }, "billing failed to start"));
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      health.setAll(ServingStatus.NOT_SERVING);
+      for (const timer of timers) clearInterval(timer);
+      // Stop accepting connections and new streams; let running calls finish within the grace.
+      server.close();
+      for (const session of sessions) session.close();
+      const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
+      if ((await Promise.race([tracker.idle().then(() => "idle" as const), grace])) === "timeout") {
+        log.warn({ in_flight: tracker.inFlight }, "shutdown grace elapsed; cancelling remaining calls");
+      }
+      shutdown.abort(new DomainError("UNAVAILABLE", "billing is shutting down"));
+      for (const session of sessions) session.destroy();
+      await ready.catch(() => undefined);
+      await db?.close();
+      await ops.close();
+      log.info("billing stopped");
+    })());
+
+  return {
+    url: `${config.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
+    port,
+    metricsPort: ops.port,
+    health,
+    ready,
+    context: () => context,
+    close,
+  };
+}
+
+/** Runs `task` every `intervalMs`, never two at once; failures are logged, never thrown. */
+function repeat(intervalMs: number, task: () => Promise<void>, log: Logger): NodeJS.Timeout {
+  let running = false;
+  return setInterval(() => {
+    if (running) return;
+    running = true;
+    task()
+      .catch((error: unknown) => log.error({ err: error }, "background task failed"))
+      .finally(() => (running = false));
+  }, intervalMs).unref();
+}
+
+/** Connection errors may quote the URL; keep the reason, drop any password. */
+function redactDatabaseError(error: unknown): { message: string; code?: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  return {
+    message: message.replace(/(postgres(?:ql)?:\/\/[^:/@]+:)[^@]*@/gi, "$1***@"),
+    ...(typeof code === "string" ? { code } : {}),
+  };
+}

@@ -1,0 +1,75 @@
+// Starts a real billing server on port 0 against a fresh PostgreSQL database, with one token per
+// scope, and hands out typed clients. Every test file gets its own database, dropped afterwards.
+import { billingEnvSchema, parseEnv } from "@billing/config";
+import { type BillingClient, createBillingClient } from "@billing/client";
+import { createLogger } from "@billing/observability";
+import { testDatabase, testToken, type TestDatabase } from "@billing/testkit";
+import type { Clock } from "../src/domain/clock.js";
+import { type BillingServer, startBillingServer } from "../src/server.js";
+
+export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
+export type TestScope = (typeof SCOPES)[number];
+
+export interface TestBilling {
+  server: BillingServer;
+  database: TestDatabase;
+  tokens: Record<TestScope, string>;
+  client(scope: TestScope): BillingClient;
+  close(): Promise<void>;
+}
+
+/** A clock tests can move. */
+export class ManualClock implements Clock {
+  constructor(public current = new Date("2026-11-22T10:00:00Z")) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export async function startTestBilling(options: {
+  label: string;
+  env?: Record<string, string>;
+  clock?: Clock;
+  systemShards?: number;
+}): Promise<TestBilling> {
+  const database = testDatabase(options.label);
+  const tokenPairs = SCOPES.map((scope) => [scope, testToken(scope)] as const);
+  const config = parseEnv(billingEnvSchema, {
+    DATABASE_URL: database.url,
+    BILLING_PORT: "0",
+    BILLING_METRICS_PORT: "0",
+    BILLING_HOST: "127.0.0.1",
+    BILLING_TOKENS: tokenPairs.map(([, t]) => t.entry).join(","),
+    BILLING_HOLD_SWEEP_INTERVAL_MS: "200",
+    BILLING_OUTBOX_ENABLED: "false",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...options.env,
+  });
+  const server = await startBillingServer({
+    config,
+    log: createLogger({ app: "billing-test", level: config.logLevel }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.systemShards === undefined ? {} : { systemShards: options.systemShards }),
+  });
+  await server.ready;
+  const tokens = Object.fromEntries(tokenPairs.map(([scope, t]) => [scope, t.token])) as Record<TestScope, string>;
+  const clients: BillingClient[] = [];
+  return {
+    server,
+    database,
+    tokens,
+    client(scope) {
+      const client = createBillingClient({ baseUrl: server.url, token: tokens[scope], timeoutMs: 20_000 });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      await server.close();
+      await database.drop();
+    },
+  };
+}

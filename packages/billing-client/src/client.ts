@@ -1,0 +1,74 @@
+// createBillingClient(): typed gRPC clients of billing for internal services — the bearer token on
+// every call, a deadline on every call, and bounded retries of calls that are safe to repeat.
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { PaymentService } from "@billing/proto/billing/v1/payments_pb";
+import { QuotaService } from "@billing/proto/billing/v1/quotas_pb";
+import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
+import { Health } from "@billing/proto/grpc/health/v1/health_pb";
+
+export interface BillingClientOptions {
+  /** e.g. http://127.0.0.1:50051 (h2c) or https://billing.internal:443 */
+  baseUrl: string;
+  /** This service's own token (BILLING_TOKEN). */
+  token: string;
+  /** Deadline of each call unless the call sets its own; default 5 s. */
+  timeoutMs?: number;
+  /** Attempts of a retryable call (the first included); default 4. */
+  maxAttempts?: number;
+  /** Extra interceptors, e.g. for tracing. */
+  interceptors?: Interceptor[];
+}
+
+export interface BillingClient {
+  readonly wallet: Client<typeof WalletService>;
+  readonly payments: Client<typeof PaymentService>;
+  readonly quotas: Client<typeof QuotaService>;
+  readonly health: Client<typeof Health>;
+  /** Closes the HTTP/2 connection. */
+  close(): void;
+}
+
+/** Codes after which repeating an idempotent call is safe and may succeed. */
+const RETRYABLE = new Set([Code.Unavailable, Code.Aborted]);
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_MAX_MS = 1_000;
+
+export function createBillingClient(options: BillingClientOptions): BillingClient {
+  const maxAttempts = Math.max(1, Math.min(options.maxAttempts ?? 4, 10));
+  const authorization = `Bearer ${options.token}`;
+  const auth: Interceptor = (next) => (request) => {
+    request.header.set("authorization", authorization);
+    return next(request);
+  };
+  // Only calls the contract marks as idempotent (reads, and mutations keyed by an idempotency key or
+  // a hold id) are retried; all attempts share the call's one deadline.
+  const retry: Interceptor = (next) => async (request) => {
+    const safe = request.method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN && !request.stream;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await next(request);
+      } catch (error) {
+        const connectError = ConnectError.from(error);
+        if (!safe || attempt >= maxAttempts || !RETRYABLE.has(connectError.code) || request.signal.aborted) throw error;
+        const delayMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  };
+  const sessionManager = new Http2SessionManager(options.baseUrl, { idleConnectionTimeoutMs: 30_000 });
+  const transport = createGrpcTransport({
+    baseUrl: options.baseUrl,
+    sessionManager,
+    defaultTimeoutMs: options.timeoutMs ?? 5_000,
+    interceptors: [auth, retry, ...(options.interceptors ?? [])],
+  });
+  return {
+    wallet: createClient(WalletService, transport),
+    payments: createClient(PaymentService, transport),
+    quotas: createClient(QuotaService, transport),
+    health: createClient(Health, transport),
+    close: () => sessionManager.abort(),
+  };
+}

@@ -1,0 +1,101 @@
+import { z } from "zod";
+import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
+
+export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface ScopedToken {
+  readonly scope: Scope;
+  readonly token: string;
+}
+
+/** BILLING_TOKENS: "scope:token,scope:token". A scope may have several tokens (rotation). */
+const scopedTokens = z
+  .string({ error: "is required: comma-separated scope:token pairs, e.g. admin:…,bot:…" })
+  .transform((value, ctx): ScopedToken[] => {
+    const pairs: ScopedToken[] = [];
+    for (const [index, raw] of value.split(",").entries()) {
+      const entry = raw.trim();
+      const colon = entry.indexOf(":");
+      const scope = colon > 0 ? entry.slice(0, colon) : "";
+      const secret = colon > 0 ? entry.slice(colon + 1) : "";
+      if (!(SCOPES as readonly string[]).includes(scope)) {
+        ctx.addIssue({ code: "custom", message: `entry ${index + 1}: scope must be one of ${SCOPES.join(", ")}` });
+        continue;
+      }
+      const parsed = token.safeParse(secret);
+      if (!parsed.success) {
+        ctx.addIssue({ code: "custom", message: `entry ${index + 1} (${scope}): token ${parsed.error.issues[0]?.message ?? "is invalid"}` });
+        continue;
+      }
+      pairs.push({ scope: scope as Scope, token: parsed.data });
+    }
+    if (new Set(pairs.map((p) => p.token)).size !== pairs.length) {
+      ctx.addIssue({ code: "custom", message: "the same token appears twice" });
+    }
+    return pairs;
+  });
+
+/** BILLING_PRICES: "operation:credits,…" — the price list is configuration, not code. */
+const priceList = z
+  .string()
+  .default("generate:10,edit:10,merge:10,face_swap:10,retouch:10,upscale:10,add_text:0")
+  .transform((value, ctx): Map<string, bigint> => {
+    const prices = new Map<string, bigint>();
+    for (const raw of value.split(",")) {
+      const match = /^([a-z][a-z0-9_]{0,63}):(\d{1,9})$/.exec(raw.trim());
+      if (!match?.[1] || match[2] === undefined) {
+        ctx.addIssue({ code: "custom", message: `"${raw.trim()}" is not operation:credits (e.g. generate:10)` });
+        continue;
+      }
+      if (prices.has(match[1])) ctx.addIssue({ code: "custom", message: `${match[1]} is listed twice` });
+      prices.set(match[1], BigInt(match[2]));
+    }
+    return prices;
+  });
+
+export const billingEnvSchema = z
+  .object({
+    DATABASE_URL: postgresUrl,
+    BILLING_HOST: z.string().default("0.0.0.0"),
+    BILLING_PORT: port(50051),
+    BILLING_METRICS_PORT: port(9464),
+    BILLING_TOKENS: scopedTokens,
+    BILLING_TLS_CERT: z.string().optional(),
+    BILLING_TLS_KEY: z.string().optional(),
+    BILLING_SHUTDOWN_GRACE_MS: positiveInt(10_000, 120_000),
+    BILLING_DB_POOL_MAX: positiveInt(20, 200),
+    BILLING_PRICES: priceList,
+    BILLING_STARTER_FREE_OPERATIONS: bigintValue(4n),
+    BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
+    BILLING_CREATE_DATABASE: bool(true),
+    NATS_URL: natsUrl,
+    BILLING_OUTBOX_ENABLED: bool(true),
+    LOG_LEVEL: logLevel,
+  })
+  .refine((env) => (env.BILLING_TLS_CERT === undefined) === (env.BILLING_TLS_KEY === undefined), {
+    message: "set both BILLING_TLS_CERT and BILLING_TLS_KEY (file paths) or neither",
+    path: ["BILLING_TLS_CERT"],
+  })
+  .transform((env) => ({
+    databaseUrl: env.DATABASE_URL,
+    createDatabase: env.BILLING_CREATE_DATABASE,
+    host: env.BILLING_HOST,
+    port: env.BILLING_PORT,
+    metricsPort: env.BILLING_METRICS_PORT,
+    tokens: env.BILLING_TOKENS,
+    tls:
+      env.BILLING_TLS_CERT !== undefined && env.BILLING_TLS_KEY !== undefined
+        ? { certPath: env.BILLING_TLS_CERT, keyPath: env.BILLING_TLS_KEY }
+        : undefined,
+    shutdownGraceMs: env.BILLING_SHUTDOWN_GRACE_MS,
+    dbPoolMax: env.BILLING_DB_POOL_MAX,
+    prices: env.BILLING_PRICES,
+    starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
+    holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
+    natsUrl: env.NATS_URL,
+    outboxEnabled: env.BILLING_OUTBOX_ENABLED,
+    logLevel: env.LOG_LEVEL,
+  }));
+
+export type BillingConfig = z.output<typeof billingEnvSchema>;
