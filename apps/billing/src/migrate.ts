@@ -10,7 +10,12 @@ try {
   exitOnConfigError(error, "billing migrate");
 }
 const log = createLogger({ app: "billing-migrate", level: config.logLevel });
-const db = await openDatabase({ url: config.databaseUrl, poolMax: 2, createDatabase: config.createDatabase, log });
+const db = await openDatabase({
+  url: config.databaseUrl,
+  poolMax: 2,
+  createDatabase: config.createDatabase,
+  log,
+});
 try {
   const applied = await migrate(db);
   log.info({ applied }, applied.length > 0 ? "migrations applied" : "database is up to date");

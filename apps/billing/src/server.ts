@@ -6,7 +6,13 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { BillingConfig } from "@billing/config";
-import { createLogger, createMetricsRegistry, type Logger, type OpsServer, startOpsServer } from "@billing/observability";
+import {
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  type OpsServer,
+  startOpsServer,
+} from "@billing/observability";
 import { type Database, migrate, openDatabase } from "./db/database.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
@@ -89,7 +95,11 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     config.tls === undefined
       ? http2.createServer(handler)
       : http2.createSecureServer(
-          { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath), allowHTTP1: true },
+          {
+            cert: readFileSync(config.tls.certPath),
+            key: readFileSync(config.tls.keyPath),
+            allowHTTP1: true,
+          },
           handler,
         );
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -114,7 +124,11 @@ export async function startBillingServer(options: BillingServerOptions): Promise
 
   const timers: NodeJS.Timeout[] = [];
   const ready = (async () => {
-    for (let attempt = 1, delay = 100; !shuttingDown; attempt++, delay = Math.min(delay * 2, DB_RETRY_MAX_MS)) {
+    for (
+      let attempt = 1, delay = 100;
+      !shuttingDown;
+      attempt++, delay = Math.min(delay * 2, DB_RETRY_MAX_MS)
+    ) {
       try {
         db = await openDatabase({
           url: config.databaseUrl,
@@ -133,14 +147,22 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
     ledger = await Ledger.create(
       db,
-      { prices: config.prices, starterFreeOperations: config.starterFreeOperations, systemShards: options.systemShards ?? 32 },
+      {
+        prices: config.prices,
+        starterFreeOperations: config.starterFreeOperations,
+        systemShards: options.systemShards ?? 32,
+      },
       clock,
     );
     timers.push(
-      repeat(config.holdSweepIntervalMs, async () => {
-        const expired = await context.ledger.expireDueHolds(HOLD_SWEEP_BATCH);
-        if (expired > 0) log.info({ expired }, "expired holds voided");
-      }, log),
+      repeat(
+        config.holdSweepIntervalMs,
+        async () => {
+          const expired = await context.ledger.expireDueHolds(HOLD_SWEEP_BATCH);
+          if (expired > 0) log.info({ expired }, "expired holds voided");
+        },
+        log,
+      ),
     );
     if (!shuttingDown) health.setAll(ServingStatus.SERVING);
     log.info("billing ready");
@@ -156,7 +178,9 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       // Stop accepting connections and new streams; let running calls finish within the grace.
       server.close();
       for (const session of sessions) session.close();
-      const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
+      const grace = new Promise<"timeout">((resolve) =>
+        setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref(),
+      );
       if ((await Promise.race([tracker.idle().then(() => "idle" as const), grace])) === "timeout") {
         log.warn({ in_flight: tracker.inFlight }, "shutdown grace elapsed; cancelling remaining calls");
       }

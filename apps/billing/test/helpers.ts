@@ -55,7 +55,10 @@ export async function startTestBilling(options: {
     ...(options.systemShards === undefined ? {} : { systemShards: options.systemShards }),
   });
   await server.ready;
-  const tokens = Object.fromEntries(tokenPairs.map(([scope, t]) => [scope, t.token])) as Record<TestScope, string>;
+  const tokens = Object.fromEntries(tokenPairs.map(([scope, t]) => [scope, t.token])) as Record<
+    TestScope,
+    string
+  >;
   const clients: BillingClient[] = [];
   return {
     server,

@@ -14,7 +14,9 @@ describe("smoke", () => {
     const opened = await billing.client("bot").wallet.openAccount({ userRef: "telegram:1" });
     expect(opened.created).toBe(true);
     expect(opened.balance?.freeOperationsAvailable).toBe(4n);
-    const charged = await billing.client("bot").wallet.charge({ userRef: "telegram:1", operation: "generate", idempotencyKey: "k1" });
+    const charged = await billing
+      .client("bot")
+      .wallet.charge({ userRef: "telegram:1", operation: "generate", idempotencyKey: "k1" });
     expect(charged.balanceAfter?.freeOperationsAvailable).toBe(3n);
     const report = await billing.client("admin").wallet.verifyLedger({});
     expect(report.violations).toEqual([]);

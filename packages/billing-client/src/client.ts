@@ -45,14 +45,17 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
   // Only calls the contract marks as idempotent (reads, and mutations keyed by an idempotency key or
   // a hold id) are retried; all attempts share the call's one deadline.
   const retry: Interceptor = (next) => async (request) => {
-    const safe = request.method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN && !request.stream;
+    const safe =
+      request.method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN && !request.stream;
     for (let attempt = 1; ; attempt++) {
       try {
         return await next(request);
       } catch (error) {
         const connectError = ConnectError.from(error);
-        if (!safe || attempt >= maxAttempts || !RETRYABLE.has(connectError.code) || request.signal.aborted) throw error;
-        const delayMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        if (!safe || attempt >= maxAttempts || !RETRYABLE.has(connectError.code) || request.signal.aborted)
+          throw error;
+        const delayMs =
+          Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }

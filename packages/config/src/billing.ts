@@ -20,12 +20,18 @@ const scopedTokens = z
       const scope = colon > 0 ? entry.slice(0, colon) : "";
       const secret = colon > 0 ? entry.slice(colon + 1) : "";
       if (!(SCOPES as readonly string[]).includes(scope)) {
-        ctx.addIssue({ code: "custom", message: `entry ${index + 1}: scope must be one of ${SCOPES.join(", ")}` });
+        ctx.addIssue({
+          code: "custom",
+          message: `entry ${index + 1}: scope must be one of ${SCOPES.join(", ")}`,
+        });
         continue;
       }
       const parsed = token.safeParse(secret);
       if (!parsed.success) {
-        ctx.addIssue({ code: "custom", message: `entry ${index + 1} (${scope}): token ${parsed.error.issues[0]?.message ?? "is invalid"}` });
+        ctx.addIssue({
+          code: "custom",
+          message: `entry ${index + 1} (${scope}): token ${parsed.error.issues[0]?.message ?? "is invalid"}`,
+        });
         continue;
       }
       pairs.push({ scope: scope as Scope, token: parsed.data });
@@ -45,7 +51,10 @@ const priceList = z
     for (const raw of value.split(",")) {
       const match = /^([a-z][a-z0-9_]{0,63}):(\d{1,9})$/.exec(raw.trim());
       if (!match?.[1] || match[2] === undefined) {
-        ctx.addIssue({ code: "custom", message: `"${raw.trim()}" is not operation:credits (e.g. generate:10)` });
+        ctx.addIssue({
+          code: "custom",
+          message: `"${raw.trim()}" is not operation:credits (e.g. generate:10)`,
+        });
         continue;
       }
       if (prices.has(match[1])) ctx.addIssue({ code: "custom", message: `${match[1]} is listed twice` });

@@ -6,7 +6,9 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_
 export const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(1).max(max).default(fallback);
 
-export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
+export const logLevel = z
+  .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+  .default("info");
 
 export const postgresUrl = z
   .string({ error: "is required (e.g. postgres://postgres@127.0.0.1:5432/billing)" })

@@ -15,7 +15,10 @@ export interface TestDatabase {
 
 /** A unique lower-case name for test resources, e.g. "t_ledger_3f9a1c2b". */
 export function uniqueName(label: string): string {
-  const clean = label.toLowerCase().replace(/[^a-z0-9]+/g, "_").slice(0, 24);
+  const clean = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .slice(0, 24);
   return `t_${clean}_${randomBytes(4).toString("hex")}`;
 }
 

@@ -1,2 +1,11 @@
 // Test kit: faithful local fakes of what lives outside the machine, and the PostgreSQL/NATS harness.
-export { dropDatabase, NATS_URL, PG_ADMIN_URL, testDatabase, testToken, uniqueName, withPg, type TestDatabase } from "./harness.js";
+export {
+  dropDatabase,
+  NATS_URL,
+  PG_ADMIN_URL,
+  testDatabase,
+  testToken,
+  uniqueName,
+  withPg,
+  type TestDatabase,
+} from "./harness.js";

@@ -38,14 +38,22 @@ export function rememberResult(
   result: unknown,
   at: Date,
 ): void {
-  tx.create(IdempotencyKey, { key, command, fingerprint: requestFingerprint, result: encodeResult(result), createdAt: at });
+  tx.create(IdempotencyKey, {
+    key,
+    command,
+    fingerprint: requestFingerprint,
+    result: encodeResult(result),
+    createdAt: at,
+  });
 }
 
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === "bigint") return `${v}n`;
     if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
     }
     return v;
   });

@@ -92,14 +92,18 @@ export class AccountDirectory {
       user: (asset) => (asset === "CREDITS" ? credits : freeOperations),
       system: (name, asset) => {
         const row = byId.get(this.#id(name, asset, shard));
-        if (row === undefined) throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
+        if (row === undefined)
+          throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
         return row;
       },
     };
   }
 
   /** The user's two accounts without locking (reads). */
-  async read(em: EntityManager, userRef: string): Promise<{ credits: LedgerAccount; freeOperations: LedgerAccount }> {
+  async read(
+    em: EntityManager,
+    userRef: string,
+  ): Promise<{ credits: LedgerAccount; freeOperations: LedgerAccount }> {
     const rows = await em.find(LedgerAccount, { ownerRef: userRef, kind: "USER" });
     const credits = rows.find((r) => r.asset === "CREDITS");
     const freeOperations = rows.find((r) => r.asset === "FREE_OPERATIONS");
@@ -109,7 +113,8 @@ export class AccountDirectory {
 
   #id(name: SystemAccount, asset: AssetCode, shard: number): bigint {
     const id = this.#systemIds.get(systemKey(name, asset, shard));
-    if (id === undefined) throw new Error(`ledger invariant: system account ${name}/${asset}#${shard} missing`);
+    if (id === undefined)
+      throw new Error(`ledger invariant: system account ${name}/${asset}#${shard} missing`);
     return id;
   }
 }

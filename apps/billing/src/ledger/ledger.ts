@@ -4,10 +4,10 @@
 import { randomUUID } from "node:crypto";
 import { LockMode } from "@mikro-orm/postgresql";
 import type { Database, EntityManager } from "../db/database.js";
+import type { LedgerAccount } from "../db/entities.js";
 import {
   type AssetCode,
   type FundingSourceCode,
-  LedgerAccount,
   LedgerHold,
   LedgerTransfer,
   type TransferKind,
@@ -85,12 +85,22 @@ export class Ledger {
       );
       const created = inserted.length === 2;
       if (inserted.length === 1) throw new Error("ledger invariant: a user had only one of its two accounts");
-      const locked = await this.accounts.lock(tx, userRef, [{ name: SYSTEM.issuance, asset: "FREE_OPERATIONS" }]);
+      const locked = await this.accounts.lock(tx, userRef, [
+        { name: SYSTEM.issuance, asset: "FREE_OPERATIONS" },
+      ]);
       if (created && this.config.starterFreeOperations > 0n) {
-        this.#move(tx, "STARTER_GRANT", "FREE_OPERATIONS", locked.system(SYSTEM.issuance, "FREE_OPERATIONS"), locked.freeOperations, {
-          type: "posted",
-          amount: this.config.starterFreeOperations,
-        }, { userRef, reason: "starter free operations" });
+        this.#move(
+          tx,
+          "STARTER_GRANT",
+          "FREE_OPERATIONS",
+          locked.system(SYSTEM.issuance, "FREE_OPERATIONS"),
+          locked.freeOperations,
+          {
+            type: "posted",
+            amount: this.config.starterFreeOperations,
+          },
+          { userRef, reason: "starter free operations" },
+        );
         this.#balanceChanged(tx, userRef, locked, "starter_grant");
       }
       return { created, balance: balanceOf(locked) };
@@ -102,7 +112,12 @@ export class Ledger {
   }
 
   /** One-step debit: a free operation, else credits; nothing for an operation priced 0. */
-  async charge(command: { userRef: string; operation: string; idempotencyKey: string; reference: string }): Promise<ChargeResult> {
+  async charge(command: {
+    userRef: string;
+    operation: string;
+    idempotencyKey: string;
+    reference: string;
+  }): Promise<ChargeResult> {
     const price = this.priceOf(command.operation);
     const requestFingerprint = fingerprint("Charge", command);
     return this.db.transaction(async (tx) => {
@@ -113,10 +128,18 @@ export class Ledger {
       let transferId = "";
       if (funding.source !== "NONE") {
         const asset = FUNDING_ASSET[funding.source];
-        transferId = this.#move(tx, "CHARGE", asset, locked.user(asset), locked.system(SYSTEM.revenue, asset), {
-          type: "posted",
-          amount: funding.amount,
-        }, { userRef: command.userRef, operation: command.operation, reference: command.reference }).id;
+        transferId = this.#move(
+          tx,
+          "CHARGE",
+          asset,
+          locked.user(asset),
+          locked.system(SYSTEM.revenue, asset),
+          {
+            type: "posted",
+            amount: funding.amount,
+          },
+          { userRef: command.userRef, operation: command.operation, reference: command.reference },
+        ).id;
         this.#balanceChanged(tx, command.userRef, locked, "charge");
       }
       const result: ChargeResult = {
@@ -152,10 +175,18 @@ export class Ledger {
       let pendingTransferId: string | null = null;
       if (funding.source !== "NONE") {
         const asset = FUNDING_ASSET[funding.source];
-        pendingTransferId = this.#move(tx, "HOLD", asset, locked.user(asset), locked.system(SYSTEM.revenue, asset), {
-          type: "pending",
-          amount: funding.amount,
-        }, { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId }).id;
+        pendingTransferId = this.#move(
+          tx,
+          "HOLD",
+          asset,
+          locked.user(asset),
+          locked.system(SYSTEM.revenue, asset),
+          {
+            type: "pending",
+            amount: funding.amount,
+          },
+          { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
+        ).id;
         this.#balanceChanged(tx, command.userRef, locked, "hold");
       }
       const hold = tx.create(LedgerHold, {
@@ -193,7 +224,9 @@ export class Ledger {
       }
       if (amount === 0n && hold.amount > 0n) {
         throw new DomainError("INVALID_FIELD", "amount 0 posts nothing: Release the hold instead", {
-          fieldViolations: [{ field: "amount", description: "must be at least 1 (use Release to return everything)" }],
+          fieldViolations: [
+            { field: "amount", description: "must be at least 1 (use Release to return everything)" },
+          ],
         });
       }
       return { kind: "post", amount };
@@ -219,12 +252,20 @@ export class Ledger {
   async expireDueHolds(limit: number): Promise<number> {
     const due = await this.db
       .reader()
-      .find(LedgerHold, { state: "PENDING", expiresAt: { $lte: this.clock.now() } }, { fields: ["id"], limit, orderBy: { expiresAt: "asc" } });
+      .find(
+        LedgerHold,
+        { state: "PENDING", expiresAt: { $lte: this.clock.now() } },
+        { fields: ["id"], limit, orderBy: { expiresAt: "asc" } },
+      );
     let expired = 0;
     for (const { id } of due) {
       const done = await this.db.transaction(async (tx) => {
         // SKIP LOCKED: a hold another instance (or a Commit) is working on is left to it.
-        const hold = await tx.findOne(LedgerHold, { id, state: "PENDING" }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
+        const hold = await tx.findOne(
+          LedgerHold,
+          { id, state: "PENDING" },
+          { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
+        );
         if (hold === null || hold.expiresAt > this.clock.now()) return false;
         await this.#expire(tx, hold);
         return true;
@@ -245,9 +286,16 @@ export class Ledger {
       let hold: LedgerHold | null = null;
       let original: LedgerTransfer | null;
       if ("holdId" in command.target) {
-        hold = await tx.findOne(LedgerHold, { id: command.target.holdId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        hold = await tx.findOne(
+          LedgerHold,
+          { id: command.target.holdId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
         if (hold === null) throw holdNotFound(command.target.holdId);
-        original = hold.resolutionTransferId == null ? null : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
+        original =
+          hold.resolutionTransferId == null
+            ? null
+            : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
       } else {
         original = await tx.findOne(LedgerTransfer, { id: command.target.transferId });
         if (original === null) {
@@ -261,27 +309,46 @@ export class Ledger {
       const locked = await this.accounts.lock(tx, userRef, [{ name: SYSTEM.revenue, asset }]);
       const replay = await findReplay<RefundResult>(tx, command.idempotencyKey, "Refund", requestFingerprint);
       if (replay !== undefined) return replay;
-      if (original === null || (hold !== null && hold.state !== "POSTED") || !["CHARGE", "HOLD_POSTED"].includes(original.kind)) {
-        throw new DomainError("NOT_REFUNDABLE", "only a posted charge or a committed hold that moved value can be refunded");
+      if (
+        original === null ||
+        (hold !== null && hold.state !== "POSTED") ||
+        !["CHARGE", "HOLD_POSTED"].includes(original.kind)
+      ) {
+        throw new DomainError(
+          "NOT_REFUNDABLE",
+          "only a posted charge or a committed hold that moved value can be refunded",
+        );
       }
       const already = await tx.findOne(LedgerTransfer, { refundOf: original.id });
       if (already !== null) {
-        throw new DomainError("ALREADY_REFUNDED", `transfer ${original.id} was already refunded by ${already.id}`, {
-          metadata: { refund_transfer_id: already.id },
-        });
+        throw new DomainError(
+          "ALREADY_REFUNDED",
+          `transfer ${original.id} was already refunded by ${already.id}`,
+          {
+            metadata: { refund_transfer_id: already.id },
+          },
+        );
       }
       hold ??= original.holdId == null ? null : await tx.findOne(LedgerHold, { id: original.holdId });
-      const refund = this.#move(tx, "REFUND", asset, locked.system(SYSTEM.revenue, asset), locked.user(asset), {
-        type: "posted",
-        amount: original.amount,
-      }, {
-        userRef,
-        operation: original.operation ?? undefined,
-        holdId: original.holdId ?? undefined,
-        jobId: original.jobId ?? undefined,
-        reason: command.reason,
-        refundOf: original.id,
-      });
+      const refund = this.#move(
+        tx,
+        "REFUND",
+        asset,
+        locked.system(SYSTEM.revenue, asset),
+        locked.user(asset),
+        {
+          type: "posted",
+          amount: original.amount,
+        },
+        {
+          userRef,
+          operation: original.operation ?? undefined,
+          holdId: original.holdId ?? undefined,
+          jobId: original.jobId ?? undefined,
+          reason: command.reason,
+          refundOf: original.id,
+        },
+      );
       if (hold !== null) hold.refundTransferId = refund.id;
       this.#balanceChanged(tx, userRef, locked, "refund");
       const result: RefundResult = {
@@ -310,15 +377,27 @@ export class Ledger {
       { asset: "FREE_OPERATIONS" as const, amount: command.freeOperations },
     ].filter((part) => part.amount > 0n);
     return this.db.transaction(async (tx) => {
-      const locked = await this.accounts.lock(tx, command.userRef, parts.map((part) => ({ name: SYSTEM.issuance, asset: part.asset })));
+      const locked = await this.accounts.lock(
+        tx,
+        command.userRef,
+        parts.map((part) => ({ name: SYSTEM.issuance, asset: part.asset })),
+      );
       const replay = await findReplay<GrantResult>(tx, command.idempotencyKey, "Grant", requestFingerprint);
       if (replay !== undefined) return replay;
       const transferIds = parts.map(
         (part) =>
-          this.#move(tx, "GRANT", part.asset, locked.system(SYSTEM.issuance, part.asset), locked.user(part.asset), {
-            type: "posted",
-            amount: part.amount,
-          }, { userRef: command.userRef, reason: command.reason }).id,
+          this.#move(
+            tx,
+            "GRANT",
+            part.asset,
+            locked.system(SYSTEM.issuance, part.asset),
+            locked.user(part.asset),
+            {
+              type: "posted",
+              amount: part.amount,
+            },
+            { userRef: command.userRef, reason: command.reason },
+          ).id,
       );
       this.#balanceChanged(tx, command.userRef, locked, "grant");
       const result: GrantResult = { transferIds, balance: balanceOf(locked) };
@@ -331,12 +410,25 @@ export class Ledger {
    * Credits bought with a payment, inside the caller's transaction (the payment's status change),
    * so the credit and the status commit together or not at all.
    */
-  async creditTopUp(tx: EntityManager, command: { userRef: string; credits: bigint; paymentId: string }): Promise<{ transferId: string; balance: Balance }> {
-    const locked = await this.accounts.lock(tx, command.userRef, [{ name: SYSTEM.payments, asset: "CREDITS" }]);
-    const transfer = this.#move(tx, "TOP_UP", "CREDITS", locked.system(SYSTEM.payments, "CREDITS"), locked.credits, {
-      type: "posted",
-      amount: command.credits,
-    }, { userRef: command.userRef, reference: command.paymentId });
+  async creditTopUp(
+    tx: EntityManager,
+    command: { userRef: string; credits: bigint; paymentId: string },
+  ): Promise<{ transferId: string; balance: Balance }> {
+    const locked = await this.accounts.lock(tx, command.userRef, [
+      { name: SYSTEM.payments, asset: "CREDITS" },
+    ]);
+    const transfer = this.#move(
+      tx,
+      "TOP_UP",
+      "CREDITS",
+      locked.system(SYSTEM.payments, "CREDITS"),
+      locked.credits,
+      {
+        type: "posted",
+        amount: command.credits,
+      },
+      { userRef: command.userRef, reference: command.paymentId },
+    );
     this.#balanceChanged(tx, command.userRef, locked, "top_up");
     return { transferId: transfer.id, balance: balanceOf(locked) };
   }
@@ -347,23 +439,44 @@ export class Ledger {
    */
   async takeBackTopUp(
     tx: EntityManager,
-    command: { userRef: string; credits: bigint; paymentId: string; reference: string; atMostAvailable: boolean },
+    command: {
+      userRef: string;
+      credits: bigint;
+      paymentId: string;
+      reference: string;
+      atMostAvailable: boolean;
+    },
   ): Promise<{ takenCredits: bigint; transferId: string; balance: Balance }> {
-    const locked = await this.accounts.lock(tx, command.userRef, [{ name: SYSTEM.payments, asset: "CREDITS" }]);
+    const locked = await this.accounts.lock(tx, command.userRef, [
+      { name: SYSTEM.payments, asset: "CREDITS" },
+    ]);
     const availableCredits = available(locked.credits);
     if (command.credits > availableCredits && !command.atMostAvailable) {
       throw new DomainError(
         "CREDITS_ALREADY_SPENT",
         `the user has ${availableCredits} credits available, fewer than the ${command.credits} to take back`,
-        { metadata: { credits_available: availableCredits.toString(), credits_to_take: command.credits.toString() } },
+        {
+          metadata: {
+            credits_available: availableCredits.toString(),
+            credits_to_take: command.credits.toString(),
+          },
+        },
       );
     }
     const taken = command.credits < availableCredits ? command.credits : availableCredits;
     if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: balanceOf(locked) };
-    const transfer = this.#move(tx, "PAYMENT_REFUND", "CREDITS", locked.credits, locked.system(SYSTEM.payments, "CREDITS"), {
-      type: "posted",
-      amount: taken,
-    }, { userRef: command.userRef, reference: command.reference });
+    const transfer = this.#move(
+      tx,
+      "PAYMENT_REFUND",
+      "CREDITS",
+      locked.credits,
+      locked.system(SYSTEM.payments, "CREDITS"),
+      {
+        type: "posted",
+        amount: taken,
+      },
+      { userRef: command.userRef, reference: command.reference },
+    );
     this.#balanceChanged(tx, command.userRef, locked, "payment_refund");
     return { takenCredits: taken, transferId: transfer.id, balance: balanceOf(locked) };
   }
@@ -380,7 +493,10 @@ export class Ledger {
   #fund(locked: LockedAccounts, operation: string, price: bigint) {
     const creditsAvailable = available(locked.credits);
     const freeOperationsAvailable = available(locked.freeOperations);
-    const funding = chooseFunding(price, { credits: creditsAvailable, freeOperations: freeOperationsAvailable });
+    const funding = chooseFunding(price, {
+      credits: creditsAvailable,
+      freeOperations: freeOperationsAvailable,
+    });
     if (funding === undefined) {
       throw new DomainError(
         "INSUFFICIENT_FUNDS",
@@ -443,24 +559,45 @@ export class Ledger {
       const credit = locked.system(SYSTEM.revenue, asset);
       let transfer: LedgerTransfer;
       if (decision.kind === "post") {
-        transfer = this.#move(tx, "HOLD_POSTED", asset, debit, credit, {
-          type: "post_pending",
-          amount: decision.amount,
-          pendingAmount: hold.amount,
-        }, meta);
+        transfer = this.#move(
+          tx,
+          "HOLD_POSTED",
+          asset,
+          debit,
+          credit,
+          {
+            type: "post_pending",
+            amount: decision.amount,
+            pendingAmount: hold.amount,
+          },
+          meta,
+        );
         hold.state = "POSTED";
         hold.postedAmount = decision.amount;
       } else {
-        transfer = this.#move(tx, "HOLD_VOIDED", asset, debit, credit, { type: "void_pending", amount: hold.amount }, {
-          ...meta,
-          reason: decision.reason,
-        });
+        transfer = this.#move(
+          tx,
+          "HOLD_VOIDED",
+          asset,
+          debit,
+          credit,
+          { type: "void_pending", amount: hold.amount },
+          {
+            ...meta,
+            reason: decision.reason,
+          },
+        );
         hold.state = "VOIDED";
         hold.resolutionReason = decision.reason;
       }
       hold.resolutionTransferId = transfer.id;
       hold.resolvedAt = now;
-      this.#balanceChanged(tx, hold.userRef, locked, decision.kind === "post" ? "hold_posted" : "hold_voided");
+      this.#balanceChanged(
+        tx,
+        hold.userRef,
+        locked,
+        decision.kind === "post" ? "hold_posted" : "hold_voided",
+      );
       return { result: { hold: holdView(hold), balance: balanceOf(locked) } };
     });
     if ("expired" in outcome) throw holdExpired(holdId);
@@ -472,32 +609,45 @@ export class Ledger {
     if (hold.fundedBy !== "NONE" && hold.pendingTransferId != null) {
       const asset = FUNDING_ASSET[hold.fundedBy];
       const locked = await this.accounts.lock(tx, hold.userRef, [{ name: SYSTEM.revenue, asset }]);
-      hold.resolutionTransferId = this.#move(tx, "HOLD_EXPIRED", asset, locked.user(asset), locked.system(SYSTEM.revenue, asset), {
-        type: "void_pending",
-        amount: hold.amount,
-      }, {
-        userRef: hold.userRef,
-        operation: hold.operation,
-        holdId: hold.id,
-        jobId: hold.jobId ?? undefined,
-        pendingId: hold.pendingTransferId,
-        reason: "expired",
-      }).id;
+      hold.resolutionTransferId = this.#move(
+        tx,
+        "HOLD_EXPIRED",
+        asset,
+        locked.user(asset),
+        locked.system(SYSTEM.revenue, asset),
+        {
+          type: "void_pending",
+          amount: hold.amount,
+        },
+        {
+          userRef: hold.userRef,
+          operation: hold.operation,
+          holdId: hold.id,
+          jobId: hold.jobId ?? undefined,
+          pendingId: hold.pendingTransferId,
+          reason: "expired",
+        },
+      ).id;
       this.#balanceChanged(tx, hold.userRef, locked, "hold_expired");
     }
     hold.state = "EXPIRED";
     hold.resolutionReason = "expired";
     hold.resolvedAt = now;
-    recordEvent(tx, hold.userRef, {
-      case: "holdExpired",
-      value: {
-        holdId: hold.id,
-        operation: hold.operation,
-        jobId: hold.jobId ?? "",
-        amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
-        amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
+    recordEvent(
+      tx,
+      hold.userRef,
+      {
+        case: "holdExpired",
+        value: {
+          holdId: hold.id,
+          operation: hold.operation,
+          jobId: hold.jobId ?? "",
+          amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
+          amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
+        },
       },
-    }, now);
+      now,
+    );
   }
 
   /** Applies one transfer to two locked accounts and records it with the balances after it. */
@@ -510,7 +660,8 @@ export class Ledger {
     movement: Movement,
     meta: TransferMeta,
   ): LedgerTransfer {
-    if (debit.asset !== asset || credit.asset !== asset) throw new Error("ledger invariant: transfer between assets");
+    if (debit.asset !== asset || credit.asset !== asset)
+      throw new Error("ledger invariant: transfer between assets");
     applyMovement(debit, credit, movement);
     for (const account of [debit, credit]) {
       // The database CHECK refuses this too; failing here first gives a clear error and trace.
@@ -581,7 +732,11 @@ function resolvedAlready(hold: LedgerHold): DomainError {
   const metadata = { hold_id: hold.id, state: hold.state };
   switch (hold.state) {
     case "POSTED":
-      return new DomainError("HOLD_ALREADY_POSTED", `hold ${hold.id} was already committed (${hold.postedAmount ?? 0n})`, { metadata });
+      return new DomainError(
+        "HOLD_ALREADY_POSTED",
+        `hold ${hold.id} was already committed (${hold.postedAmount ?? 0n})`,
+        { metadata },
+      );
     case "VOIDED":
       return new DomainError("HOLD_ALREADY_VOIDED", `hold ${hold.id} was already released`, { metadata });
     case "EXPIRED":

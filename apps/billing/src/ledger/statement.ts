@@ -95,7 +95,9 @@ function decodePageToken(token: string): bigint {
   const match = /^seq:(\d{1,19})$/.exec(Buffer.from(token, "base64url").toString("utf8"));
   if (match?.[1] === undefined) {
     throw new DomainError("INVALID_FIELD", "page_token is not a token from a previous response", {
-      fieldViolations: [{ field: "page_token", description: "malformed; pass next_page_token from a previous response" }],
+      fieldViolations: [
+        { field: "page_token", description: "malformed; pass next_page_token from a previous response" },
+      ],
     });
   }
   return BigInt(match[1]);

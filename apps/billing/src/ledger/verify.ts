@@ -35,7 +35,10 @@ interface TransferRow {
   credit_balance_after: string;
 }
 
-export async function verifyLedger(db: Database, extraChecks: readonly InvariantCheck[] = []): Promise<VerifyReport> {
+export async function verifyLedger(
+  db: Database,
+  extraChecks: readonly InvariantCheck[] = [],
+): Promise<VerifyReport> {
   return db.orm.em.fork().transactional(
     async (em) => {
       const violations: LedgerViolation[] = [];
@@ -50,13 +53,19 @@ export async function verifyLedger(db: Database, extraChecks: readonly Invariant
       );
       for (const sum of sums) {
         if (sum.posted !== "0" || sum.pending !== "0") {
-          report("asset_sum_zero", sum.asset, `posted balances sum to ${sum.posted}, pending to ${sum.pending}`);
+          report(
+            "asset_sum_zero",
+            sum.asset,
+            `posted balances sum to ${sum.posted}, pending to ${sum.pending}`,
+          );
         }
       }
 
       // 2-3. Replay every transfer in order: each balance_after and each stored account must match.
       const accountRows = await em.execute<AccountRow[]>(`select * from ledger_accounts`);
-      const replayed = new Map<string, AccountBalances>(accountRows.map((a) => [String(a.id), zeroBalances()]));
+      const replayed = new Map<string, AccountBalances>(
+        accountRows.map((a) => [String(a.id), zeroBalances()]),
+      );
       const pendingAmounts = new Map<string, bigint>();
       let transfersChecked = 0n;
       let afterSeq = "0";
@@ -83,7 +92,11 @@ export async function verifyLedger(db: Database, extraChecks: readonly Invariant
           } else if (row.pending_id !== null) {
             const pendingAmount = pendingAmounts.get(row.pending_id);
             if (pendingAmount === undefined) {
-              report("hold_resolved_once", row.id, `resolves ${row.pending_id}, which is not an open pending transfer`);
+              report(
+                "hold_resolved_once",
+                row.id,
+                `resolves ${row.pending_id}, which is not an open pending transfer`,
+              );
               continue;
             }
             pendingAmounts.delete(row.pending_id);
@@ -95,7 +108,10 @@ export async function verifyLedger(db: Database, extraChecks: readonly Invariant
             movement = { type: "posted", amount };
           }
           applyMovement(debit, credit, movement);
-          if (available(debit) !== BigInt(row.debit_balance_after) || available(credit) !== BigInt(row.credit_balance_after)) {
+          if (
+            available(debit) !== BigInt(row.debit_balance_after) ||
+            available(credit) !== BigInt(row.credit_balance_after)
+          ) {
             report(
               "balance_after_replay",
               row.id,
@@ -118,16 +134,26 @@ export async function verifyLedger(db: Database, extraChecks: readonly Invariant
         const keys = ["debitsPending", "debitsPosted", "creditsPending", "creditsPosted"] as const;
         const differing = keys.filter((k) => stored[k] !== replay[k]);
         if (differing.length > 0) {
-          report("account_matches_transfers", `${account.owner_ref}/${account.asset}`, `stored ${differing.join(", ")} differ from the sum of its transfers`);
+          report(
+            "account_matches_transfers",
+            `${account.owner_ref}/${account.asset}`,
+            `stored ${differing.join(", ")} differ from the sum of its transfers`,
+          );
         }
         // 4. No user account below zero available.
         if (account.kind === "USER" && available(stored) < 0n) {
-          report("no_negative_user_balance", `${account.owner_ref}/${account.asset}`, `available is ${available(stored)}`);
+          report(
+            "no_negative_user_balance",
+            `${account.owner_ref}/${account.asset}`,
+            `available is ${available(stored)}`,
+          );
         }
       }
 
       // 5. Reserved = the sum of open holds, per user account.
-      const reservedMismatch = await em.execute<{ owner_ref: string; asset: string; reserved: string; held: string }[]>(
+      const reservedMismatch = await em.execute<
+        { owner_ref: string; asset: string; reserved: string; held: string }[]
+      >(
         `select a.owner_ref, a.asset, a.debits_pending::text as reserved, coalesce(sum(h.amount), 0)::text as held
            from ledger_accounts a
            left join ledger_holds h on h.user_ref = a.owner_ref and h.state = 'PENDING'
@@ -137,7 +163,11 @@ export async function verifyLedger(db: Database, extraChecks: readonly Invariant
          having a.debits_pending <> coalesce(sum(h.amount), 0)`,
       );
       for (const row of reservedMismatch) {
-        report("reserved_matches_open_holds", `${row.owner_ref}/${row.asset}`, `reserved ${row.reserved}, open holds ${row.held}`);
+        report(
+          "reserved_matches_open_holds",
+          `${row.owner_ref}/${row.asset}`,
+          `reserved ${row.reserved}, open holds ${row.held}`,
+        );
       }
 
       // 6. Every resolved hold is resolved by exactly one transfer of the matching kind.
@@ -155,9 +185,13 @@ export async function verifyLedger(db: Database, extraChecks: readonly Invariant
              or (r.id is not null and r.kind <> ('HOLD_' || h.state))`,
       );
       for (const hold of badHolds) report("hold_resolved_once", hold.id, hold.problem);
-      const [holdCount] = await em.execute<{ count: string }[]>(`select count(*)::text as count from ledger_holds`);
+      const [holdCount] = await em.execute<{ count: string }[]>(
+        `select count(*)::text as count from ledger_holds`,
+      );
 
-      for (const check of extraChecks) for (const violation of await check(em)) report(violation.invariant, violation.subject, violation.description);
+      for (const check of extraChecks)
+        for (const violation of await check(em))
+          report(violation.invariant, violation.subject, violation.description);
 
       return {
         ok: violations.length === 0,

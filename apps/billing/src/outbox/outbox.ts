@@ -8,7 +8,10 @@ import type { EntityManager } from "../db/database.js";
 import { OutboxEvent } from "../db/entities.js";
 
 /** The payload of a BillingEvent (its oneof), e.g. { case: "holdExpired", value: {...} }. */
-export type BillingEventPayload = Exclude<MessageInitShape<typeof BillingEventSchema>["payload"], { case: undefined } | undefined>;
+export type BillingEventPayload = Exclude<
+  MessageInitShape<typeof BillingEventSchema>["payload"],
+  { case: undefined } | undefined
+>;
 
 /** Subject of each event kind under billing.> (see packages/events for the stream). */
 const SUBJECT_OF: Readonly<Record<BillingEventPayload["case"], string>> = {
@@ -20,7 +23,12 @@ const SUBJECT_OF: Readonly<Record<BillingEventPayload["case"], string>> = {
   planActivated: "billing.plan.activated",
 };
 
-export function recordEvent(tx: EntityManager, userRef: string, payload: BillingEventPayload, at: Date): string {
+export function recordEvent(
+  tx: EntityManager,
+  userRef: string,
+  payload: BillingEventPayload,
+  at: Date,
+): string {
   const eventId = randomUUID();
   const event = create(BillingEventSchema, {
     eventId,

@@ -61,7 +61,10 @@ export function createAuthenticator(tokens: readonly ScopedToken[]): Authenticat
     authorize(procedure, authorization) {
       const presented = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(authorization?.trim() ?? "")?.[1];
       if (presented === undefined) {
-        throw new DomainError("UNAUTHENTICATED", "missing bearer token: send the metadata 'authorization: Bearer <token>'");
+        throw new DomainError(
+          "UNAUTHENTICATED",
+          "missing bearer token: send the metadata 'authorization: Bearer <token>'",
+        );
       }
       const presentedDigest = digest(presented);
       let scope: Scope | undefined;

@@ -25,7 +25,10 @@ export interface CallInterceptorOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function createCallInterceptor(options: CallInterceptorOptions): { interceptor: Interceptor; tracker: CallTracker } {
+export function createCallInterceptor(options: CallInterceptorOptions): {
+  interceptor: Interceptor;
+  tracker: CallTracker;
+} {
   const duration = new Histogram({
     name: "billing_rpc_duration_seconds",
     help: "Duration of billing RPCs by procedure and gRPC code.",
@@ -84,4 +87,3 @@ export function createCallInterceptor(options: CallInterceptorOptions): { interc
   };
   return { interceptor, tracker };
 }
-

@@ -58,11 +58,16 @@ export function toConnectError(error: DomainError): ConnectError {
   if (detail.fieldViolations !== undefined && detail.fieldViolations.length > 0) {
     details.push({
       desc: BadRequestSchema,
-      value: { fieldViolations: detail.fieldViolations.map((v) => ({ field: v.field, description: v.description })) },
+      value: {
+        fieldViolations: detail.fieldViolations.map((v) => ({ field: v.field, description: v.description })),
+      },
     });
   }
   if (detail.insufficientFunds !== undefined) {
-    details.push({ desc: InsufficientFundsSchema, value: create(InsufficientFundsSchema, detail.insufficientFunds) });
+    details.push({
+      desc: InsufficientFundsSchema,
+      value: create(InsufficientFundsSchema, detail.insufficientFunds),
+    });
   }
   if (detail.quotaViolations !== undefined) {
     details.push({ desc: QuotaFailureSchema, value: { violations: [...detail.quotaViolations] } });
@@ -76,9 +81,15 @@ export function toConnectError(error: DomainError): ConnectError {
  */
 export function toWireError(error: unknown): { wire: ConnectError; unexpected: boolean } {
   if (error instanceof DomainError) return { wire: toConnectError(error), unexpected: false };
-  if (error instanceof ConnectError) return { wire: error, unexpected: error.code === Code.Internal || error.code === Code.Unknown };
+  if (error instanceof ConnectError)
+    return { wire: error, unexpected: error.code === Code.Internal || error.code === Code.Unknown };
   return {
-    wire: toConnectError(new DomainError("INTERNAL", "internal error; the server log has the details under this call's request id")),
+    wire: toConnectError(
+      new DomainError(
+        "INTERNAL",
+        "internal error; the server log has the details under this call's request id",
+      ),
+    ),
     unexpected: true,
   };
 }

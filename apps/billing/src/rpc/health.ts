@@ -58,7 +58,8 @@ export function healthService(state: HealthState): Partial<ServiceImpl<typeof He
       return { status };
     },
     async *watch(request, context) {
-      if (watchers >= MAX_WATCHERS) throw new ConnectError("too many health watchers", Code.ResourceExhausted);
+      if (watchers >= MAX_WATCHERS)
+        throw new ConnectError("too many health watchers", Code.ResourceExhausted);
       watchers++;
       // `dirty` is set by every change, so a change that lands while the consumer is busy with the
       // previous message is never missed.

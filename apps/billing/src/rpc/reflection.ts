@@ -60,7 +60,11 @@ export class ReflectionIndex {
       case "fileByFilename":
         return this.#files(request.host, this.#filesByName.get(query.value), `file ${query.value}`);
       case "fileContainingSymbol":
-        return this.#files(request.host, this.#fileBySymbol.get(query.value.replace(/^\./, "")), `symbol ${query.value}`);
+        return this.#files(
+          request.host,
+          this.#fileBySymbol.get(query.value.replace(/^\./, "")),
+          `symbol ${query.value}`,
+        );
       case "fileContainingExtension":
       case "allExtensionNumbersOfType":
         // Billing's contract defines no extensions.
@@ -101,7 +105,10 @@ export class ReflectionIndex {
   }
 
   #error(host: string, errorCode: number, errorMessage: string): ReflectionResponseInit {
-    return { validHost: host, messageResponse: { case: "errorResponse", value: { errorCode, errorMessage } } };
+    return {
+      validHost: host,
+      messageResponse: { case: "errorResponse", value: { errorCode, errorMessage } },
+    };
   }
 }
 
@@ -114,7 +121,10 @@ export function reflectionV1(index: ReflectionIndex): ServiceImpl<typeof v1.Serv
       let count = 0;
       for await (const request of requests) {
         if (++count > MAX_REQUESTS_PER_STREAM) return;
-        yield create(v1.ServerReflectionResponseSchema, { ...index.answer(request), originalRequest: request });
+        yield create(v1.ServerReflectionResponseSchema, {
+          ...index.answer(request),
+          originalRequest: request,
+        });
       }
     },
   };
@@ -126,7 +136,10 @@ export function reflectionV1alpha(index: ReflectionIndex): ServiceImpl<typeof v1
       let count = 0;
       for await (const request of requests) {
         if (++count > MAX_REQUESTS_PER_STREAM) return;
-        yield create(v1alpha.ServerReflectionResponseSchema, { ...index.answer(request), originalRequest: request });
+        yield create(v1alpha.ServerReflectionResponseSchema, {
+          ...index.answer(request),
+          originalRequest: request,
+        });
       }
     },
   };

@@ -14,7 +14,8 @@ export class Validator {
   }
 
   userRef(field: string, value: string): string {
-    if (!USER_REF.test(value)) this.#fail(field, "must be 1-128 characters of letters, digits and :_.@- (e.g. telegram:123456)");
+    if (!USER_REF.test(value))
+      this.#fail(field, "must be 1-128 characters of letters, digits and :_.@- (e.g. telegram:123456)");
     return value;
   }
 
@@ -32,14 +33,15 @@ export class Validator {
   text(field: string, value: string, options: { max: number; required: boolean }): string {
     if (options.required && value.trim() === "") this.#fail(field, "is required");
     else if (value.length > options.max) this.#fail(field, `must be at most ${options.max} characters`);
-    // eslint-disable-next-line no-control-regex
-    else if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value)) this.#fail(field, "must not contain control characters");
+    else if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value))
+      this.#fail(field, "must not contain control characters");
     return value;
   }
 
   /** An identifier such as an operation or metric name. */
   name(field: string, value: string): string {
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(value)) this.#fail(field, "must be a lower-case name like generate or chat_tokens");
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(value))
+      this.#fail(field, "must be a lower-case name like generate or chat_tokens");
     return value;
   }
 
@@ -54,7 +56,8 @@ export class Validator {
   }
 
   pageSize(field: string, value: number, max: number): number {
-    if (!Number.isInteger(value) || value < 0 || value > max) this.#fail(field, `must be between 1 and ${max} (0 = default)`);
+    if (!Number.isInteger(value) || value < 0 || value > max)
+      this.#fail(field, `must be between 1 and ${max} (0 = default)`);
     return value;
   }
 

@@ -35,7 +35,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
     async openAccount(request) {
       const userRef = validate((v) => v.userRef("user_ref", request.userRef));
       const { created, balance } = await deps.ledger.openAccount(userRef);
-      return { userRef, created, balance: (balance) };
+      return { userRef, created, balance: balance };
     },
 
     async getBalance(request) {
@@ -68,7 +68,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         amountCredits: result.amountCredits,
         amountFreeOperations: result.amountFreeOperations,
         priceCredits: result.priceCredits,
-        balanceAfter: (result.balance),
+        balanceAfter: result.balance,
       };
     },
 
@@ -92,7 +92,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         };
       });
       const result = await deps.ledger.reserve(command);
-      return { hold: toHold(result.hold), balanceAfter: (result.balance) };
+      return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
     async commit(request) {
@@ -101,7 +101,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         amount: request.amount === undefined ? undefined : v.nonNegative("amount", request.amount),
       }));
       const result = await deps.ledger.commit(command);
-      return { hold: toHold(result.hold), balanceAfter: (result.balance) };
+      return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
     async release(request) {
@@ -110,7 +110,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         reason: v.text("reason", request.reason, { max: 256, required: false }),
       }));
       const result = await deps.ledger.release(command);
-      return { hold: toHold(result.hold), balanceAfter: (result.balance) };
+      return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
     async getHold(request) {
@@ -137,7 +137,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         returnedAs: FUNDING[result.returnedAs],
         amountCredits: result.amountCredits,
         amountFreeOperations: result.amountFreeOperations,
-        balanceAfter: (result.balance),
+        balanceAfter: result.balance,
       };
     },
 
@@ -145,7 +145,11 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       const command = validate((v) => {
         const amountCredits = v.nonNegative("amount_credits", request.amountCredits);
         const freeOperations = v.nonNegative("free_operations", request.freeOperations);
-        v.check(amountCredits > 0n || freeOperations > 0n, "amount_credits", "grant at least one credit or free operation");
+        v.check(
+          amountCredits > 0n || freeOperations > 0n,
+          "amount_credits",
+          "grant at least one credit or free operation",
+        );
         v.check(amountCredits <= 1_000_000_000n, "amount_credits", "must be at most 1000000000");
         v.check(freeOperations <= 1_000_000n, "free_operations", "must be at most 1000000");
         return {
@@ -157,7 +161,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         };
       });
       const result = await deps.ledger.grant(command);
-      return { transferIds: result.transferIds, balanceAfter: (result.balance) };
+      return { transferIds: result.transferIds, balanceAfter: result.balance };
     },
 
     async listTransactions(request) {

@@ -56,8 +56,12 @@ export class Migration20261122000000Ledger extends Migration {
         constraint ledger_transfers_refund_names_charge check ((refund_of is not null) = (kind = 'REFUND'))
       )`);
     // A pending transfer is resolved at most once; a charge is refunded at most once.
-    this.addSql(`create unique index ledger_transfers_resolved_once on ledger_transfers (pending_id) where pending_id is not null`);
-    this.addSql(`create unique index ledger_transfers_refunded_once on ledger_transfers (refund_of) where refund_of is not null`);
+    this.addSql(
+      `create unique index ledger_transfers_resolved_once on ledger_transfers (pending_id) where pending_id is not null`,
+    );
+    this.addSql(
+      `create unique index ledger_transfers_refunded_once on ledger_transfers (refund_of) where refund_of is not null`,
+    );
     // Statements read an account's history newest first.
     this.addSql(`create index ledger_transfers_debit_history on ledger_transfers (debit_account_id, seq)`);
     this.addSql(`create index ledger_transfers_credit_history on ledger_transfers (credit_account_id, seq)`);
@@ -85,7 +89,9 @@ export class Migration20261122000000Ledger extends Migration {
         constraint ledger_holds_posted_amount_iff_posted check ((state = 'POSTED') = (posted_amount is not null))
       )`);
     // The expiry sweep reads due pending holds in expiry order.
-    this.addSql(`create index ledger_holds_pending_expiry on ledger_holds (expires_at) where state = 'PENDING'`);
+    this.addSql(
+      `create index ledger_holds_pending_expiry on ledger_holds (expires_at) where state = 'PENDING'`,
+    );
     this.addSql(`create index ledger_holds_user on ledger_holds (user_ref, created_at)`);
 
     this.addSql(`
