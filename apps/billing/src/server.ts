@@ -47,6 +47,7 @@ export interface BillingServer {
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const DB_RETRY_MAX_MS = 5_000;
 const HOLD_SWEEP_BATCH = 100;
+const SESSION_DRAIN_MS = 1_000;
 
 export async function startBillingServer(options: BillingServerOptions): Promise<BillingServer> {
   const { config } = options;
@@ -184,7 +185,13 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       if ((await Promise.race([tracker.idle().then(() => "idle" as const), grace])) === "timeout") {
         log.warn({ in_flight: tracker.inFlight }, "shutdown grace elapsed; cancelling remaining calls");
       }
+      // Streams (health Watch) end now, after their last message; sessions then close by themselves,
+      // and whatever is still open after a short wait is cut.
       shutdown.abort(new DomainError("UNAVAILABLE", "billing is shutting down"));
+      await Promise.race([
+        Promise.all([...sessions].map((session) => new Promise((resolve) => session.once("close", resolve)))),
+        new Promise((resolve) => setTimeout(resolve, SESSION_DRAIN_MS).unref()),
+      ]);
       for (const session of sessions) session.destroy();
       await ready.catch(() => undefined);
       await db?.close();

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { billingEnvSchema, ConfigError, parseEnv } from "../src/index.js";
+
+const valid = {
+  DATABASE_URL: "postgres://postgres@127.0.0.1:5432/billing",
+  BILLING_TOKENS: "admin:admin-token-0123456789,bot:bot-token-0123456789,bot:bot-token-rotated-0123",
+};
+
+describe("billing configuration", () => {
+  it("parses a valid environment with defaults from the product", () => {
+    const config = parseEnv(billingEnvSchema, valid);
+    expect(config.port).toBe(50051);
+    expect(config.tokens.map((t) => t.scope)).toEqual(["admin", "bot", "bot"]);
+    expect(config.prices.get("generate")).toBe(10n);
+    expect(config.prices.get("add_text")).toBe(0n);
+    expect([...config.prices.keys()]).toEqual(["generate", "edit", "merge", "face_swap", "retouch", "upscale", "add_text"]);
+    expect(config.starterFreeOperations).toBe(4n);
+    expect(config.tls).toBeUndefined();
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(parseEnv(billingEnvSchema, { ...valid, BILLING_PORT: "" }).port).toBe(50051);
+  });
+
+  it("names every bad variable and never echoes a secret", () => {
+    const secret = "s3cr3t";
+    let error: unknown;
+    try {
+      parseEnv(billingEnvSchema, {
+        DATABASE_URL: "mysql://x",
+        BILLING_TOKENS: `wizard:${secret}-0123456789abcdef,bot:${secret}`,
+        BILLING_PRICES: "generate:ten",
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const variable of ["DATABASE_URL", "BILLING_TOKENS", "BILLING_PRICES"]) expect(message).toContain(variable);
+    expect(message).toContain("scope must be one of");
+    expect(message).toContain("at least 16 characters");
+    expect(message).not.toContain(secret);
+  });
+
+  it("wants TLS certificate and key together", () => {
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_TLS_CERT: "/tmp/cert.pem" })).toThrow(/BILLING_TLS_CERT: set both/);
+  });
+
+  it("refuses a token used twice and a price listed twice", () => {
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_TOKENS: "admin:same-token-0123456789,bot:same-token-0123456789" })).toThrow(
+      /the same token appears twice/,
+    );
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_PRICES: "generate:10,generate:5" })).toThrow(/listed twice/);
+  });
+});

@@ -1,0 +1,78 @@
+// `npm start`: runs the whole stack on this machine against the local PostgreSQL and NATS, with the
+// local fakes of Telegram and YooKassa unless real credentials are configured. Each process's log
+// lines are prefixed with its name; Ctrl-C stops everything gracefully.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** infra/local.env, overridden by the real environment. */
+function loadEnv(): Record<string, string> {
+  const defaults: Record<string, string> = {};
+  for (const line of readFileSync(`${ROOT}/infra/local.env`, "utf8").split("\n")) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match?.[1] !== undefined && match[2] !== undefined) defaults[match[1]] = match[2];
+  }
+  const env: Record<string, string> = { ...defaults };
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+interface Service {
+  name: string;
+  /** Script relative to the repository root (built output). */
+  script: string;
+  env?: Record<string, string>;
+}
+
+const env = loadEnv();
+const services: Service[] = [{ name: "billing", script: "apps/billing/dist/main.js" }];
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+function prefix(name: string, stream: NodeJS.ReadableStream, out: NodeJS.WritableStream): void {
+  let buffer = "";
+  stream.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    for (const line of lines) out.write(`${name.padEnd(9)}| ${line}\n`);
+  });
+}
+
+for (const service of services) {
+  const child = spawn(process.execPath, [service.script], {
+    cwd: ROOT,
+    env: { ...env, ...service.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.set(service.name, child);
+  if (child.stdout) prefix(service.name, child.stdout, process.stdout);
+  if (child.stderr) prefix(service.name, child.stderr, process.stderr);
+  child.on("exit", (code, signal) => {
+    children.delete(service.name);
+    if (!stopping) {
+      console.error(`${service.name} exited (${signal ?? code}); stopping the stack`);
+      stop(1);
+    } else if (children.size === 0) process.exit(process.exitCode ?? 0);
+  });
+}
+
+console.log(`stack: ${services.map((s) => s.name).join(", ")} starting — Ctrl-C to stop`);
+
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  process.exitCode = code;
+  for (const child of children.values()) child.kill("SIGTERM");
+  setTimeout(() => {
+    for (const child of children.values()) child.kill("SIGKILL");
+    process.exit(code);
+  }, 15_000).unref();
+  if (children.size === 0) process.exit(code);
+}
+
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
