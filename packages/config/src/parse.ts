@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 
 /** Configuration could not be parsed: the message names every bad variable and why. */
 export class ConfigError extends Error {
