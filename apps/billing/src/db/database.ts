@@ -11,7 +11,7 @@ import {
 } from "@mikro-orm/postgresql";
 import type { Logger } from "@billing/observability";
 import { DomainError } from "../domain/errors.js";
-import { ledgerEntities } from "./entities.js";
+import { allEntities } from "./schema.js";
 import { migrationsList } from "./migrations/index.js";
 
 export type { EntityManager };
@@ -21,8 +21,6 @@ export interface DatabaseOptions {
   poolMax: number;
   createDatabase: boolean;
   log: Logger;
-  /** Extra entities of other modules (payments, quotas). */
-  entities?: readonly unknown[];
 }
 
 export interface Database {
@@ -40,7 +38,7 @@ const MAX_ATTEMPTS = 5;
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const orm = await MikroORM.init({
     clientUrl: options.url,
-    entities: [...ledgerEntities, ...((options.entities ?? []) as typeof ledgerEntities)],
+    entities: allEntities,
     extensions: [Migrator],
     migrations: { migrationsList, snapshot: false, transactional: true, allOrNothing: true, silent: true },
     pool: { min: 0, max: options.poolMax },

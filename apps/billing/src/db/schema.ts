@@ -1,0 +1,4 @@
+// Every entity billing maps, by module. The tables themselves are defined by migrations/.
+import { ledgerEntities } from "./entities.js";
+
+export const allEntities = [...ledgerEntities];
