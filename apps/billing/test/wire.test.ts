@@ -7,9 +7,9 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { createClient, Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { fromBinary } from "@bufbuild/protobuf";
+import { fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { ServerReflection as ReflectionV1, type ServerReflectionRequest } from "@billing/proto/grpc/reflection/v1/reflection_pb";
+import { ServerReflection as ReflectionV1, type ServerReflectionRequestSchema } from "@billing/proto/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1alpha } from "@billing/proto/grpc/reflection/v1alpha/reflection_pb";
 import { HealthCheckResponse_ServingStatus as Status } from "@billing/proto/grpc/health/v1/health_pb";
 import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
@@ -78,7 +78,7 @@ describe("wire compatibility, reflection, health and auth", () => {
     const transport = createGrpcTransport({ baseUrl: billing.server.url });
     for (const service of [ReflectionV1, ReflectionV1alpha]) {
       const client = createClient(service as typeof ReflectionV1, transport);
-      async function* requests(): AsyncIterable<Partial<ServerReflectionRequest>> {
+      async function* requests(): AsyncIterable<MessageInitShape<typeof ServerReflectionRequestSchema>> {
         yield { messageRequest: { case: "listServices", value: "" } };
         yield { messageRequest: { case: "fileContainingSymbol", value: "billing.v1.WalletService.Charge" } };
         yield { messageRequest: { case: "fileContainingSymbol", value: "google.rpc.ErrorInfo" } };
