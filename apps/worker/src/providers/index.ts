@@ -21,3 +21,5 @@ export { DEFAULT_INPUT_LIMITS, OPERATION_REQUIREMENTS, validateGenerationInput }
 export type { InputLimits, ValidatedImage } from "./validate.js";
 export { readImageHeader } from "./image-header.js";
 export type { ImageHeader } from "./image-header.js";
+export { LocalProvider } from "./local/local-provider.js";
+export type { LocalFault, LocalProviderOptions } from "./local/local-provider.js";
