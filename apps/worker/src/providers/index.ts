@@ -23,3 +23,7 @@ export { readImageHeader } from "./image-header.js";
 export type { ImageHeader } from "./image-header.js";
 export { LocalProvider } from "./local/local-provider.js";
 export type { LocalFault, LocalProviderOptions } from "./local/local-provider.js";
+export { DEFAULT_FAL_ROUTES, FalProvider } from "./fal.js";
+export type { FalConfig, FalRoute } from "./fal.js";
+export { DEFAULT_GEMINI_MODEL, GeminiProvider } from "./gemini.js";
+export type { GeminiConfig } from "./gemini.js";
