@@ -27,3 +27,11 @@ export { DEFAULT_FAL_ROUTES, FalProvider } from "./fal.js";
 export type { FalConfig, FalRoute } from "./fal.js";
 export { DEFAULT_GEMINI_MODEL, GeminiProvider } from "./gemini.js";
 export type { GeminiConfig } from "./gemini.js";
+export { PROVIDER_NAMES, createProvider } from "./factory.js";
+export type {
+  FalSelection,
+  GeminiSelection,
+  LocalSelection,
+  ProviderConfig,
+  ProviderName,
+} from "./factory.js";
