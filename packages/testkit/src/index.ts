@@ -9,3 +9,4 @@ export {
   withPg,
   type TestDatabase,
 } from "./harness.js";
+export * from "./providers/index.js";
