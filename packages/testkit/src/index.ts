@@ -9,4 +9,13 @@ export {
   withPg,
   type TestDatabase,
 } from "./harness.js";
+export {
+  freePort,
+  spawnApp,
+  startBillingProcess,
+  waitForHttpOk,
+  type AppName,
+  type AppProcess,
+  type BillingProcess,
+} from "./processes.js";
 export * from "./providers/index.js";
