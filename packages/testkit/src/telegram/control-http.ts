@@ -120,9 +120,10 @@ async function route(
     const action = m[2] ?? "";
     switch (action) {
       case "text": {
-        const isJson = (req.headers["content-type"] ?? "").startsWith("application/json");
-        const json = isJson ? jsonBody(body) : {};
-        const text = isJson ? str(json["text"], "text") : body.toString("utf8");
+        // JSON unless sent as text/plain (curl -d sends JSON with a form content-type).
+        const plain = (req.headers["content-type"] ?? "").startsWith("text/plain");
+        const json = plain ? {} : jsonBody(body);
+        const text = plain ? body.toString("utf8") : str(json["text"], "text");
         const replyTo =
           json["reply_to_message_id"] === undefined
             ? {}

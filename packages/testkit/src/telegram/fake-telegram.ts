@@ -14,7 +14,7 @@ import { BodyTooLargeError, parseParams, readBody } from "./http-body.js";
 import type { Params } from "./http-body.js";
 import { sniffImage } from "./images.js";
 import { callbackDataOf } from "./markup.js";
-import { METHODS, chatIdOf } from "./methods.js";
+import { METHODS, chatIdOf, mimeTypeOf } from "./methods.js";
 import type { MethodContext, MethodSpec } from "./methods.js";
 import { formatText } from "./parse-mode.js";
 import { Store } from "./store.js";
@@ -64,6 +64,12 @@ export interface FakeTelegramOptions {
   maxBodyBytes?: number;
   maxRecordedCalls?: number;
   maxPendingUpdates?: number;
+  /**
+   * Clock in epoch ms for message dates, query deadlines, flood windows and call times (default
+   * Date.now). Tests of time rules pass a settable clock instead of sleeping. Long-poll and webhook
+   * timers still run on real time.
+   */
+  clock?: () => number;
   /** Called after each recorded call (the bin logs them). */
   onCall?: (call: TgCallRecord) => void;
 }
@@ -126,12 +132,14 @@ export class FakeTelegram {
   private readonly closing = new AbortController();
   private seq = 0;
   private chargeCounter = 0;
+  private readonly now: () => number;
 
   private constructor(options: FakeTelegramOptions) {
     const botId = /^(\d{1,20}):[A-Za-z0-9_-]{1,200}$/.exec(options.token)?.[1];
     if (botId === undefined) throw new Error('FakeTelegram: token must look like "123456:ABC-def_ghi"');
     this.options = options;
     this.token = options.token;
+    this.now = options.clock ?? (() => Date.now());
     this.bot = {
       id: Number(botId),
       is_bot: true,
@@ -151,7 +159,7 @@ export class FakeTelegram {
       webhookRetryDelaysMs: options.webhookRetryDelaysMs ?? [50, 100, 200, 400, 800],
       webhookTimeoutMs: options.webhookTimeoutMs ?? 10_000,
       webhookOrigin: options.webhookOrigin,
-      now: () => Date.now(),
+      now: () => this.now(),
       executeWebhookReply: (method, params) => this.executeWebhookReply(method, params),
       onDelivery: (record) => {
         this.deliveries.push(record);
@@ -225,7 +233,7 @@ export class FakeTelegram {
         fill(message, state);
         return message;
       },
-      Date.now(),
+      this.now(),
     );
     this.updates.enqueue({ message: stored.message });
     return clone(stored.message);
@@ -283,7 +291,7 @@ export class FakeTelegram {
       chat_instance: state.chatInstance,
       data: callbackData,
     };
-    this.store.addCallbackQuery(query, Date.now());
+    this.store.addCallbackQuery(query, this.now());
     this.updates.enqueue({ callback_query: query });
     return clone(query);
   }
@@ -314,17 +322,14 @@ export class FakeTelegram {
     bytes: Uint8Array,
     opts: { fileName: string; mimeType?: string; caption?: string },
   ): TgMessage {
-    const record = this.store.addDocument(
-      Buffer.from(bytes),
-      opts.fileName,
-      opts.mimeType ?? "application/octet-stream",
-    );
+    const mimeType = opts.mimeType ?? mimeTypeOf(opts.fileName, "application/octet-stream");
+    const record = this.store.addDocument(Buffer.from(bytes), opts.fileName, mimeType);
     return this.userMessage(user, (m) => {
       m.document = {
         file_id: record.fileId,
         file_unique_id: record.fileUniqueId,
         file_name: opts.fileName,
-        mime_type: record.mimeType ?? "application/octet-stream",
+        mime_type: mimeType,
         file_size: record.bytes.length,
       };
       this.fillCaption(m, opts.caption);
@@ -346,7 +351,7 @@ export class FakeTelegram {
   ): TgPreCheckoutQuery {
     const from = this.store.upsertUser(this.userRef(user));
     const query: TgPreCheckoutQuery = { id: this.store.nextQueryId(), from, ...order };
-    this.store.addPreCheckoutQuery(query, Date.now());
+    this.store.addPreCheckoutQuery(query, this.now());
     this.updates.enqueue({ pre_checkout_query: query });
     return clone(query);
   }
@@ -411,10 +416,19 @@ export class FakeTelegram {
     return { status: "paid", query, message, chargeId };
   }
 
-  /** Queues any update as is; update_id is assigned unless given (give an old one to duplicate it). */
+  /**
+   * Queues any update as is; update_id is assigned unless given. Its `from` user (if any) is
+   * registered so the bot can answer. Nothing else is validated: this is the escape hatch.
+   */
   injectUpdate(update: Omit<TgUpdate, "update_id"> & { update_id?: number }): TgUpdate {
-    if (Object.keys(update).filter((k) => k !== "update_id").length !== 1) {
-      throw new Error("an update carries exactly one of message, callback_query, …");
+    const types = Object.keys(update).filter((k) => k !== "update_id");
+    const body = types.length === 1 && types[0] !== undefined ? update[types[0]] : undefined;
+    if (typeof body !== "object" || body === null) {
+      throw new Error("an update carries exactly one object: message, callback_query, …");
+    }
+    const from = (body as { from?: Partial<TgUser> }).from;
+    if (from !== undefined && typeof from.id === "number" && from.is_bot !== true) {
+      this.store.upsertUser({ ...from, id: from.id });
     }
     return clone(this.updates.enqueue(clone(update)));
   }
@@ -445,7 +459,7 @@ export class FakeTelegram {
       my_chat_member: {
         chat: { ...this.chatOf(user).chat },
         from: user,
-        date: Math.floor(Date.now() / 1000),
+        date: Math.floor(this.now() / 1000),
         old_chat_member: member(blocked ? "member" : "kicked"),
         new_chat_member: member(blocked ? "kicked" : "member"),
       },
@@ -588,7 +602,8 @@ export class FakeTelegram {
 
   /**
    * Resolves with the probe's first truthy value, re-checking after every call, update and webhook
-   * delivery; rejects after timeoutMs.
+   * delivery, and every 20 ms for state outside the fake (e.g. what a bot handler recorded); rejects
+   * after timeoutMs.
    */
   async waitFor<T>(
     probe: () => T | undefined | null | false,
@@ -598,6 +613,7 @@ export class FakeTelegram {
     return await new Promise<T>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
+        clearInterval(ticker);
         this.listeners.delete(check);
       };
       const check = (): void => {
@@ -618,6 +634,7 @@ export class FakeTelegram {
         done();
         reject(new Error(`fake-telegram: timed out after ${timeoutMs} ms waiting for ${label}`));
       }, timeoutMs);
+      const ticker = setInterval(check, 20);
       this.listeners.add(check);
       check();
     });
@@ -729,7 +746,8 @@ export class FakeTelegram {
     token: string,
     methodName: string,
   ): Promise<void> {
-    const atMs = Date.now();
+    const atMs = this.now();
+    const started = performance.now();
     const httpMethod = req.method ?? "GET";
     const base = { method: methodName, via: "http" as const, httpMethod, atMs };
     const finish = (
@@ -743,7 +761,7 @@ export class FakeTelegram {
         params,
         response: envelope === undefined ? undefined : clone(envelope),
         dropped: false,
-        durationMs: Date.now() - atMs,
+        durationMs: Math.round(performance.now() - started),
         ...extra,
       });
     };
@@ -780,7 +798,7 @@ export class FakeTelegram {
         params,
         response: envelope === undefined ? undefined : clone(envelope),
         dropped: false,
-        durationMs: Date.now() - atMs,
+        durationMs: Math.round(performance.now() - started),
         ...extra,
       });
     };
@@ -865,15 +883,15 @@ export class FakeTelegram {
         preCheckoutTtlMs: this.options.preCheckoutTtlMs ?? 10_000,
         urlFetchTimeoutMs: 10_000,
       },
-      now: () => Date.now(),
+      now: this.now,
       signal,
     };
     try {
       const limited = spec.sendsMessage && chatId !== undefined ? this.flood : undefined;
-      const retryAfterS = limited?.check(chatId ?? 0, Date.now());
+      const retryAfterS = limited?.check(chatId ?? 0, this.now());
       if (retryAfterS !== undefined) throw tooManyRequests(retryAfterS);
       const result = await spec.handler(ctx, params);
-      limited?.record(chatId ?? 0, Date.now());
+      limited?.record(chatId ?? 0, this.now());
       return ctx.description === undefined
         ? { ok: true, result }
         : { ok: true, result, description: ctx.description };
@@ -886,7 +904,8 @@ export class FakeTelegram {
 
   /** A method found in a webhook answer: executed and recorded, its result discarded. */
   private async executeWebhookReply(methodName: string, params: Params): Promise<void> {
-    const atMs = Date.now();
+    const atMs = this.now();
+    const started = performance.now();
     const spec = METHODS.get(methodName.toLowerCase());
     const envelope =
       spec === undefined
@@ -898,7 +917,7 @@ export class FakeTelegram {
       via: "webhook-reply",
       httpMethod: "",
       atMs,
-      durationMs: Date.now() - atMs,
+      durationMs: Math.round(performance.now() - started),
       response: clone(envelope),
       dropped: false,
     });

@@ -68,6 +68,11 @@ const MIME_BY_EXT: Record<string, string> = {
   mp4: "video/mp4",
 };
 
+/** The MIME type Telegram reports for a file name (by extension), else the fallback. */
+export function mimeTypeOf(fileName: string, fallback: string): string {
+  return MIME_BY_EXT[/\.([A-Za-z0-9]+)$/.exec(fileName)?.[1]?.toLowerCase() ?? ""] ?? fallback;
+}
+
 export interface MethodConfig {
   callbackQueryTtlMs: number;
   preCheckoutTtlMs: number;
@@ -284,10 +289,12 @@ function documentFor(ctx: MethodContext, media: MediaBytes | FileRecord): TgDocu
     : ctx.store.addDocument(
         media.bytes,
         media.filename,
-        MIME_BY_EXT[/\.([A-Za-z0-9]+)$/.exec(media.filename)?.[1]?.toLowerCase() ?? ""] ??
-          (media.contentType !== "" && media.contentType !== "text/plain"
+        mimeTypeOf(
+          media.filename,
+          media.contentType !== "" && media.contentType !== "text/plain"
             ? media.contentType
-            : "application/octet-stream"),
+            : "application/octet-stream",
+        ),
       );
   const doc: TgDocument = {
     file_id: record.fileId,
@@ -543,7 +550,7 @@ const handlers: Record<string, { sendsMessage?: boolean; handler: Handler }> = {
           throw badRequest("BOT_COMMAND_DESCRIPTION_INVALID");
         }
       }
-      ctx.store.commands.set(commandsKey(p), commands);
+      ctx.store.setCommands(commandsKey(p), commands);
       return true;
     },
   },

@@ -302,6 +302,10 @@ export class Store {
     return state;
   }
 
+  setCommands(key: string, commands: unknown[]): void {
+    boundedSet(this.commands, key, commands, 1_000);
+  }
+
   addCharge(charge: StarCharge): void {
     boundedSet(this.charges, charge.chargeId, charge, LIMITS.charges);
   }
