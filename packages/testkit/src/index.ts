@@ -19,3 +19,4 @@ export {
   type BillingProcess,
 } from "./processes.js";
 export * from "./providers/index.js";
+export * from "./telegram/index.js";
