@@ -1,2 +1,2 @@
 // Test kit: faithful local fakes of what lives outside the machine, and the PostgreSQL/NATS harness.
-export {};
+export * from "./yookassa/index.js";
