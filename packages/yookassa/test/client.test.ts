@@ -261,22 +261,23 @@ describe("retries reuse the caller's Idempotence-Key", () => {
   });
 
   it("a timeout (answer slower than the client timeout), then the repeat: one payment", async () => {
-    fake.injectFault("payments.create", { type: "delay", delayMs: 600 });
+    fake.injectFault("payments.create", { type: "delay", delayMs: 1_500 });
     const key = newKey();
     const started = Date.now();
-    const payment = await client({ timeoutMs: 200 }).createPayment(topUp(), key);
-    expect(Date.now() - started).toBeLessThan(600);
+    const payment = await client({ timeoutMs: 300 }).createPayment(topUp(), key);
+    expect(Date.now() - started).toBeLessThan(1_500); // it did not wait for the slow answer
     expect(fake.listPayments().map((p) => p.id)).toEqual([payment.id]);
-    expect(retries).toEqual([expect.objectContaining({ attempt: 1, reason: "timeout" })]);
+    // On a noisy machine the repeat itself may time out once more; every retry is a timeout.
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    expect(retries.every((r) => r.reason === "timeout")).toBe(true);
     // The fake logs a request when it answers: the slow one shows up once its delay is over.
-    await vi.waitFor(() => expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(2), {
-      timeout: 2_000,
-    });
+    await vi.waitFor(
+      () => expect(fake.requests.filter((r) => r.method === "POST")).toHaveLength(retries.length + 1),
+      { timeout: 3_000 },
+    );
     const posts = fake.requests.filter((r) => r.method === "POST");
-    expect(posts.map((r) => [r.idempotenceKey, r.replayed])).toEqual([
-      [key, true],
-      [key, false],
-    ]);
+    expect(posts.every((r) => r.idempotenceKey === key)).toBe(true);
+    expect(posts.filter((r) => !r.replayed)).toHaveLength(1); // performed once, replayed after
     expect(fake.listPayments()).toHaveLength(1);
   });
 

@@ -602,7 +602,14 @@ export async function startFakeYooKassa(options: FakeYooKassaOptions): Promise<F
       return [...requestLog];
     },
     setNotificationUrl: (url) => notifier.setUrl(url),
-    queueNotificationQuirk: (quirk) => notifier.queueQuirk(quirk),
+    queueNotificationQuirk: (quirk) => {
+      try {
+        notifier.queueQuirk(quirk);
+      } catch (error) {
+        if (error instanceof RangeError) throw new ControlError(400, error.message);
+        throw error;
+      }
+    },
     holdNotifications: () => notifier.hold(),
     releaseNotifications: (order) => notifier.release(order),
     sendNotification: (sendOptions) => control(() => sendNotification(sendOptions)),

@@ -32,6 +32,9 @@ interface Pending {
   state: EmittedNotification["state"];
 }
 
+const MAX_QUEUED_QUIRKS = 1000;
+const MAX_HELD = 10_000;
+
 export interface QueuedQuirk extends NotificationQuirk {
   /** Apply to the next notification with this event (any event when absent). */
   readonly event?: string;
@@ -71,6 +74,8 @@ export class Notifier {
   }
 
   queueQuirk(quirk: QueuedQuirk): void {
+    if (this.quirks.length >= MAX_QUEUED_QUIRKS)
+      throw new RangeError(`at most ${String(MAX_QUEUED_QUIRKS)} queued quirks`);
     this.quirks.push(quirk);
   }
 
@@ -127,6 +132,8 @@ export class Notifier {
     }
     for (const copy of copies) {
       if (this.held === undefined) this.schedule(copy);
+      else if (this.held.length >= MAX_HELD)
+        copy.state = "dropped"; // bounded, like everything else
       else {
         copy.state = "held";
         this.held.push(copy);
