@@ -20,3 +20,4 @@ export {
 } from "./processes.js";
 export * from "./providers/index.js";
 export * from "./telegram/index.js";
+export * from "./yookassa/index.js";
