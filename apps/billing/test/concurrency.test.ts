@@ -53,7 +53,7 @@ describe("concurrency", () => {
     await billing
       .client("admin")
       .wallet.grant({ userRef: user, amountCredits: 300n, reason: "load", idempotencyKey: "mixed-grant" });
-    const calls = Array.from({ length: 200 }, (_, i) =>
+    const calls: Promise<unknown>[] = Array.from({ length: 200 }, (_, i) =>
       i % 2 === 0
         ? bot.reserve({
             userRef: user,

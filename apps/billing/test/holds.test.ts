@@ -27,15 +27,13 @@ describe("holds", () => {
     for (let i = 0; i < 4; i++)
       await bot().charge({ userRef: user, operation: "generate", idempotencyKey: `${user}:burn:${i}` });
     if (credits > 0n || freeOperations > 0n) {
-      await billing
-        .client("admin")
-        .wallet.grant({
-          userRef: user,
-          amountCredits: credits,
-          freeOperations,
-          reason: "test",
-          idempotencyKey: `${user}:grant`,
-        });
+      await billing.client("admin").wallet.grant({
+        userRef: user,
+        amountCredits: credits,
+        freeOperations,
+        reason: "test",
+        idempotencyKey: `${user}:grant`,
+      });
     }
     return user;
   }
