@@ -18,6 +18,7 @@ import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
+import { Quotas } from "./quotas/quotas.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -58,6 +59,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let shuttingDown = false;
   let db: Database | undefined;
   let ledger: Ledger | undefined;
+  let quotas: Quotas | undefined;
   const invariantChecks: InvariantCheck[] = [];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
@@ -69,6 +71,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     get db() {
       if (db === undefined) throw unavailable();
       return db;
+    },
+    get quotas() {
+      if (quotas === undefined) throw unavailable();
+      return quotas;
     },
     invariantChecks,
   };
@@ -155,6 +161,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       },
       clock,
     );
+    quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
     timers.push(
       repeat(
         config.holdSweepIntervalMs,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
+import { ianaTimeZone, planCatalogue } from "./quotas.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -77,6 +78,8 @@ export const billingEnvSchema = z
     BILLING_PRICES: priceList,
     BILLING_STARTER_FREE_OPERATIONS: bigintValue(4n),
     BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
+    BILLING_PLANS: planCatalogue,
+    BILLING_QUOTA_TIME_ZONE: ianaTimeZone("Europe/Moscow"),
     BILLING_CREATE_DATABASE: bool(true),
     NATS_URL: natsUrl,
     BILLING_OUTBOX_ENABLED: bool(true),
@@ -102,6 +105,8 @@ export const billingEnvSchema = z
     prices: env.BILLING_PRICES,
     starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
     holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
+    plans: env.BILLING_PLANS,
+    quotaTimeZone: env.BILLING_QUOTA_TIME_ZONE,
     natsUrl: env.NATS_URL,
     outboxEnabled: env.BILLING_OUTBOX_ENABLED,
     logLevel: env.LOG_LEVEL,
