@@ -11,3 +11,12 @@ export {
   type PlanQuotaConfig,
   type QuotaWindowName,
 } from "./quotas.js";
+export {
+  BOT_LOCALES,
+  BOT_MODES,
+  botEnvSchema,
+  TELEGRAM_MAX_DOWNLOAD_BYTES,
+  type BotConfig,
+  type BotLocale,
+  type BotMode,
+} from "./bot.js";
