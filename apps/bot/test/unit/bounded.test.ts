@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { BoundedMap, BoundedSet, KeyedSerializer } from "../../src/bounded.js";
+
+describe("bounded memory", () => {
+  it("forgets after the ttl and evicts the least recently used beyond the size", () => {
+    let now = 0;
+    const map = new BoundedMap<string, number>(2, 100, () => now);
+    map.set("a", 1);
+    map.set("b", 2);
+    expect(map.get("a")).toBe(1); // a is now the most recent
+    map.set("c", 3);
+    expect([map.has("a"), map.has("b"), map.has("c")]).toEqual([true, false, true]);
+    now = 150;
+    expect(map.get("a")).toBeUndefined();
+    expect(map.size).toBeLessThanOrEqual(2);
+    const set = new BoundedSet<number>(10, 100, () => now);
+    expect(set.addIfAbsent(1)).toBe(true);
+    expect(set.addIfAbsent(1)).toBe(false);
+  });
+
+  it("runs one user's tasks in order, other users' concurrently, and forgets idle users", async () => {
+    const serializer = new KeyedSerializer<number>();
+    const log: string[] = [];
+    const task = (name: string, ms: number) => async () => {
+      log.push(`${name}>`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push(`<${name}`);
+    };
+    await Promise.all([
+      serializer.run(1, task("a1", 30)),
+      serializer.run(1, task("a2", 1)),
+      serializer.run(2, task("b1", 5)),
+    ]);
+    expect(log.indexOf("<a1")).toBeLessThan(log.indexOf("a2>"));
+    expect(log.indexOf("b1>")).toBeLessThan(log.indexOf("<a1"));
+    // A failing task does not stop the next one.
+    await serializer.run(3, () => Promise.reject(new Error("boom"))).catch(() => undefined);
+    await serializer.run(3, task("c", 1));
+    await serializer.idle();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(serializer.active).toBe(0);
+  });
+});
