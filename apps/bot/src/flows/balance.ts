@@ -1,0 +1,82 @@
+// /balance and the 💰 menu: the balance, free operations left, the last entries of the statement in
+// words, and the top-up buttons (packages from billing's ListTopUpOptions, then "another amount").
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Asset, type Transaction, TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
+import { type BotContext, say, type UserScope, userRef } from "../context.js";
+import type { StatementKind, StatementLine } from "../i18n/index.js";
+import { isOperation } from "../operations.js";
+import type { InlineKeyboard } from "../telegram/types.js";
+import { menuRow, topUpKeyboard } from "./keyboards.js";
+
+/** Entries shown; a page a little larger than that, since entries that moved nothing are skipped. */
+const RECENT_ENTRIES = 5;
+const PAGE_SIZE = 12;
+
+const KINDS: Readonly<Record<TransactionKind, StatementKind>> = {
+  [TransactionKind.UNSPECIFIED]: "other",
+  [TransactionKind.STARTER_GRANT]: "starter_grant",
+  [TransactionKind.GRANT]: "grant",
+  [TransactionKind.CHARGE]: "charge",
+  [TransactionKind.HOLD]: "hold",
+  [TransactionKind.HOLD_POSTED]: "hold_posted",
+  [TransactionKind.HOLD_VOIDED]: "hold_voided",
+  [TransactionKind.HOLD_EXPIRED]: "hold_expired",
+  [TransactionKind.REFUND]: "refund",
+  [TransactionKind.TOP_UP]: "top_up",
+  [TransactionKind.PAYMENT_REFUND]: "payment_refund",
+};
+
+export async function showBalance(ctx: BotContext, scope: UserScope): Promise<void> {
+  const { t } = scope;
+  const ref = userRef(scope.userId);
+  // OpenAccount rather than GetBalance: someone who never sent /start still gets an account here.
+  const opened = await ctx.billing.wallet.openAccount({ userRef: ref });
+  const statement = await ctx.billing.wallet.listTransactions({ userRef: ref, pageSize: PAGE_SIZE });
+  const balance = opened.balance;
+  const lines = [t.balance.title(balance?.creditsAvailable ?? 0n)];
+  if ((balance?.creditsReserved ?? 0n) > 0n) lines.push(t.balance.reserved(balance?.creditsReserved ?? 0n));
+  lines.push(t.balance.freeLeft(balance?.freeOperationsAvailable ?? 0n), "");
+  const entries = statement.transactions.filter((entry) => entry.amount !== 0n).slice(0, RECENT_ENTRIES);
+  if (entries.length === 0) lines.push(t.balance.none);
+  else
+    lines.push(t.balance.recent, ...entries.map((entry) => t.balance.line(statementLine(ctx, scope, entry))));
+
+  let keyboard: InlineKeyboard = [menuRow(t)];
+  try {
+    const options = await ctx.topUpOptions.get();
+    lines.push("", t.balance.topUpChoose);
+    keyboard = topUpKeyboard(t, options);
+  } catch (error) {
+    ctx.log.warn({ err: describe(ctx, error) }, "top-up options unavailable");
+    lines.push("", t.balance.paymentsUnavailable);
+  }
+  await say(ctx, scope.chatId, lines.join("\n"), keyboard);
+}
+
+function statementLine(ctx: BotContext, scope: UserScope, entry: Transaction): StatementLine {
+  const when =
+    entry.createdAt === undefined
+      ? ""
+      : formatWhen(timestampDate(entry.createdAt), scope.locale, ctx.config.timeZone);
+  return {
+    kind: KINDS[entry.kind],
+    asset: entry.asset === Asset.FREE_OPERATIONS ? "free_operations" : "credits",
+    amount: entry.amount,
+    operation: isOperation(entry.operation) ? scope.t.operation[entry.operation] : entry.operation,
+    when,
+  };
+}
+
+export function formatWhen(date: Date, locale: "ru" | "en", timeZone: string): string {
+  return new Intl.DateTimeFormat(locale === "ru" ? "ru-RU" : "en-GB", {
+    timeZone,
+    day: "2-digit",
+    month: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(date);
+}
+
+function describe(ctx: BotContext, error: unknown): string {
+  return ctx.redact(error instanceof Error ? error.message : String(error));
+}

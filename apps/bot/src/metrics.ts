@@ -1,0 +1,99 @@
+// The bot's Prometheus metrics (served on /metrics of BOT_OPS_PORT).
+import { Counter, Gauge, type Registry } from "@billing/observability";
+
+export interface BotMetrics {
+  readonly updates: Counter<"type">;
+  readonly messagesSent: Counter<"method">;
+  readonly rateLimited: Counter;
+  readonly sendRetries: Counter<"reason">;
+  readonly messagesDropped: Counter<"reason">;
+  readonly handlerErrors: Counter;
+  readonly jobsRequested: Counter<"operation">;
+  readonly jobsCompleted: Counter<"operation">;
+  readonly jobsFailed: Counter<"operation" | "refunded">;
+  readonly insufficientFunds: Counter<"operation">;
+  readonly topUpsCreated: Counter;
+  readonly billingEvents: Counter<"kind">;
+}
+
+export function createBotMetrics(registry: Registry, sources: { sendQueueDepth: () => number }): BotMetrics {
+  new Gauge({
+    name: "bot_send_queue_depth",
+    help: "Messages waiting in the send queue or in flight",
+    registers: [registry],
+    collect() {
+      this.set(sources.sendQueueDepth());
+    },
+  });
+  return {
+    updates: new Counter({
+      name: "bot_updates_total",
+      help: "Telegram updates received, by type",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    messagesSent: new Counter({
+      name: "bot_messages_sent_total",
+      help: "Messages delivered to Telegram, by method",
+      labelNames: ["method"],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: "bot_telegram_429_total",
+      help: "429 Too Many Requests answers from Telegram (each retried after retry_after)",
+      registers: [registry],
+    }),
+    sendRetries: new Counter({
+      name: "bot_send_retries_total",
+      help: "Sends retried after a 5xx or network failure",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    messagesDropped: new Counter({
+      name: "bot_messages_dropped_total",
+      help: "Messages not delivered: blocked, rejected, gave_up, queue_full, shutdown",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    handlerErrors: new Counter({
+      name: "bot_handler_errors_total",
+      help: "Updates whose handler failed (the user got an apology)",
+      registers: [registry],
+    }),
+    jobsRequested: new Counter({
+      name: "bot_jobs_requested_total",
+      help: "Generation jobs reserved and published",
+      labelNames: ["operation"],
+      registers: [registry],
+    }),
+    jobsCompleted: new Counter({
+      name: "bot_jobs_completed_total",
+      help: "Generation results delivered to users",
+      labelNames: ["operation"],
+      registers: [registry],
+    }),
+    jobsFailed: new Counter({
+      name: "bot_jobs_failed_total",
+      help: "Generation failures reported to users",
+      labelNames: ["operation", "refunded"],
+      registers: [registry],
+    }),
+    insufficientFunds: new Counter({
+      name: "bot_insufficient_funds_total",
+      help: "Paid operations refused for lack of credits",
+      labelNames: ["operation"],
+      registers: [registry],
+    }),
+    topUpsCreated: new Counter({
+      name: "bot_topups_created_total",
+      help: "Payment links handed out",
+      registers: [registry],
+    }),
+    billingEvents: new Counter({
+      name: "bot_billing_events_total",
+      help: "Billing events handled, by kind",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+  };
+}

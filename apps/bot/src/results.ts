@@ -1,0 +1,147 @@
+// Telling users how their jobs ended: the picture with what it cost and what is left, or what went
+// wrong and what came back. Called by the results consumer (at least once per event): each job is
+// told once per process (notifiedJobs), and a message is acked only once Telegram has it — or once it
+// can never have it (the user blocked the bot).
+import { FundingSource } from "@billing/proto/billing/v1/wallet_pb";
+import type { GenerationCompleted, GenerationFailed } from "@billing/proto/events/v1/jobs_pb";
+import type { HoldExpired } from "@billing/proto/events/v1/billing_pb";
+import { type BotContext, say } from "./context.js";
+import { callbackData, menuRow } from "./flows/keyboards.js";
+import { type Catalogue, catalogue, type Cost, isLocale, type Locale, type Returned } from "./i18n/index.js";
+import { isOperation } from "./operations.js";
+import type { SendResult } from "./telegram/send-queue.js";
+import type { InlineKeyboard } from "./telegram/types.js";
+
+/** What the consumer does with the event: ack it, or have it delivered again later. */
+export type Settle = "ack" | "retry";
+
+/** Reason codes after which the same request would fail the same way: no "again" button. */
+const HOPELESS = new Set([
+  "invalid_input",
+  "input_missing",
+  "content_rejected",
+  "unsupported_operation",
+  "hold_mismatch",
+]);
+
+export async function onCompleted(ctx: BotContext, event: GenerationCompleted): Promise<Settle> {
+  if (ctx.memory.notifiedJobs.has(event.jobId)) return "ack";
+  const chatId = Number(event.chatId);
+  const t = catalogue(localeOfEvent(ctx, event.locale));
+  const operation = operationName(t, event.operation);
+  const ref = event.result;
+  const bytes = ref === undefined ? undefined : await ctx.jobs.readResult(ref);
+  if (bytes === undefined) {
+    ctx.log.error({ job_id: event.jobId }, "result image missing from the results store");
+    return settle(ctx, event.jobId, await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]));
+  }
+  const cost: Cost =
+    event.chargedFreeOperations > 0n
+      ? { kind: "free_operation" }
+      : event.chargedCredits > 0n
+        ? { kind: "credits", credits: event.chargedCredits }
+        : { kind: "nothing" };
+  const keyboard: InlineKeyboard = [
+    [{ text: t.button.again, callbackData: callbackData.again(event.jobId) }, ...menuRow(t)],
+  ];
+  const sent = await ctx.sendQueue.enqueue({
+    kind: "photo",
+    chatId,
+    photo: bytes,
+    fileName: `${event.jobId}.${ref?.mimeType === "image/jpeg" ? "jpg" : "png"}`,
+    caption: t.job.done(operation, cost, event.creditsAvailable, event.freeOperationsAvailable),
+    keyboard,
+  });
+  if (sent.status === "dropped" && sent.reason === "rejected") {
+    // Telegram refused the picture itself: say so rather than stay silent about a paid job.
+    await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]);
+  }
+  const outcome = settle(ctx, event.jobId, sent);
+  if (outcome === "ack") ctx.metrics.jobsCompleted.inc({ operation: event.operation });
+  return outcome;
+}
+
+export async function onFailed(ctx: BotContext, event: GenerationFailed): Promise<Settle> {
+  if (ctx.memory.notifiedJobs.has(event.jobId)) return "ack";
+  const locale = localeOfEvent(ctx, event.locale);
+  const t = catalogue(locale);
+  const returned: Returned = event.refunded ? await returnedBy(ctx, event.holdId) : { kind: "nothing" };
+  const reasons: Readonly<Record<string, string>> = t.job.failureReason;
+  const reason =
+    reasons[event.reasonCode] ??
+    (locale === "en" && event.reasonMessage !== "" ? event.reasonMessage : t.job.failureReason.other);
+  const keyboard: InlineKeyboard =
+    HOPELESS.has(event.reasonCode) || !ctx.memory.recentJobs.has(event.jobId)
+      ? [menuRow(t)]
+      : [[{ text: t.button.again, callbackData: callbackData.again(event.jobId) }, ...menuRow(t)]];
+  const sent = await say(
+    ctx,
+    Number(event.chatId),
+    t.job.failed(operationName(t, event.operation), reason, returned),
+    keyboard,
+  );
+  const outcome = settle(ctx, event.jobId, sent);
+  if (outcome === "ack")
+    ctx.metrics.jobsFailed.inc({ operation: event.operation, refunded: String(event.refunded) });
+  return outcome;
+}
+
+/** billing.hold.expired: the job never finished (a worker died, the queue was stuck). */
+export async function onHoldExpired(ctx: BotContext, userId: number, expired: HoldExpired): Promise<Settle> {
+  if (expired.jobId !== "" && ctx.memory.notifiedJobs.has(expired.jobId)) return "ack";
+  const t = catalogue(ctx.memory.locales.get(userId) ?? ctx.config.defaultLocale);
+  const returned: Returned =
+    expired.amountCredits > 0n
+      ? { kind: "credits", credits: expired.amountCredits }
+      : expired.amountFreeOperations > 0n
+        ? { kind: "free_operation" }
+        : { kind: "nothing" };
+  // In a private chat the chat id is the user id.
+  const sent = await say(ctx, userId, t.job.holdExpired(operationName(t, expired.operation), returned), [
+    menuRow(t),
+  ]);
+  return expired.jobId === "" ? settleOnly(sent) : settle(ctx, expired.jobId, sent);
+}
+
+/** What a released hold gave back, as billing recorded it. */
+async function returnedBy(ctx: BotContext, holdId: string): Promise<Returned> {
+  try {
+    const { hold } = await ctx.billing.wallet.getHold({ holdId });
+    switch (hold?.fundedBy) {
+      case FundingSource.CREDITS:
+        return { kind: "credits", credits: hold.amountCredits };
+      case FundingSource.FREE_OPERATION:
+        return { kind: "free_operation" };
+      case FundingSource.NONE:
+        return { kind: "nothing" };
+      default:
+        return { kind: "payment" };
+    }
+  } catch (error) {
+    ctx.log.warn(
+      { hold_id: holdId, err: ctx.redact(String(error)) },
+      "GetHold failed; telling the user in general terms",
+    );
+    return { kind: "payment" };
+  }
+}
+
+function settle(ctx: BotContext, jobId: string, sent: SendResult): Settle {
+  const outcome = settleOnly(sent);
+  if (outcome === "ack") ctx.memory.notifiedJobs.add(jobId);
+  return outcome;
+}
+
+/** Delivered, or undeliverable for good (blocked, refused): ack. Shutdown or a full queue: later. */
+export function settleOnly(sent: SendResult): Settle {
+  if (sent.status === "sent") return "ack";
+  return sent.reason === "blocked" || sent.reason === "rejected" ? "ack" : "retry";
+}
+
+function localeOfEvent(ctx: BotContext, locale: string): Locale {
+  return isLocale(locale) ? locale : ctx.config.defaultLocale;
+}
+
+function operationName(t: Catalogue, operation: string): string {
+  return isOperation(operation) ? t.operation[operation] : operation;
+}
