@@ -89,7 +89,7 @@ export async function submitGeneration(
     await release(ctx, hold.holdId, `input_${problem}`);
     const message =
       problem === "too_large"
-        ? t.invalid.photoTooLarge(Math.floor(ctx.config.limits.maxPhotoBytes / (1024 * 1024)))
+        ? t.invalid.photoTooLarge(ctx.config.limits.maxPhotoBytes)
         : problem === "not_image"
           ? t.invalid.notAnImage
           : t.invalid.photoUnavailable;

@@ -65,7 +65,7 @@ function problemText(scope: UserScope, problem: Problem): string {
     case "notAnImage":
       return invalid.notAnImage;
     case "photoTooLarge":
-      return invalid.photoTooLarge(Math.floor(problem.maxBytes / (1024 * 1024)));
+      return invalid.photoTooLarge(problem.maxBytes);
     case "tooManyPhotos":
       return invalid.tooManyPhotos(problem.expected);
     case "promptEmpty":

@@ -1,6 +1,6 @@
 // English texts. Typed as the Russian catalogue: a key missing here (or one ru.ts does not have)
 // fails to compile.
-import { pluralEn, rublesText, signed } from "./format.js";
+import { megabytesText, pluralEn, rublesText, signed } from "./format.js";
 import type { Catalogue } from "./index.js";
 import type { Returned } from "./types.js";
 
@@ -92,7 +92,8 @@ export const en: Catalogue = {
     expectedPhoto: "I need a photo. Send an image (JPG or PNG).",
     expectedText: "I need text. Send the description as a message.",
     notAnImage: "That is not an image. Send a JPG or PNG photo.",
-    photoTooLarge: (maxMb: number) => `The photo is too large: at most ${maxMb} MB.`,
+    photoTooLarge: (maxBytes: number) =>
+      `The photo is too large: at most ${megabytesText(maxBytes, ".")} MB.`,
     tooManyPhotos: (expected: number) =>
       expected === 1
         ? "Too many photos: this mode needs one."

@@ -31,3 +31,11 @@ export function signed(n: bigint): string {
   if (n < 0n) return `\u2212${-n}`;
   return "0";
 }
+
+/** Bytes as megabytes with at most one decimal ("10", "0,5"), for size limits. */
+export function megabytesText(bytes: number, decimalSeparator: "," | "."): string {
+  const tenths = Math.floor((bytes * 10) / (1024 * 1024));
+  return tenths % 10 === 0
+    ? String(tenths / 10)
+    : `${Math.floor(tenths / 10)}${decimalSeparator}${tenths % 10}`;
+}

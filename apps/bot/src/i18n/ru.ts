@@ -1,7 +1,7 @@
 // Russian texts: the product's own wording (menu labels, "Генерирую…", "Кредиты возвращены на
 // баланс", "✅ Оплата получена! Начислено N кредитов."). This catalogue defines the keys; en.ts must
 // have exactly the same ones (its type is derived from this object), so a missing text fails to compile.
-import { pluralRu, rublesText, signed } from "./format.js";
+import { megabytesText, pluralRu, rublesText, signed } from "./format.js";
 import type { Cost, Returned, StatementLine } from "./types.js";
 
 const credits = (n: bigint) => `${n} ${pluralRu(n, "кредит", "кредита", "кредитов")}`;
@@ -96,7 +96,8 @@ export const ru = {
     expectedPhoto: "Нужна фотография. Пришлите изображение (JPG или PNG).",
     expectedText: "Нужен текст. Пришлите описание сообщением.",
     notAnImage: "Это не изображение. Пришлите фото в формате JPG или PNG.",
-    photoTooLarge: (maxMb: number) => `Фото слишком большое: не больше ${maxMb} МБ.`,
+    photoTooLarge: (maxBytes: number) =>
+      `Фото слишком большое: не больше ${megabytesText(maxBytes, ",")} МБ.`,
     tooManyPhotos: (expected: number) =>
       expected === 1
         ? "Слишком много фото: для этого режима нужно одно."
