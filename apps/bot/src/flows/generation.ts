@@ -163,6 +163,9 @@ class InputProblem extends Error {
   }
 }
 
+/** Attempts of getFile and of a download when Telegram answers 429/5xx or the connection fails. */
+const FETCH_ATTEMPTS = 3;
+
 /** getFile → download (bounded) → the inputs object store, in order. */
 async function storePhotos(
   ctx: BotContext,
@@ -172,11 +175,11 @@ async function storePhotos(
   const maxBytes = ctx.config.limits.maxPhotoBytes;
   const refs: ImageRef[] = [];
   for (const [index, photo] of photos.entries()) {
-    const file = await ctx.api.getFile(photo.fileId);
+    const file = await retrying(() => ctx.api.getFile(photo.fileId));
     if (file.sizeBytes !== undefined && file.sizeBytes > maxBytes) throw new InputProblem("too_large");
     let bytes: Uint8Array;
     try {
-      bytes = await ctx.api.download(file.filePath, maxBytes);
+      bytes = await retrying(() => ctx.api.download(file.filePath, maxBytes));
     } catch (error) {
       if (error instanceof TelegramCallError && error.failure.kind === "too_large")
         throw new InputProblem("too_large");
@@ -187,6 +190,21 @@ async function storePhotos(
     refs.push(await ctx.jobs.putInput(jobId, index, bytes, mimeType));
   }
   return refs;
+}
+
+async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const failure = error instanceof TelegramCallError ? error.failure : undefined;
+      const retryable = failure?.kind === "transient" || failure?.kind === "rate_limited";
+      if (!retryable || attempt >= FETCH_ATTEMPTS) throw error;
+      const waitMs =
+        failure.kind === "rate_limited" ? Math.min(failure.retryAfterMs, 5_000) : 200 * 2 ** attempt;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
 }
 
 /** The type by the bytes' signature: Telegram photos are JPEG; documents may claim anything. */
