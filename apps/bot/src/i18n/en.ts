@@ -85,7 +85,7 @@ export const en: Catalogue = {
     add_text: "📝 Send a photo. You can put the text in the photo's caption.",
     addTextOverlay: "Got the photo. Now send the text to add.",
     nextPhoto: (received: number, total: number) => `Got photo ${received} of ${total}. Send the next one.`,
-    price: (cost: string) => `Price: ${cost}.`,
+    price: (cost: string) => `Price: ${cost} (free operations are used first).`,
     priceFree: "Free.",
   },
   invalid: {
@@ -171,7 +171,7 @@ export const en: Catalogue = {
       }[line.kind];
       const amount =
         line.asset === "free_operations"
-          ? `${signed(line.amount)} free`
+          ? `${signed(line.amount)} free ${pluralEn(line.amount, "operation", "operations")}`
           : `${signed(line.amount)} ${pluralEn(line.amount, "credit", "credits")}`;
       return `• ${line.when} — ${what}: ${amount}`;
     },

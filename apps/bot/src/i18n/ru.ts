@@ -89,7 +89,7 @@ export const ru = {
     addTextOverlay: "Фото получено. Теперь пришлите текст, который нужно добавить.",
     nextPhoto: (received: number, total: number) =>
       `Фото ${received} из ${total} получено. Пришлите следующее.`,
-    price: (cost: string) => `Стоимость: ${cost}.`,
+    price: (cost: string) => `Стоимость: ${cost} (сначала тратятся бесплатные операции).`,
     priceFree: "Бесплатно.",
   },
   invalid: {
@@ -175,7 +175,7 @@ export const ru = {
       }[line.kind];
       const amount =
         line.asset === "free_operations"
-          ? `${signed(line.amount)} ${pluralRu(line.amount, "бесплатная", "бесплатные", "бесплатных")}`
+          ? `${signed(line.amount)} ${pluralRu(line.amount, "бесплатная операция", "бесплатные операции", "бесплатных операций")}`
           : `${signed(line.amount)} ${pluralRu(line.amount, "кредит", "кредита", "кредитов")}`;
       return `• ${line.when} — ${what}: ${amount}`;
     },
