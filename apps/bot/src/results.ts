@@ -24,8 +24,11 @@ const HOPELESS = new Set([
   "hold_mismatch",
 ]);
 
-export async function onCompleted(ctx: BotContext, event: GenerationCompleted): Promise<Settle> {
-  if (ctx.memory.notifiedJobs.has(event.jobId)) return "ack";
+export function onCompleted(ctx: BotContext, event: GenerationCompleted): Promise<Settle> {
+  return once(ctx, event.jobId, () => deliverResult(ctx, event));
+}
+
+async function deliverResult(ctx: BotContext, event: GenerationCompleted): Promise<Settle> {
   const chatId = Number(event.chatId);
   const t = catalogue(localeOfEvent(ctx, event.locale));
   const operation = operationName(t, event.operation);
@@ -33,7 +36,7 @@ export async function onCompleted(ctx: BotContext, event: GenerationCompleted): 
   const bytes = ref === undefined ? undefined : await ctx.jobs.readResult(ref);
   if (bytes === undefined) {
     ctx.log.error({ job_id: event.jobId }, "result image missing from the results store");
-    return settle(ctx, event.jobId, await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]));
+    return settleOnly(await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]));
   }
   const cost: Cost =
     event.chargedFreeOperations > 0n
@@ -56,13 +59,16 @@ export async function onCompleted(ctx: BotContext, event: GenerationCompleted): 
     // Telegram refused the picture itself: say so rather than stay silent about a paid job.
     await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]);
   }
-  const outcome = settle(ctx, event.jobId, sent);
+  const outcome = settleOnly(sent);
   if (outcome === "ack") ctx.metrics.jobsCompleted.inc({ operation: event.operation });
   return outcome;
 }
 
-export async function onFailed(ctx: BotContext, event: GenerationFailed): Promise<Settle> {
-  if (ctx.memory.notifiedJobs.has(event.jobId)) return "ack";
+export function onFailed(ctx: BotContext, event: GenerationFailed): Promise<Settle> {
+  return once(ctx, event.jobId, () => tellFailure(ctx, event));
+}
+
+async function tellFailure(ctx: BotContext, event: GenerationFailed): Promise<Settle> {
   const locale = localeOfEvent(ctx, event.locale);
   const t = catalogue(locale);
   const returned: Returned = event.refunded ? await returnedBy(ctx, event.holdId) : { kind: "nothing" };
@@ -80,27 +86,27 @@ export async function onFailed(ctx: BotContext, event: GenerationFailed): Promis
     t.job.failed(operationName(t, event.operation), reason, returned),
     keyboard,
   );
-  const outcome = settle(ctx, event.jobId, sent);
+  const outcome = settleOnly(sent);
   if (outcome === "ack")
     ctx.metrics.jobsFailed.inc({ operation: event.operation, refunded: String(event.refunded) });
   return outcome;
 }
 
 /** billing.hold.expired: the job never finished (a worker died, the queue was stuck). */
-export async function onHoldExpired(ctx: BotContext, userId: number, expired: HoldExpired): Promise<Settle> {
-  if (expired.jobId !== "" && ctx.memory.notifiedJobs.has(expired.jobId)) return "ack";
-  const t = catalogue(ctx.memory.locales.get(userId) ?? ctx.config.defaultLocale);
-  const returned: Returned =
-    expired.amountCredits > 0n
-      ? { kind: "credits", credits: expired.amountCredits }
-      : expired.amountFreeOperations > 0n
-        ? { kind: "free_operation" }
-        : { kind: "nothing" };
-  // In a private chat the chat id is the user id.
-  const sent = await say(ctx, userId, t.job.holdExpired(operationName(t, expired.operation), returned), [
-    menuRow(t),
-  ]);
-  return expired.jobId === "" ? settleOnly(sent) : settle(ctx, expired.jobId, sent);
+export function onHoldExpired(ctx: BotContext, userId: number, expired: HoldExpired): Promise<Settle> {
+  const tell = async (): Promise<Settle> => {
+    const t = catalogue(ctx.memory.locales.get(userId) ?? ctx.config.defaultLocale);
+    const returned: Returned =
+      expired.amountCredits > 0n
+        ? { kind: "credits", credits: expired.amountCredits }
+        : expired.amountFreeOperations > 0n
+          ? { kind: "free_operation" }
+          : { kind: "nothing" };
+    // In a private chat the chat id is the user id.
+    const text = t.job.holdExpired(operationName(t, expired.operation), returned);
+    return settleOnly(await say(ctx, userId, text, [menuRow(t)]));
+  };
+  return expired.jobId === "" ? tell() : once(ctx, expired.jobId, tell);
 }
 
 /** What a released hold gave back, as billing recorded it. */
@@ -126,10 +132,20 @@ async function returnedBy(ctx: BotContext, holdId: string): Promise<Returned> {
   }
 }
 
-function settle(ctx: BotContext, jobId: string, sent: SendResult): Settle {
-  const outcome = settleOnly(sent);
-  if (outcome === "ack") ctx.memory.notifiedJobs.add(jobId);
-  return outcome;
+/**
+ * Tells the user about a job once: a failure published by the worker and billing's hold.expired for
+ * the same job arrive on two consumers at once, and only the first to claim the job speaks. The claim
+ * is given back when the message could not go out (or the handler threw), so the redelivery can.
+ */
+async function once(ctx: BotContext, jobId: string, tell: () => Promise<Settle>): Promise<Settle> {
+  if (!ctx.memory.notifiedJobs.addIfAbsent(jobId)) return "ack";
+  let outcome: Settle = "retry";
+  try {
+    outcome = await tell();
+    return outcome;
+  } finally {
+    if (outcome === "retry") ctx.memory.notifiedJobs.delete(jobId);
+  }
 }
 
 /** Delivered, or undeliverable for good (blocked, refused): ack. Shutdown or a full queue: later. */

@@ -33,7 +33,7 @@ interface PendingAlbum {
   readonly photos: PhotoInput[];
   caption: string | undefined;
   lastUpdateId: number;
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export function createRouter(ctx: BotContext): Router {
@@ -131,13 +131,7 @@ export function createRouter(ctx: BotContext): Router {
         void safely(scope, updateId, () => dispatchInput(scope, input, updateKey(ctx.botId, updateId)));
         return;
       }
-      album = {
-        scope,
-        photos: [],
-        caption: undefined,
-        lastUpdateId: updateId,
-        timer: setTimeout(() => undefined, 0),
-      };
+      album = { scope, photos: [], caption: undefined, lastUpdateId: updateId, timer: undefined };
       albums.set(key, album);
     }
     clearTimeout(album.timer);
