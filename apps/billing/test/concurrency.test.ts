@@ -53,7 +53,7 @@ describe("concurrency", () => {
     await billing
       .client("admin")
       .wallet.grant({ userRef: user, amountCredits: 300n, reason: "load", idempotencyKey: "mixed-grant" });
-    const calls = Array.from({ length: 200 }, (_, i) =>
+    const calls = Array.from({ length: 200 }, (_, i): Promise<unknown> =>
       i % 2 === 0
         ? bot.reserve({
             userRef: user,
