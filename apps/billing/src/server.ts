@@ -6,6 +6,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { BillingConfig } from "@billing/config";
+import { createYooKassaClient } from "@billing/yookassa";
 import {
   createLogger,
   createMetricsRegistry,
@@ -18,6 +19,9 @@ import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
+import { verifyPayments } from "./payments/invariants.js";
+import { Payments } from "./payments/payments.js";
+import { NO_PLAN_PURCHASES, type PlanPurchases } from "./payments/plans.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -29,6 +33,8 @@ export interface BillingServerOptions {
   clock?: Clock;
   /** Shards per system account (tests use few to provoke contention). */
   systemShards?: number;
+  /** Plans for sale through payments (QuotaService's catalogue); default: none. */
+  planPurchases?: PlanPurchases;
 }
 
 export interface BillingServer {
@@ -47,6 +53,7 @@ export interface BillingServer {
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const DB_RETRY_MAX_MS = 5_000;
 const HOLD_SWEEP_BATCH = 100;
+const PAYMENT_SWEEP_BATCH = 50;
 const SESSION_DRAIN_MS = 1_000;
 
 export async function startBillingServer(options: BillingServerOptions): Promise<BillingServer> {
@@ -58,7 +65,8 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let shuttingDown = false;
   let db: Database | undefined;
   let ledger: Ledger | undefined;
-  const invariantChecks: InvariantCheck[] = [];
+  let payments: Payments | undefined;
+  const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
   const context: BillingContext = {
@@ -69,6 +77,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     get db() {
       if (db === undefined) throw unavailable();
       return db;
+    },
+    get payments() {
+      if (payments === undefined) throw unavailable();
+      return payments;
     },
     invariantChecks,
   };
@@ -154,6 +166,40 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         systemShards: options.systemShards ?? 32,
       },
       clock,
+    );
+    const shop = config.payments.yookassa;
+    payments = new Payments({
+      db,
+      ledger,
+      clock,
+      log,
+      config: config.payments,
+      provider:
+        shop === undefined
+          ? undefined
+          : createYooKassaClient({
+              shopId: shop.shopId,
+              secretKey: shop.secretKey,
+              apiUrl: shop.apiUrl,
+              timeoutMs: shop.timeoutMs,
+              maxAttempts: shop.maxAttempts,
+              retryDelayMs: shop.retryDelayMs,
+              unsafeAllowShortTimeout: shop.unsafeShortTimeout,
+              onRetry: (retry) => log.info({ ...retry }, "retrying a YooKassa call"),
+            }),
+      // QuotaService's plan catalogue plugs in here (activatePlan in the payment's transaction).
+      plans: options.planPurchases ?? NO_PLAN_PURCHASES,
+    });
+    if (shop === undefined) log.warn("no YooKassa shop configured: top-ups are disabled");
+    timers.push(
+      repeat(
+        config.payments.sweepIntervalMs,
+        async () => {
+          const swept = await context.payments.sweep(PAYMENT_SWEEP_BATCH);
+          if (swept.payments + swept.refunds > 0) log.info(swept, "unsettled payments re-read");
+        },
+        log,
+      ),
     );
     timers.push(
       repeat(

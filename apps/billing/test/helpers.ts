@@ -5,6 +5,7 @@ import { type BillingClient, createBillingClient } from "@billing/client";
 import { createLogger } from "@billing/observability";
 import { testDatabase, testToken, type TestDatabase } from "@billing/testkit";
 import type { Clock } from "../src/domain/clock.js";
+import type { PlanPurchases } from "../src/payments/plans.js";
 import { type BillingServer, startBillingServer } from "../src/server.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
@@ -34,6 +35,7 @@ export async function startTestBilling(options: {
   env?: Record<string, string>;
   clock?: Clock;
   systemShards?: number;
+  planPurchases?: PlanPurchases;
 }): Promise<TestBilling> {
   const database = testDatabase(options.label);
   const tokenPairs = SCOPES.map((scope) => [scope, testToken(scope)] as const);
@@ -53,6 +55,7 @@ export async function startTestBilling(options: {
     log: createLogger({ app: "billing-test", level: config.logLevel }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.systemShards === undefined ? {} : { systemShards: options.systemShards }),
+    ...(options.planPurchases === undefined ? {} : { planPurchases: options.planPurchases }),
   });
   await server.ready;
   const tokens = Object.fromEntries(tokenPairs.map(([scope, t]) => [scope, t.token])) as Record<
