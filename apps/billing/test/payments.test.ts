@@ -416,6 +416,31 @@ describe("YooKassa failing on create", () => {
     expect(keys.at(-1)).toMatchObject({ status: 200, replayed: true });
   });
 
+  it("a notification about a payment whose create answer was lost finds it by its metadata", async () => {
+    const user = "telegram:2204";
+    await openUser(user);
+    env.fake.injectFault("payments.create", { type: "drop_connection", performed: true }, 4);
+    const once = singleAttemptClient(env.billing, "bot");
+    await once.payments
+      .createTopUp({
+        userRef: user,
+        purchase: { case: "packageCode", value: "rub_100" },
+        idempotencyKey: "lost-then-notified-1",
+      })
+      .catch(() => undefined)
+      .finally(() => once.close());
+    const remote = env.fake.listPayments().find((p) => p.metadata["user_ref"] === user);
+    if (remote === undefined) throw new Error("the fake should have performed the create");
+    env.fake.pay(remote.id);
+    const notified = await webhooks().handleNotification({ event: "payment.succeeded", objectId: remote.id });
+    expect(notified.outcome).toBe(NotificationOutcome.APPLIED);
+    expect(notified.payment).toMatchObject({ providerPaymentId: remote.id, status: PaymentStatus.SUCCEEDED });
+    expect(await credits(user)).toBe(100n);
+    // The caller's replay now answers the settled payment without creating anything.
+    expect((await topUp(user, "lost-then-notified-1")).payment.status).toBe(PaymentStatus.SUCCEEDED);
+    expect(env.fake.listPayments().filter((p) => p.metadata["user_ref"] === user)).toHaveLength(1);
+  });
+
   it("a refusal from YooKassa cancels the payment; the replay answers the same refusal", async () => {
     const user = "telegram:2203";
     await openUser(user);

@@ -111,7 +111,12 @@ export class Payments {
     this.#provider();
     const bought = await this.#priceOf(command.purchase);
     await this.o.ledger.accounts.read(this.o.db.reader(), command.userRef);
-    const requestFingerprint = fingerprint("CreateTopUp", command);
+    // What the caller asked for, not what the catalogue made of it: a changed price list must not
+    // turn a replay into IDEMPOTENCY_KEY_REUSED.
+    const requestFingerprint = fingerprint("CreateTopUp", {
+      ...command,
+      purchase: askedFor(command.purchase),
+    });
     const paymentId = await this.o.db.transaction(async (tx) => {
       const replay = await findReplay<{ paymentId: string }>(
         tx,
@@ -886,6 +891,17 @@ export class Payments {
       refund.nextSyncAt = null;
       refund.updatedAt = this.o.clock.now();
     });
+  }
+}
+
+function askedFor(purchase: Purchase): Record<string, string | bigint> {
+  switch (purchase.kind) {
+    case "package":
+      return { packageCode: purchase.packageCode };
+    case "amount":
+      return { amountMinor: purchase.amountMinor };
+    case "plan":
+      return { planCode: purchase.planCode };
   }
 }
 
