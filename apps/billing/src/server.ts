@@ -6,7 +6,6 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { BillingConfig } from "@billing/config";
-import { createYooKassaClient } from "@billing/yookassa";
 import {
   createLogger,
   createMetricsRegistry,
@@ -22,6 +21,7 @@ import type { InvariantCheck } from "./ledger/verify.js";
 import { verifyPayments } from "./payments/invariants.js";
 import { Payments } from "./payments/payments.js";
 import { NO_PLAN_PURCHASES, type PlanPurchases } from "./payments/plans.js";
+import { yooKassaClientOf } from "./payments/provider.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -167,30 +167,16 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       },
       clock,
     );
-    const shop = config.payments.yookassa;
     payments = new Payments({
       db,
       ledger,
       clock,
       log,
       config: config.payments,
-      provider:
-        shop === undefined
-          ? undefined
-          : createYooKassaClient({
-              shopId: shop.shopId,
-              secretKey: shop.secretKey,
-              apiUrl: shop.apiUrl,
-              timeoutMs: shop.timeoutMs,
-              maxAttempts: shop.maxAttempts,
-              retryDelayMs: shop.retryDelayMs,
-              unsafeAllowShortTimeout: shop.unsafeShortTimeout,
-              onRetry: (retry) => log.info({ ...retry }, "retrying a YooKassa call"),
-            }),
+      provider: yooKassaClientOf(config.payments.yookassa, log),
       // QuotaService's plan catalogue plugs in here (activatePlan in the payment's transaction).
       plans: options.planPurchases ?? NO_PLAN_PURCHASES,
     });
-    if (shop === undefined) log.warn("no YooKassa shop configured: top-ups are disabled");
     timers.push(
       repeat(
         config.payments.sweepIntervalMs,

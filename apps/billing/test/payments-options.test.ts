@@ -77,6 +77,16 @@ describe("a shop that sends receipts (54-FZ)", () => {
         idempotencyKey: "r-1",
       })
       .catch(failure);
+    // No plan catalogue is wired into this billing: plans cannot be bought yet.
+    const plan = await bot.payments
+      .createTopUp({
+        userRef: user,
+        purchase: { case: "planCode", value: "pro_month" },
+        idempotencyKey: "r-plan",
+        customerEmail: "user@example.com",
+      })
+      .catch(failure);
+    expect(plan).toMatchObject({ code: "InvalidArgument", reason: "UNKNOWN_PLAN" });
     expect(missing).toMatchObject({
       code: "InvalidArgument",
       fields: { customer_email: expect.stringContaining("54-FZ") },

@@ -1,8 +1,36 @@
 // How YooKassa's failures reach billing's callers: a result that may still happen (timeouts, 5xx,
 // 202, rate limits, unreadable answers) is PROVIDER_UNAVAILABLE — retry with the same key; a refusal
 // that left nothing behind (4xx) is PROVIDER_REJECTED with YooKassa's code.
-import { isYooKassaError, type YooKassaError } from "@billing/yookassa";
+import type { YooKassaShopConfig } from "@billing/config";
+import type { Logger } from "@billing/observability";
+import {
+  createYooKassaClient,
+  isYooKassaError,
+  type YooKassaClient,
+  type YooKassaError,
+} from "@billing/yookassa";
 import { DomainError } from "../domain/errors.js";
+
+/** The shop's client, or undefined (payments disabled) when no shop is configured. */
+export function yooKassaClientOf(
+  shop: YooKassaShopConfig | undefined,
+  log: Logger,
+): YooKassaClient | undefined {
+  if (shop === undefined) {
+    log.warn("no YooKassa shop configured (YOOKASSA_SHOP_ID, YOOKASSA_SECRET_KEY): top-ups are disabled");
+    return undefined;
+  }
+  return createYooKassaClient({
+    shopId: shop.shopId,
+    secretKey: shop.secretKey,
+    apiUrl: shop.apiUrl,
+    timeoutMs: shop.timeoutMs,
+    maxAttempts: shop.maxAttempts,
+    retryDelayMs: shop.retryDelayMs,
+    unsafeAllowShortTimeout: shop.unsafeShortTimeout,
+    onRetry: (retry) => log.info({ ...retry }, "retrying a YooKassa call"),
+  });
+}
 
 /** True when YooKassa certainly did nothing and never will for this request. */
 export function isDefinitiveRefusal(error: YooKassaError): boolean {
