@@ -1,6 +1,7 @@
 // The receiver on its own: who may send, how much, what is garbage (parked on the dead-letter
 // stream), and 5xx while billing cannot be reached so YooKassa redelivers.
 import { freePort, uniqueName } from "@billing/testkit";
+import { ConfigError } from "@billing/config";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhooks, type Webhooks } from "../src/index.js";
 import {
@@ -144,5 +145,20 @@ describe("the receiver behind a trusted proxy", () => {
   it("serves /healthz and /readyz on the ops port", async () => {
     expect((await fetch(`http://127.0.0.1:${webhooks.metricsPort}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${webhooks.metricsPort}/readyz`)).status).toBe(200);
+  });
+});
+
+describe("start-up", () => {
+  it("refuses a malformed sender range with a configuration error naming the variable", async () => {
+    const started = startWebhooks({
+      config: webhooksConfig({
+        BILLING_URL: "http://127.0.0.1:1",
+        BILLING_TOKEN: "webhooks-test-token-0123456789",
+        WEBHOOKS_ALLOWED_SENDERS: "yookassa,10.0.0.1/8",
+        WEBHOOKS_DEAD_LETTERS: "false",
+      }),
+    });
+    await expect(started).rejects.toBeInstanceOf(ConfigError);
+    await expect(started).rejects.toThrow(/WEBHOOKS_ALLOWED_SENDERS/);
   });
 });

@@ -10,10 +10,18 @@ import {
   startBillingProcess,
   startFakeYooKassa,
   uniqueName,
+  withPg,
 } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhooks, type Webhooks } from "../src/index.js";
-import { deleteDeadLetterStream, metrics, notificationCount, webhooksConfig } from "./helpers.js";
+import {
+  deleteDeadLetterStream,
+  metrics,
+  notificationCount,
+  readDeadLetters,
+  waitFor,
+  webhooksConfig,
+} from "./helpers.js";
 
 const SHOP_ID = "100500";
 const SECRET_KEY = "test_webhooks-e2e-secret";
@@ -184,5 +192,34 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
     expect(deliveriesOf(payment.providerPaymentId).at(-1)?.status).toBe(200);
     expect(await credits(user)).toBe(100n);
     expect(await admin.wallet.verifyLedger({})).toMatchObject({ ok: true, violations: [] });
+  });
+
+  it("a payment billing finds inconsistent is answered 200 (redelivery cannot fix it), parked, and credits nothing", async () => {
+    const user = "telegram:7007";
+    const { payment } = await topUp(user, "e2e-mismatch");
+    await withPg(billing.database.url, (pg) =>
+      pg.query(`update payments set amount_minor = 50000, credits = 500 where id = $1`, [payment.paymentId]),
+    );
+    fake.pay(payment.providerPaymentId);
+    await fake.notificationsSettled();
+    expect(deliveriesOf(payment.providerPaymentId).map((d) => d.status)).toEqual([200]);
+    expect(await credits(user)).toBe(0n);
+    const letters = await waitFor("the parked notification", async () => {
+      const parked = await readDeadLetters(namespace);
+      return parked.length > 0 ? parked : undefined;
+    });
+    expect(letters).toEqual([
+      expect.objectContaining({
+        reason: "payment_mismatch",
+        body: expect.stringContaining(payment.providerPaymentId),
+      }),
+    ]);
+    expect(notificationCount(await metrics(webhooks.metricsPort), "payment.succeeded", "mismatch")).toBe(1);
+    // Put it right so the ledger stays verifiable: the operator's fix, then SyncPayment credits once.
+    await withPg(billing.database.url, (pg) =>
+      pg.query(`update payments set amount_minor = 10000, credits = 100 where id = $1`, [payment.paymentId]),
+    );
+    await admin.payments.syncPayment({ paymentId: payment.paymentId });
+    expect(await credits(user)).toBe(100n);
   });
 });
