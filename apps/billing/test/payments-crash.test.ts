@@ -90,10 +90,15 @@ it("resumes both creates after a crash with the same keys: two payments at YooKa
     expect(stored.map((r) => r.request_key).sort()).toEqual(["crash-a", "crash-b"]);
     expect(fake.listPayments()).toHaveLength(2);
     for (const row of stored) {
-      const creates = fake.requests.filter((r) => r.endpoint === "payments.create" && r.status === 200);
-      expect(creates.filter((r) => r.idempotenceKey === `billing-payment-${row.id}`)).toEqual([
-        expect.objectContaining({ replayed: true }),
-      ]);
+      // Whoever resumed it (the replay, the sweep, or both at once) got YooKassa's stored answer.
+      const answered = fake.requests.filter(
+        (r) =>
+          r.endpoint === "payments.create" &&
+          r.status === 200 &&
+          r.idempotenceKey === `billing-payment-${row.id}`,
+      );
+      expect(answered.length).toBeGreaterThanOrEqual(1);
+      expect(answered.every((r) => r.replayed)).toBe(true);
     }
     // Both are real payments: paid, re-read, credited once each.
     for (const remote of fake.listPayments()) fake.pay(remote.id);
@@ -105,4 +110,4 @@ it("resumes both creates after a crash with the same keys: two payments at YooKa
   } finally {
     after.close();
   }
-});
+}, 90_000);

@@ -27,11 +27,12 @@ let webhooks: AppProcess;
 let webhooksMetricsPort: number;
 
 beforeAll(async () => {
-  // Redeliveries spread over ~15 s, like YooKassa's (which go on for 24 h).
+  // Redeliveries spread over ~30 s, like YooKassa's (which go on for 24 h): time for a restart on a
+  // loaded machine.
   fake = await startFakeYooKassa({
     shopId: SHOP_ID,
     secretKey: SECRET_KEY,
-    notificationRetryDelaysMs: [300, 600, 1_000, 2_000, 4_000, 8_000],
+    notificationRetryDelaysMs: [300, 600, 1_000, 2_000, 4_000, 8_000, 15_000],
   });
   billing = await startBillingProcess({
     label: "webhooks_down",
@@ -93,7 +94,7 @@ it("answers 5xx while billing is down and 200 once it is back; YooKassa's redeli
 
   billingAgain = spawnApp("billing", billing.env);
   await waitForHttpOk(`${billing.metricsUrl}/readyz`, billingAgain);
-  await fake.notificationsSettled(30_000);
+  await fake.notificationsSettled(45_000);
   const statuses = fake.deliveries.filter((d) => d.objectId === providerId).map((d) => d.status);
   expect(statuses.at(-1)).toBe(200);
   expect(statuses.slice(0, -1).every((s) => s === 503)).toBe(true);
@@ -109,4 +110,4 @@ it("answers 5xx while billing is down and 200 once it is back; YooKassa's redeli
   expect(notificationCount(text, "payment.succeeded", "unavailable")).toBe(statuses.length - 1);
   expect(notificationCount(text, "payment.succeeded", "applied")).toBe(1);
   expect(await webhooks.stop()).toBe(0);
-});
+}, 90_000);
