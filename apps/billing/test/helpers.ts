@@ -36,6 +36,8 @@ export async function startTestBilling(options: {
   clock?: Clock;
   systemShards?: number;
   planPurchases?: PlanPurchases;
+  /** Deadline of the clients' calls (default 20 s); load tests on a busy machine need more. */
+  clientTimeoutMs?: number;
 }): Promise<TestBilling> {
   const database = testDatabase(options.label);
   const tokenPairs = SCOPES.map((scope) => [scope, testToken(scope)] as const);
@@ -68,7 +70,11 @@ export async function startTestBilling(options: {
     database,
     tokens,
     client(scope) {
-      const client = createBillingClient({ baseUrl: server.url, token: tokens[scope], timeoutMs: 20_000 });
+      const client = createBillingClient({
+        baseUrl: server.url,
+        token: tokens[scope],
+        timeoutMs: options.clientTimeoutMs ?? 20_000,
+      });
       clients.push(client);
       return client;
     },
