@@ -1,9 +1,7 @@
-// The webhooks app: the notification receiver on its own HTTP port, /healthz /readyz /metrics on
-// another (the public proxy forwards only the webhook path), a billing client with the app's own
-// token, the dead-letter sink, and a graceful shutdown. `startWebhooks` is what main.ts runs and
-// what tests start on port 0.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+// The webhooks app: the notification receiver and /healthz /readyz /metrics on one HTTP port (the
+// public ingress forwards only the webhook path), a billing client with the app's own token, the
+// dead-letter sink, and a graceful shutdown. `startWebhooks` is what main.ts runs and what tests
+// start on port 0.
 import { type BillingClient, createBillingClient } from "@billing/client";
 import { ConfigError, type WebhooksConfig, YOOKASSA_SENDERS } from "@billing/config";
 import {
@@ -26,8 +24,8 @@ export interface WebhooksOptions {
 export interface Webhooks {
   /** e.g. http://127.0.0.1:8082/yookassa/webhook */
   readonly webhookUrl: string;
+  /** The one port: the webhook, /healthz, /readyz and /metrics. */
   readonly port: number;
-  readonly metricsPort: number;
   close(): Promise<void>;
 }
 
@@ -66,56 +64,44 @@ export async function startWebhooks(options: WebhooksOptions): Promise<Webhooks>
     notifications,
     accepting: () => accepting,
   });
-  const server: Server = createServer((req, res) => {
-    inFlight++;
-    res.once("close", () => {
-      inFlight--;
-      if (inFlight === 0) idle?.();
-    });
-    receiver(req, res);
-  });
-  // Bounded: a slow sender cannot hold a socket for long (YooKassa sends small bodies quickly).
-  server.requestTimeout = config.billingTimeoutMs + 10_000;
-  server.headersTimeout = 10_000;
-  server.maxHeadersCount = 100;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
   const ops: OpsServer = await startOpsServer({
     host: config.host,
-    port: config.metricsPort,
+    port: config.port,
     registry,
-    ready: () => accepting && server.listening,
+    ready: () => accepting,
+    handle: (req, res) => {
+      if ((req.url ?? "/").split("?")[0] !== WEBHOOK_PATH) return false;
+      inFlight++;
+      res.once("close", () => {
+        inFlight--;
+        if (inFlight === 0) idle?.();
+      });
+      receiver(req, res);
+      return true;
+    },
   });
-  log.info({ port, metrics_port: ops.port, path: WEBHOOK_PATH }, "webhooks listening");
+  log.info({ port: ops.port, path: WEBHOOK_PATH }, "webhooks listening");
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // From now on new notifications get 503 (YooKassa redelivers them) and /readyz says not ready;
+      // those in flight finish within the grace.
       accepting = false;
-      server.close();
-      server.closeIdleConnections();
       if (inFlight > 0) {
         const drained = new Promise<void>((resolve) => (idle = resolve));
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
         await Promise.race([drained, grace]);
       }
-      server.closeAllConnections();
+      await ops.close();
       billing.close();
       await deadLetters?.close();
-      await ops.close();
       log.info("webhooks stopped");
     })());
 
   return {
-    webhookUrl: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
-    port,
-    metricsPort: ops.port,
+    webhookUrl: `http://127.0.0.1:${ops.port}${WEBHOOK_PATH}`,
+    port: ops.port,
     close,
   };
 }

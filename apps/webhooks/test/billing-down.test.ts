@@ -24,7 +24,7 @@ let fake: FakeYooKassa;
 let billing: BillingProcess;
 let billingAgain: AppProcess | undefined;
 let webhooks: AppProcess;
-let webhooksMetricsPort: number;
+let webhooksPort: number;
 
 beforeAll(async () => {
   // Redeliveries spread over ~30 s, like YooKassa's (which go on for 24 h): time for a restart on a
@@ -45,12 +45,10 @@ beforeAll(async () => {
       PAYMENTS_RETURN_URL: "https://t.me/example_bot",
     },
   });
-  const port = await freePort();
-  webhooksMetricsPort = await freePort();
+  webhooksPort = await freePort();
   webhooks = spawnApp("webhooks", {
     WEBHOOKS_HOST: "127.0.0.1",
-    WEBHOOKS_PORT: String(port),
-    WEBHOOKS_METRICS_PORT: String(webhooksMetricsPort),
+    WEBHOOKS_PORT: String(webhooksPort),
     WEBHOOKS_ALLOWED_SENDERS: "127.0.0.1/32",
     WEBHOOKS_BILLING_TIMEOUT_MS: "1500",
     BILLING_URL: billing.url,
@@ -59,8 +57,8 @@ beforeAll(async () => {
     NATS_NAMESPACE: namespace,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
   });
-  await waitForHttpOk(`http://127.0.0.1:${webhooksMetricsPort}/readyz`, webhooks);
-  fake.setNotificationUrl(`http://127.0.0.1:${port}/yookassa/webhook`);
+  await waitForHttpOk(`http://127.0.0.1:${webhooksPort}/readyz`, webhooks);
+  fake.setNotificationUrl(`http://127.0.0.1:${webhooksPort}/yookassa/webhook`);
 });
 
 afterAll(async () => {
@@ -106,7 +104,7 @@ it("answers 5xx while billing is down and 200 once it is back; YooKassa's redeli
   after.close();
   adminClient.close();
 
-  const text = await metrics(webhooksMetricsPort);
+  const text = await metrics(webhooksPort);
   expect(notificationCount(text, "payment.succeeded", "unavailable")).toBe(statuses.length - 1);
   expect(notificationCount(text, "payment.succeeded", "applied")).toBe(1);
   expect(await webhooks.stop()).toBe(0);

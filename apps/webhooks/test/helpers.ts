@@ -11,7 +11,6 @@ export function webhooksConfig(env: Record<string, string>): WebhooksConfig {
   return parseEnv(webhooksEnvSchema, {
     WEBHOOKS_HOST: "127.0.0.1",
     WEBHOOKS_PORT: "0",
-    WEBHOOKS_METRICS_PORT: "0",
     NATS_URL,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     WEBHOOKS_SHUTDOWN_GRACE_MS: "2000",
@@ -111,8 +110,8 @@ export async function deleteDeadLetterStream(namespace: string): Promise<void> {
   }
 }
 
-export async function metrics(metricsPort: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+export async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
 /** The value of webhooks_notifications_total for an event and outcome (0 when absent). */

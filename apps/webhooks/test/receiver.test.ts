@@ -50,9 +50,7 @@ describe("the receiver with billing unreachable", () => {
   it("answers 503 for a real notification while billing is down, so YooKassa redelivers", async () => {
     const answer = await post(webhooks.webhookUrl, notification("payment.succeeded", payment));
     expect(answer.status).toBe(503);
-    expect(notificationCount(await metrics(webhooks.metricsPort), "payment.succeeded", "unavailable")).toBe(
-      1,
-    );
+    expect(notificationCount(await metrics(webhooks.port), "payment.succeeded", "unavailable")).toBe(1);
   });
 
   it("answers 200 for events it deliberately ignores, without billing", async () => {
@@ -61,14 +59,14 @@ describe("the receiver with billing unreachable", () => {
       notification("payout.succeeded", { id: "po-1", status: "succeeded" }),
     );
     expect(answer.status).toBe(200);
-    expect(notificationCount(await metrics(webhooks.metricsPort), "other", "ignored")).toBe(1);
+    expect(notificationCount(await metrics(webhooks.port), "other", "ignored")).toBe(1);
   });
 
   it("refuses bodies above the bound with 413, declared or streamed", async () => {
     const big = notification("payment.succeeded", { ...payment, description: "x".repeat(5_000) });
     expect((await post(webhooks.webhookUrl, big)).status).toBe(413);
     expect((await post(webhooks.webhookUrl, big, { chunked: true })).status).toBe(413);
-    expect(notificationCount(await metrics(webhooks.metricsPort), "unknown", "too_large")).toBe(2);
+    expect(notificationCount(await metrics(webhooks.port), "unknown", "too_large")).toBe(2);
   });
 
   it("answers 400 to garbage and parks it on the dead-letter stream once, however often it comes", async () => {
@@ -102,9 +100,11 @@ describe("the receiver with billing unreachable", () => {
       headers: { "x-forwarded-for": "185.71.76.10" },
     });
     expect(foreign.status).toBe(403);
-    expect((await post(webhooks.webhookUrl.replace("/webhook", "/other"), "{}")).status).toBe(404);
+    // Other paths belong to the ops routes: GET only (/healthz, /readyz, /metrics), else 404/405.
+    expect((await post(webhooks.webhookUrl.replace("/webhook", "/other"), "{}")).status).toBe(405);
+    expect((await fetch(webhooks.webhookUrl.replace("/webhook", "/other"))).status).toBe(404);
     expect((await post(webhooks.webhookUrl, "", { method: "GET" })).status).toBe(405);
-    expect(notificationCount(await metrics(webhooks.metricsPort), "unknown", "forbidden")).toBe(1);
+    expect(notificationCount(await metrics(webhooks.port), "unknown", "forbidden")).toBe(1);
   });
 });
 
@@ -143,8 +143,8 @@ describe("the receiver behind a trusted proxy", () => {
   });
 
   it("serves /healthz and /readyz on the ops port", async () => {
-    expect((await fetch(`http://127.0.0.1:${webhooks.metricsPort}/healthz`)).status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${webhooks.metricsPort}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${webhooks.port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${webhooks.port}/readyz`)).status).toBe(200);
   });
 });
 

@@ -114,7 +114,7 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
       PaymentStatus.SUCCEEDED,
     );
     expect(await admin.wallet.verifyLedger({})).toMatchObject({ ok: true, violations: [] });
-    expect(notificationCount(await metrics(webhooks.metricsPort), "payment.succeeded", "applied")).toBe(1);
+    expect(notificationCount(await metrics(webhooks.port), "payment.succeeded", "applied")).toBe(1);
   });
 
   it("the same notification four times at once credits once", async () => {
@@ -166,7 +166,7 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
       PaymentStatus.PENDING,
     );
     expect(
-      notificationCount(await metrics(webhooks.metricsPort), "payment.succeeded", "unchanged"),
+      notificationCount(await metrics(webhooks.port), "payment.succeeded", "unchanged"),
     ).toBeGreaterThanOrEqual(1);
   });
 
@@ -214,7 +214,7 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
         body: expect.stringContaining(payment.providerPaymentId),
       }),
     ]);
-    expect(notificationCount(await metrics(webhooks.metricsPort), "payment.succeeded", "mismatch")).toBe(1);
+    expect(notificationCount(await metrics(webhooks.port), "payment.succeeded", "mismatch")).toBe(1);
     // Put it right so the ledger stays verifiable: the operator's fix, then SyncPayment credits once.
     await withPg(billing.database.url, (pg) =>
       pg.query(`update payments set amount_minor = 10000, credits = 100 where id = $1`, [payment.paymentId]),

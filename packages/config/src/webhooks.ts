@@ -45,8 +45,8 @@ const natsNamespace = z
 export const webhooksEnvSchema = z
   .object({
     WEBHOOKS_HOST: z.string().default("0.0.0.0"),
+    /** The webhook and /healthz /readyz /metrics: the public ingress forwards only the webhook path. */
     WEBHOOKS_PORT: port(8082),
-    WEBHOOKS_METRICS_PORT: port(9466),
     WEBHOOKS_ALLOWED_SENDERS: cidrList(YOOKASSA_SENDERS, true),
     WEBHOOKS_TRUSTED_PROXIES: cidrList("", false),
     WEBHOOKS_MAX_BODY_BYTES: positiveInt(64 * 1024, 1024 * 1024),
@@ -66,7 +66,6 @@ export const webhooksEnvSchema = z
   .transform((env) => ({
     host: env.WEBHOOKS_HOST,
     port: env.WEBHOOKS_PORT,
-    metricsPort: env.WEBHOOKS_METRICS_PORT,
     allowedSenders: env.WEBHOOKS_ALLOWED_SENDERS,
     trustedProxies: env.WEBHOOKS_TRUSTED_PROXIES,
     maxBodyBytes: env.WEBHOOKS_MAX_BODY_BYTES,
