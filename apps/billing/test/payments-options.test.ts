@@ -77,11 +77,11 @@ describe("a shop that sends receipts (54-FZ)", () => {
         idempotencyKey: "r-1",
       })
       .catch(failure);
-    // No plan catalogue is wired into this billing: plans cannot be bought yet.
+    // "free" is in the catalogue but not for sale.
     const plan = await bot.payments
       .createTopUp({
         userRef: user,
-        purchase: { case: "planCode", value: "pro_month" },
+        purchase: { case: "planCode", value: "free" },
         idempotencyKey: "r-plan",
         customerEmail: "user@example.com",
       })

@@ -7,7 +7,6 @@ import { NotificationOutcome, PaymentPurpose, PaymentStatus } from "@billing/pro
 import { TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
 import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { PlanPurchases } from "../src/payments/plans.js";
 import {
   type BillingWithFake,
   countRows,
@@ -19,21 +18,9 @@ import {
   waitFor,
 } from "./payments-helpers.js";
 
-const activated: { userRef: string; planCode: string; paymentId: string }[] = [];
-const plans: PlanPurchases = {
-  priceOf: (planCode) =>
-    Promise.resolve(
-      planCode === "pro_month" ? { amountMinor: 49_900n, currency: "RUB", title: "Pro (month)" } : undefined,
-    ),
-  activate: (_tx, command) => {
-    activated.push({ userRef: command.userRef, planCode: command.planCode, paymentId: command.paymentId });
-    return Promise.resolve();
-  },
-};
-
 let env: BillingWithFake;
 beforeAll(async () => {
-  env = await startBillingWithFake({ label: "payments", planPurchases: plans });
+  env = await startBillingWithFake({ label: "payments" });
 });
 afterAll(async () => env?.close());
 beforeEach(() => env.fake.clearFaults());
@@ -515,7 +502,7 @@ describe("reading and operating", () => {
     expect(denied).toMatchObject({ code: "PermissionDenied" });
   });
 
-  it("buys a plan through the PlanPurchases port: activated once, no credits", async () => {
+  it("buys a plan of the catalogue: activated once for a month even with duplicate notifications, no credits", async () => {
     const user = "telegram:2303";
     await openUser(user);
     const created = await bot().payments.createTopUp({
@@ -526,20 +513,28 @@ describe("reading and operating", () => {
     expect(created.payment).toMatchObject({
       purpose: PaymentPurpose.PLAN,
       planCode: "pro_month",
-      amountMinor: 49_900n,
+      amountMinor: 99_000n,
       credits: 0n,
     });
     const providerId = created.payment?.providerPaymentId ?? "";
-    expect(env.fake.getPayment(providerId)?.description).toBe("Оплата тарифа Pro (month)");
     env.fake.pay(providerId);
+    const before = Date.now();
     await Promise.all(
       [1, 2, 3].map(() =>
         webhooks().handleNotification({ event: "payment.succeeded", objectId: providerId }),
       ),
     );
-    expect(activated.filter((a) => a.paymentId === created.payment?.paymentId)).toEqual([
-      { userRef: user, planCode: "pro_month", paymentId: created.payment?.paymentId },
-    ]);
+    const quota = await admin().quotas.getQuota({ userRef: user });
+    expect(quota.planCode).toBe("pro_month");
+    const untilMs = Number(quota.planUntil?.seconds ?? 0n) * 1000;
+    expect(untilMs).toBeGreaterThan(before + 27 * 86_400_000);
+    expect(untilMs).toBeLessThan(before + 32 * 86_400_000);
+    expect(quota.metrics.find((m) => m.metric === "chat_tokens")?.limit).toBe(10_000n);
+    const activations = await withPg(dbUrl(), (pg) =>
+      pg.query(`select 1 from quota_plan_activations where payment_id = $1`, [created.payment?.paymentId]),
+    );
+    expect(activations.rowCount).toBe(1);
+    expect((await outboxSubjects(dbUrl())).filter((s) => s === "billing.plan.activated")).toHaveLength(1);
     expect(await credits(user)).toBe(0n);
     expect(await admin().wallet.verifyLedger({})).toMatchObject({ ok: true });
   });

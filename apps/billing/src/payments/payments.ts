@@ -589,6 +589,10 @@ export class Payments {
 
   /** The payment succeeded: credits (or the plan) and the status commit together, once. */
   async #credit(tx: EntityManager, payment: Payment, now: Date): Promise<void> {
+    // Mark it credited first: the ledger and the plan activation may flush the payment row, and the
+    // database accepts a SUCCEEDED payment only together with its credited_at.
+    payment.creditedAt = now;
+    payment.nextSyncAt = null;
     let creditsAvailable: bigint;
     if (payment.purpose === "CREDITS") {
       const credited = await this.o.ledger.creditTopUp(tx, {
@@ -607,8 +611,6 @@ export class Payments {
       });
       creditsAvailable = balanceOf(await this.o.ledger.accounts.read(tx, payment.userRef)).creditsAvailable;
     }
-    payment.creditedAt = now;
-    payment.nextSyncAt = null;
     recordEvent(
       tx,
       payment.userRef,

@@ -7,8 +7,11 @@ export function planPurchasesOf(quotas: Quotas): PlanPurchases {
   return {
     priceOf: (planCode) => {
       const plan = quotas.catalogue.find(planCode);
-      const forSale = plan !== undefined && plan.priceMinor > 0n && plan.periodMonths > 0 && plan.currency === "RUB";
-      return Promise.resolve(forSale ? { amountMinor: plan.priceMinor, currency: "RUB", title: plan.title } : undefined);
+      const forSale =
+        plan !== undefined && plan.priceMinor > 0n && plan.periodMonths > 0 && plan.currency === "RUB";
+      return Promise.resolve(
+        forSale ? { amountMinor: plan.priceMinor, currency: "RUB", title: plan.title } : undefined,
+      );
     },
     activate: async (tx, command) => {
       await quotas.activatePlan(tx, command);
