@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
 import { ianaTimeZone, planCatalogue } from "./quotas.js";
+import { checkPaymentsEnv, paymentsConfigOf, paymentsEnvShape } from "./payments.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -84,7 +85,9 @@ export const billingEnvSchema = z
     NATS_URL: natsUrl,
     BILLING_OUTBOX_ENABLED: bool(true),
     LOG_LEVEL: logLevel,
+    ...paymentsEnvShape,
   })
+  .superRefine(checkPaymentsEnv)
   .refine((env) => (env.BILLING_TLS_CERT === undefined) === (env.BILLING_TLS_KEY === undefined), {
     message: "set both BILLING_TLS_CERT and BILLING_TLS_KEY (file paths) or neither",
     path: ["BILLING_TLS_CERT"],
@@ -110,6 +113,7 @@ export const billingEnvSchema = z
     natsUrl: env.NATS_URL,
     outboxEnabled: env.BILLING_OUTBOX_ENABLED,
     logLevel: env.LOG_LEVEL,
+    payments: paymentsConfigOf(env),
   }));
 
 export type BillingConfig = z.output<typeof billingEnvSchema>;

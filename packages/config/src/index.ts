@@ -20,3 +20,10 @@ export {
   type BotLocale,
   type BotMode,
 } from "./bot.js";
+export {
+  DEFAULT_YOOKASSA_API_URL,
+  type PaymentsConfig,
+  type ReceiptConfig,
+  type YooKassaShopConfig,
+} from "./payments.js";
+export { webhooksEnvSchema, YOOKASSA_SENDERS, type WebhooksConfig } from "./webhooks.js";
