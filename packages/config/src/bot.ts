@@ -65,7 +65,7 @@ export const botEnvSchema = z
     NATS_URL: natsUrl,
     NATS_NAMESPACE: natsNamespace,
     BOT_OPS_HOST: z.string().default("0.0.0.0"),
-    BOT_OPS_PORT: port(9467),
+    BOT_OPS_PORT: port(9466),
     BOT_DEFAULT_LOCALE: z
       .enum(BOT_LOCALES, { error: `must be one of ${BOT_LOCALES.join(", ")}` })
       .default("ru"),

@@ -24,7 +24,7 @@ describe("bot configuration", () => {
     expect(config.telegram).toEqual({ token: TOKEN, apiRoot: "https://api.telegram.org" });
     expect(config.mode).toBe("polling");
     expect(config.webhook).toBeUndefined();
-    expect(config.opsPort).toBe(9467);
+    expect(config.opsPort).toBe(9466);
     expect(config.defaultLocale).toBe("ru");
     expect(config.natsNamespace).toBe("");
     expect(config.limits.maxPhotoBytes).toBe(10 * 1024 * 1024);
