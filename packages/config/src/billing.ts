@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
+import { natsNamespace } from "./fields.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -79,7 +80,10 @@ export const billingEnvSchema = z
     BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
     BILLING_CREATE_DATABASE: bool(true),
     NATS_URL: natsUrl,
+    NATS_NAMESPACE: natsNamespace,
     BILLING_OUTBOX_ENABLED: bool(true),
+    BILLING_OUTBOX_POLL_INTERVAL_MS: positiveInt(200, 60_000),
+    BILLING_OUTBOX_BATCH_SIZE: positiveInt(100, 1_000),
     LOG_LEVEL: logLevel,
   })
   .refine((env) => (env.BILLING_TLS_CERT === undefined) === (env.BILLING_TLS_KEY === undefined), {
@@ -103,7 +107,10 @@ export const billingEnvSchema = z
     starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
     holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
     natsUrl: env.NATS_URL,
+    natsNamespace: env.NATS_NAMESPACE,
     outboxEnabled: env.BILLING_OUTBOX_ENABLED,
+    outboxPollIntervalMs: env.BILLING_OUTBOX_POLL_INTERVAL_MS,
+    outboxBatchSize: env.BILLING_OUTBOX_BATCH_SIZE,
     logLevel: env.LOG_LEVEL,
   }));
 
