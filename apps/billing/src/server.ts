@@ -6,6 +6,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { BillingConfig } from "@billing/config";
+import { natsNames } from "@billing/events";
 import {
   createLogger,
   createMetricsRegistry,
@@ -18,6 +19,7 @@ import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
+import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -58,6 +60,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let shuttingDown = false;
   let db: Database | undefined;
   let ledger: Ledger | undefined;
+  let relay: OutboxRelay | undefined;
   const invariantChecks: InvariantCheck[] = [];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
@@ -165,6 +168,18 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         log,
       ),
     );
+    if (config.outboxEnabled && !shuttingDown) {
+      // Not part of readiness: while NATS is away the outbox lags and billing keeps serving.
+      relay = startOutboxRelay({
+        db,
+        natsUrl: config.natsUrl,
+        names: natsNames(config.natsNamespace),
+        log: log.child({ component: "outbox" }),
+        registry,
+        pollIntervalMs: config.outboxPollIntervalMs,
+        batchSize: config.outboxBatchSize,
+      });
+    }
     if (!shuttingDown) health.setAll(ServingStatus.SERVING);
     log.info("billing ready");
   })();
@@ -194,6 +209,8 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       ]);
       for (const session of sessions) session.destroy();
       await ready.catch(() => undefined);
+      // The relay's batch in hand needs the database: stop it first.
+      await relay?.stop();
       await db?.close();
       await ops.close();
       log.info("billing stopped");
