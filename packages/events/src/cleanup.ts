@@ -39,3 +39,12 @@ export const COMPACT_STREAM_OPTIONS: StreamOptions = {
 export const COMPACT_BUCKET_OPTIONS: BucketOptions = {
   limits: { jobInputs: { maxBytes: 64 * MIB }, jobResults: { maxBytes: 256 * MIB } },
 };
+
+/** Production bounds in the production namespace, compact ones in any other (tests, experiments). */
+export function streamOptionsFor(names: NatsNames): StreamOptions {
+  return names.namespace === "" ? {} : COMPACT_STREAM_OPTIONS;
+}
+
+export function bucketOptionsFor(names: NatsNames): BucketOptions {
+  return names.namespace === "" ? {} : COMPACT_BUCKET_OPTIONS;
+}

@@ -73,7 +73,13 @@ export {
   type StreamLimits,
   type StreamOptions,
 } from "./streams.js";
-export { COMPACT_BUCKET_OPTIONS, COMPACT_STREAM_OPTIONS, deleteNamespace } from "./cleanup.js";
+export {
+  bucketOptionsFor,
+  COMPACT_BUCKET_OPTIONS,
+  COMPACT_STREAM_OPTIONS,
+  deleteNamespace,
+  streamOptionsFor,
+} from "./cleanup.js";
 // The NATS client pieces apps need next to these helpers, so that apps depend on @billing/events only.
 export { jetstream, jetstreamManager } from "@nats-io/jetstream";
 export type { JetStreamClient, JetStreamManager, JsMsg, PubAck } from "@nats-io/jetstream";
