@@ -10,7 +10,6 @@
 import { LockMode } from "@mikro-orm/postgresql";
 import {
   connectNats,
-  COMPACT_STREAM_OPTIONS,
   ensureStreams,
   jetstream,
   type JetStreamClient,
@@ -18,7 +17,7 @@ import {
   type NatsConnection,
   type NatsNames,
   publishBillingEventBytes,
-  type StreamOptions,
+  streamOptionsFor,
 } from "@billing/events";
 import { Counter, Gauge, type Logger, type Registry } from "@billing/observability";
 import type { Database } from "../db/database.js";
@@ -112,8 +111,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       // Production streams get production bounds; a test namespace gets small ones (JetStream
       // reserves max_bytes at creation).
-      const streamOptions: StreamOptions = names.namespace === "" ? {} : COMPACT_STREAM_OPTIONS;
-      await ensureStreams(await jetstreamManager(connection), names, streamOptions);
+      await ensureStreams(await jetstreamManager(connection), names, streamOptionsFor(names));
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
