@@ -27,7 +27,15 @@ interface Service {
 }
 
 const env = loadEnv();
-const services: Service[] = [{ name: "billing", script: "apps/billing/dist/main.js" }];
+const services: Service[] = [
+  { name: "billing", script: "apps/billing/dist/main.js" },
+  // BILLING_TOKEN is each caller's own: the worker's comes from WORKER_BILLING_TOKEN.
+  {
+    name: "worker",
+    script: "apps/worker/dist/main.js",
+    env: { BILLING_TOKEN: env.WORKER_BILLING_TOKEN ?? "" },
+  },
+];
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
