@@ -4,11 +4,11 @@
 //
 // Options: --user, --operation (generate, edit, merge, face_swap, retouch, upscale, add_text),
 // --prompt, --input <image file> (repeat for two photos), --out <file> (default job-<id>.png),
-// --timeout-ms (default 120000). Reads BILLING_URL, NATS_URL, NATS_NAMESPACE and the bot token
+// --timeout-ms (default 120000). Paths are relative to where npm was run (INIT_CWD). Reads BILLING_URL, NATS_URL, NATS_NAMESPACE and the bot token
 // (JOB_BILLING_TOKEN, else the bot entry of BILLING_TOKENS) from the environment or infra/local.env.
 import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { extname } from "node:path";
+import { extname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
@@ -50,6 +50,8 @@ const token = env.JOB_BILLING_TOKEN ?? tokenOfScope(env, "bot");
 if (token === undefined)
   throw new Error("no bot token: set JOB_BILLING_TOKEN or a bot:… entry in BILLING_TOKENS");
 const timeoutMs = Number(values["timeout-ms"]);
+// npm runs scripts from the repository root; files are where the user ran the command.
+const here = (path: string) => resolve(process.env.INIT_CWD ?? process.cwd(), path);
 const jobId = `job-${randomUUID()}`;
 const names = natsNames(env.NATS_NAMESPACE ?? "");
 
@@ -69,7 +71,7 @@ try {
         buckets.inputs,
         buckets.names.jobInputs,
         `${jobId}-${index}`,
-        readFileSync(path),
+        readFileSync(here(path)),
         mimeType,
       ),
     );
@@ -152,9 +154,9 @@ try {
   } else if (completed?.result !== undefined) {
     const bytes = await readImage(buckets.results, completed.result);
     const out = values.out ?? `${jobId}${completed.result.mimeType === "image/jpeg" ? ".jpg" : ".png"}`;
-    writeFileSync(out, bytes);
+    writeFileSync(here(out), bytes);
     console.log(
-      `completed by ${completed.provider}: ${out} (${bytes.length} bytes); charged ${completed.chargedCredits} credits ` +
+      `completed by ${completed.provider}: ${here(out)} (${bytes.length} bytes); charged ${completed.chargedCredits} credits ` +
         `and ${completed.chargedFreeOperations} free operations; now ${completed.creditsAvailable} credits and ` +
         `${completed.freeOperationsAvailable} free operations`,
     );
