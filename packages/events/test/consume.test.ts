@@ -215,7 +215,7 @@ describe("startConsumer", () => {
       async ({ message }: Delivery<Job>) => {
         active++;
         peak = Math.max(peak, active);
-        await sleep(150);
+        await sleep(300);
         active--;
         handledBy.set(message.jobId, instance);
         return ack;

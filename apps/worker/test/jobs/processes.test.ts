@@ -42,18 +42,22 @@ describe("worker processes", () => {
   it("a worker killed mid-job: another worker gets it after ack_wait and completes it exactly once", async () => {
     // A slow provider (3 s) and a short ack_wait (2 s): only heartbeats keep the job with its worker.
     const slow = { WORKER_LOCAL_DELAY_MS: "3000", WORKER_ACK_WAIT_MS: "2000", WORKER_CONCURRENCY: "1" };
-    const first = await startWorkerProcess(slow);
+    const workers = [await startWorkerProcess(slow), await startWorkerProcess(slow)];
     const { holdId } = await h.submit({ jobId: "job-kill-1", userRef: "telegram:2001" });
-    await waitUntil(
-      async () => (await metric(first.metricsUrl, "worker_jobs_in_flight")) === 1,
-      "the first worker holds the job",
-    );
-    const second = await startWorkerProcess(slow);
-
-    expect(await first.app.kill()).toBe("SIGKILL");
+    // Whichever worker took the job is killed mid-job; the other one must finish it.
+    let holder: (typeof workers)[number] | undefined;
+    await waitUntil(async () => {
+      for (const worker of workers) {
+        if ((await metric(worker.metricsUrl, "worker_jobs_in_flight")) === 1) holder = worker;
+      }
+      return holder !== undefined;
+    }, "a worker holds the job");
+    const survivor = workers.find((worker) => worker !== holder);
+    if (holder === undefined || survivor === undefined) throw new Error("two workers expected");
+    expect(await holder.app.kill()).toBe("SIGKILL");
     const result = await h.waitForResult("job-kill-1", 20_000);
     expect(result.kind).toBe("completed");
-    expect(await metric(second.metricsUrl, "worker_jobs_total", 'outcome="completed"')).toBe(1);
+    expect(await metric(survivor.metricsUrl, "worker_jobs_total", 'outcome="completed"')).toBe(1);
 
     // Once charged, once announced, one result.
     expect((await h.bot.wallet.getHold({ holdId })).hold).toMatchObject({
