@@ -145,6 +145,7 @@ describe("outbox relay (billing as a process)", () => {
       env: {
         NATS_URL: `nats://127.0.0.1:${closedPort}`,
         NATS_NAMESPACE: nats.names.namespace,
+        BILLING_OUTBOX_ENABLED: "true",
         BILLING_OUTBOX_POLL_INTERVAL_MS: "50",
       },
     });
@@ -208,6 +209,7 @@ describe("outbox relay (billing as a process)", () => {
       label: "outbox_two",
       env: {
         NATS_NAMESPACE: nats.names.namespace,
+        BILLING_OUTBOX_ENABLED: "true",
         BILLING_OUTBOX_POLL_INTERVAL_MS: "20",
         BILLING_OUTBOX_BATCH_SIZE: "5",
       },
