@@ -66,6 +66,7 @@ export {
 } from "./publish.js";
 export {
   DEFAULT_STREAM_LIMITS,
+  differingFields,
   ensureStream,
   ensureStreams,
   streamConfigs,

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   COMPACT_BUCKET_OPTIONS,
   COMPACT_STREAM_OPTIONS,
+  differingFields,
   ensureBuckets,
+  ensureConsumer,
   ensureStreams,
   findImage,
   ImageUnavailableError,
@@ -16,6 +18,7 @@ import {
   putImage,
   readImage,
   type JobBuckets,
+  workerConsumer,
 } from "../src/index.js";
 import { openNamespace, type TestNamespace } from "./helpers.js";
 
@@ -53,6 +56,31 @@ describe("ensureStreams", () => {
       nanos(30 * 24 * 3600 * 1000),
     );
     expect(Object.values(await ensureStreams(jsm, names, COMPACT_STREAM_OPTIONS))).not.toContain("updated");
+  });
+});
+
+describe("ensureConsumer", () => {
+  it("creates the durable worker consumer, leaves it alone when equal, updates a changed bound in place", async () => {
+    const { jsm, names } = ns;
+    const created = await ensureConsumer(jsm, workerConsumer(names, { maxDeliver: 5, ackWaitMs: 30_000 }));
+    expect(created.config).toMatchObject({
+      durable_name: names.durables.worker,
+      ack_policy: "explicit",
+      filter_subject: names.subjects.generationRequested,
+      max_deliver: 5,
+      ack_wait: nanos(30_000),
+    });
+    const again = await ensureConsumer(jsm, workerConsumer(names, { maxDeliver: 5, ackWaitMs: 30_000 }));
+    expect(again.created).toBe(created.created);
+    // The server reports back every field set in code, so an unchanged consumer is never "updated".
+    expect(
+      differingFields(workerConsumer(names, { maxDeliver: 5, ackWaitMs: 30_000 }).config, again.config),
+    ).toEqual([]);
+    const updated = await ensureConsumer(jsm, workerConsumer(names, { maxDeliver: 3, ackWaitMs: 10_000 }));
+    expect(updated.config).toMatchObject({ max_deliver: 3, ack_wait: nanos(10_000) });
+    expect(updated.created).toBe(created.created);
+    expect((await jsm.consumers.info(names.streams.jobs, names.durables.worker)).config.max_deliver).toBe(3);
+    await jsm.consumers.delete(names.streams.jobs, names.durables.worker);
   });
 });
 
