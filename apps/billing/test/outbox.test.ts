@@ -137,7 +137,8 @@ describe("outbox relay (in-process billing)", () => {
   });
 });
 
-describe("outbox relay (billing as a process)", () => {
+// Real processes started from TypeScript sources: generous bounds for a loaded CI machine.
+describe("outbox relay (billing as a process)", { timeout: 120_000 }, () => {
   it("keeps serving while NATS is unreachable; after a SIGKILL and a restart each event is published once", async () => {
     const closedPort = await freePort();
     const billing = await startBillingProcess({
@@ -184,7 +185,7 @@ describe("outbox relay (billing as a process)", () => {
         ...billing.env,
         NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
       });
-      await waitForHttpOk(`${billing.metricsUrl}/readyz`, restarted);
+      await waitForHttpOk(`${billing.metricsUrl}/readyz`, restarted, 60_000);
 
       const after = await drained(billing.database.url);
       const ids = after.map((row) => row.event_id).sort();
@@ -229,7 +230,7 @@ describe("outbox relay (billing as a process)", () => {
     });
     const clients = [viaFirst, viaSecond];
     try {
-      await waitForHttpOk(`${secondMetrics}/readyz`, second);
+      await waitForHttpOk(`${secondMetrics}/readyz`, second, 60_000);
       await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
           (i % 2 === 0 ? viaFirst : viaSecond).wallet.openAccount({

@@ -173,7 +173,7 @@ export async function startJobsHarness(
     putInput: (name, bytes, mimeType) =>
       putImage(buckets.inputs, buckets.names.jobInputs, name, bytes, mimeType),
     resultsOf,
-    async waitForResult(jobId, timeoutMs = 20_000) {
+    async waitForResult(jobId, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const [first] = await resultsOf(jobId);

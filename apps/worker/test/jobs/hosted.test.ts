@@ -27,7 +27,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-describe("a job on a hosted provider", () => {
+describe("a job on a hosted provider", { timeout: 60_000 }, () => {
   it("refused by the content policy: released, 10 credits back, the provider's reason for the user", async () => {
     const user = "telegram:3001";
     await h.bot.wallet.openAccount({ userRef: user });

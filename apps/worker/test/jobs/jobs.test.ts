@@ -68,7 +68,7 @@ async function balanceOf(userRef: string) {
 
 const holdOf = async (holdId: string) => (await h.bot.wallet.getHold({ holdId })).hold;
 
-describe("a generation job", () => {
+describe("a generation job", { timeout: 60_000 }, () => {
   it("completes: the hold is committed once, the image is in the object store, the balance is exact", async () => {
     const user = "telegram:1001";
     await h.bot.wallet.openAccount({ userRef: user });

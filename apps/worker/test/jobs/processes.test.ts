@@ -26,7 +26,7 @@ async function startWorkerProcess(
   const app = spawnApp("worker", h.workerEnv({ WORKER_OPS_PORT: String(port), ...env }));
   started.push(app);
   const metricsUrl = `http://127.0.0.1:${port}`;
-  await waitForHttpOk(`${metricsUrl}/readyz`, app);
+  await waitForHttpOk(`${metricsUrl}/readyz`, app, 60_000);
   return { app, metricsUrl };
 }
 
@@ -38,7 +38,8 @@ async function metric(metricsUrl: string, name: string, labels = ""): Promise<nu
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
 
-describe("worker processes", () => {
+// Real processes started from TypeScript sources: generous bounds for a loaded CI machine.
+describe("worker processes", { timeout: 120_000 }, () => {
   it("a worker killed mid-job: another worker gets it after ack_wait and completes it exactly once", async () => {
     // A slow provider (3 s) and a short ack_wait (2 s): only heartbeats keep the job with its worker.
     const slow = { WORKER_LOCAL_DELAY_MS: "3000", WORKER_ACK_WAIT_MS: "2000", WORKER_CONCURRENCY: "1" };
@@ -55,7 +56,7 @@ describe("worker processes", () => {
     const survivor = workers.find((worker) => worker !== holder);
     if (holder === undefined || survivor === undefined) throw new Error("two workers expected");
     expect(await holder.app.kill()).toBe("SIGKILL");
-    const result = await h.waitForResult("job-kill-1", 20_000);
+    const result = await h.waitForResult("job-kill-1", 60_000);
     expect(result.kind).toBe("completed");
     expect(await metric(survivor.metricsUrl, "worker_jobs_total", 'outcome="completed"')).toBe(1);
 
