@@ -29,15 +29,15 @@ const MIB = 1024 * 1024;
  */
 export const COMPACT_STREAM_OPTIONS: StreamOptions = {
   limits: {
-    jobs: { maxBytes: 64 * MIB },
-    jobResults: { maxBytes: 64 * MIB },
-    billingEvents: { maxBytes: 64 * MIB },
-    deadLetter: { maxBytes: 16 * MIB },
+    jobs: { maxBytes: 8 * MIB },
+    jobResults: { maxBytes: 8 * MIB },
+    billingEvents: { maxBytes: 8 * MIB },
+    deadLetter: { maxBytes: 4 * MIB },
   },
 };
 
 export const COMPACT_BUCKET_OPTIONS: BucketOptions = {
-  limits: { jobInputs: { maxBytes: 64 * MIB }, jobResults: { maxBytes: 256 * MIB } },
+  limits: { jobInputs: { maxBytes: 32 * MIB }, jobResults: { maxBytes: 64 * MIB } },
 };
 
 /** Production bounds in the production namespace, compact ones in any other (tests, experiments). */
