@@ -114,17 +114,18 @@ try {
         callback: (error, msg) => {
           if (error !== null) return reject(error);
           // jobs.generation.* also matches the requests themselves: only results are answers.
-          const completed = msg.subject === names.subjects.generationCompleted;
-          if (!completed && msg.subject !== names.subjects.generationFailed) return;
-          const event = completed
-            ? fromBinary(GenerationCompletedSchema, msg.data)
-            : fromBinary(GenerationFailedSchema, msg.data);
-          if (event.jobId !== jobId) return;
+          let answer: { completed?: GenerationCompleted; failed?: GenerationFailed };
+          if (msg.subject === names.subjects.generationCompleted) {
+            answer = { completed: fromBinary(GenerationCompletedSchema, msg.data) };
+          } else if (msg.subject === names.subjects.generationFailed) {
+            answer = { failed: fromBinary(GenerationFailedSchema, msg.data) };
+          } else {
+            return;
+          }
+          if ((answer.completed ?? answer.failed)?.jobId !== jobId) return;
           clearTimeout(timer);
           subscription.unsubscribe();
-          resolve(
-            completed ? { completed: event as GenerationCompleted } : { failed: event as GenerationFailed },
-          );
+          resolve(answer);
         },
       });
     },
