@@ -59,8 +59,9 @@ const billing = createBillingClient({ baseUrl: env.BILLING_URL ?? "http://127.0.
 const nc = await connectNats({ servers: env.NATS_URL ?? "nats://127.0.0.1:4222", name: "job-script" });
 try {
   const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, names, streamOptionsFor(names));
-  const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names));
+  const replicas = Number(env.NATS_STREAM_REPLICAS ?? "1");
+  await ensureStreams(jsm, names, streamOptionsFor(names, replicas));
+  const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, replicas));
 
   // 1. The user's photos go to the inputs bucket; the job references them.
   const inputImages = [];

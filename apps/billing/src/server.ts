@@ -178,6 +178,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         registry,
         pollIntervalMs: config.outboxPollIntervalMs,
         batchSize: config.outboxBatchSize,
+        streamReplicas: config.natsStreamReplicas,
       });
     }
     if (!shuttingDown) health.setAll(ServingStatus.SERVING);

@@ -102,10 +102,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
     if (nc === undefined) return;
     const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, names, streamOptionsFor(names));
+    await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
     const definition = workerConsumer(names, { maxDeliver: config.maxDeliver, ackWaitMs: config.ackWaitMs });
     await ensureConsumer(jsm, definition);
-    const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names));
+    const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, config.natsStreamReplicas));
     const js = jetstream(nc);
     const deps = {
       wallet: billing.wallet,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
-import { natsNamespace } from "./fields.js";
+import { natsNamespace, natsStreamReplicas } from "./fields.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -81,6 +81,7 @@ export const billingEnvSchema = z
     BILLING_CREATE_DATABASE: bool(true),
     NATS_URL: natsUrl,
     NATS_NAMESPACE: natsNamespace,
+    NATS_STREAM_REPLICAS: natsStreamReplicas,
     BILLING_OUTBOX_ENABLED: bool(true),
     BILLING_OUTBOX_POLL_INTERVAL_MS: positiveInt(200, 60_000),
     BILLING_OUTBOX_BATCH_SIZE: positiveInt(100, 1_000),
@@ -108,6 +109,7 @@ export const billingEnvSchema = z
     holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
     natsUrl: env.NATS_URL,
     natsNamespace: env.NATS_NAMESPACE,
+    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
     outboxEnabled: env.BILLING_OUTBOX_ENABLED,
     outboxPollIntervalMs: env.BILLING_OUTBOX_POLL_INTERVAL_MS,
     outboxBatchSize: env.BILLING_OUTBOX_BATCH_SIZE,

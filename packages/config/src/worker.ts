@@ -1,5 +1,15 @@
 import { z } from "zod";
-import { bool, httpUrl, logLevel, natsNamespace, natsUrl, port, positiveInt, token } from "./fields.js";
+import {
+  bool,
+  httpUrl,
+  logLevel,
+  natsNamespace,
+  natsStreamReplicas,
+  natsUrl,
+  port,
+  positiveInt,
+  token,
+} from "./fields.js";
 
 export const WORKER_PROVIDERS = ["local", "fal", "gemini"] as const;
 
@@ -17,6 +27,7 @@ export const workerEnvSchema = z
   .object({
     NATS_URL: natsUrl,
     NATS_NAMESPACE: natsNamespace,
+    NATS_STREAM_REPLICAS: natsStreamReplicas,
     BILLING_URL: httpUrl,
     BILLING_TOKEN: token,
     WORKER_CONCURRENCY: positiveInt(4, 64),
@@ -55,6 +66,7 @@ export const workerEnvSchema = z
   .transform((env) => ({
     natsUrl: env.NATS_URL,
     natsNamespace: env.NATS_NAMESPACE,
+    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
     billingUrl: env.BILLING_URL,
     billingToken: env.BILLING_TOKEN,
     concurrency: env.WORKER_CONCURRENCY,

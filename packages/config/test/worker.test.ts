@@ -19,6 +19,7 @@ describe("worker configuration", () => {
     expect(config).toMatchObject({
       natsUrl: "nats://127.0.0.1:4222",
       natsNamespace: "",
+      natsStreamReplicas: 1,
       billingUrl: "http://127.0.0.1:50051",
       concurrency: 4,
       jobTimeoutMs: 120_000,
@@ -63,6 +64,7 @@ describe("worker configuration", () => {
       WORKER_MAX_DELIVER: "0",
       WORKER_ACK_WAIT_MS: "10",
       NATS_NAMESPACE: "Has.Dots",
+      NATS_STREAM_REPLICAS: "7",
     });
     for (const variable of [
       "BILLING_URL",
@@ -71,6 +73,7 @@ describe("worker configuration", () => {
       "WORKER_MAX_DELIVER",
       "WORKER_ACK_WAIT_MS",
       "NATS_NAMESPACE",
+      "NATS_STREAM_REPLICAS",
     ]) {
       expect(message).toContain(variable);
     }

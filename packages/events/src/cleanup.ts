@@ -40,11 +40,14 @@ export const COMPACT_BUCKET_OPTIONS: BucketOptions = {
   limits: { jobInputs: { maxBytes: 32 * MIB }, jobResults: { maxBytes: 64 * MIB } },
 };
 
-/** Production bounds in the production namespace, compact ones in any other (tests, experiments). */
-export function streamOptionsFor(names: NatsNames): StreamOptions {
-  return names.namespace === "" ? {} : COMPACT_STREAM_OPTIONS;
+/**
+ * Production bounds in the production namespace, compact ones in any other (tests, experiments);
+ * `replicas` from NATS_STREAM_REPLICAS (3 on the production cluster).
+ */
+export function streamOptionsFor(names: NatsNames, replicas = 1): StreamOptions {
+  return { ...(names.namespace === "" ? {} : COMPACT_STREAM_OPTIONS), replicas };
 }
 
-export function bucketOptionsFor(names: NatsNames): BucketOptions {
-  return names.namespace === "" ? {} : COMPACT_BUCKET_OPTIONS;
+export function bucketOptionsFor(names: NatsNames, replicas = 1): BucketOptions {
+  return { ...(names.namespace === "" ? {} : COMPACT_BUCKET_OPTIONS), replicas };
 }

@@ -2,7 +2,14 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { natsDefinitionFiles } from "../src/index.js";
+import {
+  bucketConfigs,
+  natsDefinitionFiles,
+  natsNames,
+  streamConfigs,
+  streamOptionsFor,
+  bucketOptionsFor,
+} from "../src/index.js";
 
 const INFRA_NATS = fileURLToPath(new URL("../../../infra/nats/", import.meta.url));
 
@@ -39,5 +46,20 @@ describe("infra/nats definitions", () => {
       expect(stream.max_age, path).toBeGreaterThan(0);
       expect(stream.duplicate_window, path).toBeGreaterThan(0);
     }
+  });
+
+  it("replicate streams and buckets as NATS_STREAM_REPLICAS asks (3 on the production cluster)", () => {
+    const production = natsNames("");
+    const streams = streamConfigs(production, streamOptionsFor(production, 3));
+    expect(streams.map((stream) => stream.num_replicas)).toEqual([3, 3, 3, 3]);
+    expect(streams.find((stream) => stream.name === "JOBS")?.max_bytes).toBe(1024 * 1024 * 1024);
+    expect(bucketConfigs(production, bucketOptionsFor(production, 3)).map((b) => b.options.replicas)).toEqual(
+      [3, 3],
+    );
+    // A test namespace keeps its small bounds.
+    const test = natsNames("t_x");
+    expect(streamConfigs(test, streamOptionsFor(test)).find((s) => s.name === "t_x_JOBS")?.max_bytes).toBe(
+      8 * 1024 * 1024,
+    );
   });
 });

@@ -33,6 +33,8 @@ export interface OutboxRelayOptions {
   pollIntervalMs: number;
   /** Rows claimed and published per transaction. */
   batchSize: number;
+  /** Replicas of the streams it ensures (NATS_STREAM_REPLICAS). */
+  streamReplicas: number;
 }
 
 export interface OutboxRelay {
@@ -111,7 +113,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     try {
       // Production streams get production bounds; a test namespace gets small ones (JetStream
       // reserves max_bytes at creation).
-      await ensureStreams(await jetstreamManager(connection), names, streamOptionsFor(names));
+      await ensureStreams(
+        await jetstreamManager(connection),
+        names,
+        streamOptionsFor(names, options.streamReplicas),
+      );
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw error;
