@@ -19,6 +19,7 @@ import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
+import { Quotas } from "./quotas/quotas.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
@@ -60,6 +61,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let shuttingDown = false;
   let db: Database | undefined;
   let ledger: Ledger | undefined;
+  let quotas: Quotas | undefined;
   let relay: OutboxRelay | undefined;
   const invariantChecks: InvariantCheck[] = [];
 
@@ -72,6 +74,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     get db() {
       if (db === undefined) throw unavailable();
       return db;
+    },
+    get quotas() {
+      if (quotas === undefined) throw unavailable();
+      return quotas;
     },
     invariantChecks,
   };
@@ -158,6 +164,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       },
       clock,
     );
+    quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
     timers.push(
       repeat(
         config.holdSweepIntervalMs,

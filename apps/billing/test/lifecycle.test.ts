@@ -66,7 +66,10 @@ describe("lifecycle", () => {
       const seen: Status[] = [];
       const controller = new AbortController();
       const watching = (async () => {
-        for await (const update of client.health.watch({ service: "billing.v1.WalletService" }, { signal: controller.signal, timeoutMs: 60_000 })) {
+        for await (const update of client.health.watch(
+          { service: "billing.v1.WalletService" },
+          { signal: controller.signal, timeoutMs: 60_000 },
+        )) {
           seen.push(update.status);
         }
       })().catch(() => undefined);
@@ -101,7 +104,11 @@ describe("lifecycle", () => {
     expect(missing.stderr).not.toMatch(/\n\s+at /);
 
     const secret = "tooshort";
-    const malformed = await runMain({ DATABASE_URL: "postgres://postgres@127.0.0.1/x", BILLING_TOKENS: `root:${secret}`, BILLING_PORT: "99999" });
+    const malformed = await runMain({
+      DATABASE_URL: "postgres://postgres@127.0.0.1/x",
+      BILLING_TOKENS: `root:${secret}`,
+      BILLING_PORT: "99999",
+    });
     expect(malformed.code).toBe(78);
     expect(malformed.stderr).toContain("BILLING_TOKENS");
     expect(malformed.stderr).toContain("BILLING_PORT");

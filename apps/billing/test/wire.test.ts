@@ -9,7 +9,10 @@ import { createClient, Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { ServerReflection as ReflectionV1, type ServerReflectionRequestSchema } from "@billing/proto/grpc/reflection/v1/reflection_pb";
+import {
+  ServerReflection as ReflectionV1,
+  type ServerReflectionRequestSchema,
+} from "@billing/proto/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1alpha } from "@billing/proto/grpc/reflection/v1alpha/reflection_pb";
 import { HealthCheckResponse_ServingStatus as Status } from "@billing/proto/grpc/health/v1/health_pb";
 import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
@@ -45,29 +48,42 @@ describe("wire compatibility, reflection, health and auth", () => {
     metadata.set("authorization", `Bearer ${billing.tokens.bot}`);
     const call = <T>(method: string, request: object, md = metadata) =>
       new Promise<T>((resolve, reject) => {
-        (client[method] as (r: object, m: grpc.Metadata, cb: (e: grpc.ServiceError | null, v: T) => void) => void).call(
-          client,
-          request,
-          md,
-          (error, value) => (error ? reject(error) : resolve(value)),
-        );
+        (
+          client[method] as (
+            r: object,
+            m: grpc.Metadata,
+            cb: (e: grpc.ServiceError | null, v: T) => void,
+          ) => void
+        ).call(client, request, md, (error, value) => (error ? reject(error) : resolve(value)));
       });
     try {
-      const prices = await call<{ prices: { operation: string; priceCredits: string }[] }>("GetPriceList", {});
-      expect(prices.prices).toContainEqual(expect.objectContaining({ operation: "generate", priceCredits: "10" }));
-      const opened = await call<{ created: boolean; balance: { freeOperationsAvailable: string } }>("OpenAccount", {
-        userRef: "grpcjs:1",
-      });
+      const prices = await call<{ prices: { operation: string; priceCredits: string }[] }>(
+        "GetPriceList",
+        {},
+      );
+      expect(prices.prices).toContainEqual(
+        expect.objectContaining({ operation: "generate", priceCredits: "10" }),
+      );
+      const opened = await call<{ created: boolean; balance: { freeOperationsAvailable: string } }>(
+        "OpenAccount",
+        {
+          userRef: "grpcjs:1",
+        },
+      );
       expect(opened.created).toBe(true);
       expect(opened.balance.freeOperationsAvailable).toBe("4");
 
       // Status codes and rich details arrive intact.
-      const failure = await call("Charge", { userRef: "grpcjs:1", operation: "teleport", idempotencyKey: "k" }).catch(
-        (e: unknown) => e as grpc.ServiceError,
-      );
+      const failure = await call("Charge", {
+        userRef: "grpcjs:1",
+        operation: "teleport",
+        idempotencyKey: "k",
+      }).catch((e: unknown) => e as grpc.ServiceError);
       expect((failure as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
       expect((failure as grpc.ServiceError).metadata.get("grpc-status-details-bin")).toHaveLength(1);
-      const denied = await call("GetPriceList", {}, new grpc.Metadata()).catch((e: unknown) => e as grpc.ServiceError);
+      const denied = await call("GetPriceList", {}, new grpc.Metadata()).catch(
+        (e: unknown) => e as grpc.ServiceError,
+      );
       expect((denied as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
     } finally {
       client.close();
@@ -89,14 +105,29 @@ describe("wire compatibility, reflection, health and auth", () => {
       expect(answers).toHaveLength(4);
       const [list, wallet, errors, missing] = answers;
       expect(list?.messageResponse.case).toBe("listServicesResponse");
-      const names = list?.messageResponse.case === "listServicesResponse" ? list.messageResponse.value.service.map((s) => s.name) : [];
-      expect(names).toEqual(expect.arrayContaining(["billing.v1.WalletService", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"]));
+      const names =
+        list?.messageResponse.case === "listServicesResponse"
+          ? list.messageResponse.value.service.map((s) => s.name)
+          : [];
+      expect(names).toEqual(
+        expect.arrayContaining([
+          "billing.v1.WalletService",
+          "grpc.health.v1.Health",
+          "grpc.reflection.v1alpha.ServerReflection",
+        ]),
+      );
       expect(wallet?.messageResponse.case).toBe("fileDescriptorResponse");
       if (wallet?.messageResponse.case === "fileDescriptorResponse") {
-        const files = wallet.messageResponse.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
+        const files = wallet.messageResponse.value.fileDescriptorProto.map((bytes) =>
+          fromBinary(FileDescriptorProtoSchema, bytes),
+        );
         expect(files[0]?.name).toBe("billing/v1/wallet.proto");
-        expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(["google/protobuf/duration.proto", "google/protobuf/timestamp.proto"]));
-        const charge = files[0]?.service.find((s) => s.name === "WalletService")?.method.find((m) => m.name === "Charge");
+        expect(files.map((f) => f.name)).toEqual(
+          expect.arrayContaining(["google/protobuf/duration.proto", "google/protobuf/timestamp.proto"]),
+        );
+        const charge = files[0]?.service
+          .find((s) => s.name === "WalletService")
+          ?.method.find((m) => m.name === "Charge");
         expect(charge?.inputType).toBe(".billing.v1.ChargeRequest");
       }
       expect(errors?.messageResponse.case).toBe("fileDescriptorResponse");
@@ -108,36 +139,70 @@ describe("wire compatibility, reflection, health and auth", () => {
     const buf = ["buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge"];
     const env = { ...process.env, BUF_CACHE_DIR: process.env.BUF_CACHE_DIR ?? "/tmp/buf-cache" };
     for (const reflectProtocol of ["grpc-v1alpha", "grpc-v1"]) {
-      const listed = await run("npx", [...buf, "--reflect-protocol", reflectProtocol, "--list-services", billing.server.url], { env });
+      const listed = await run(
+        "npx",
+        [...buf, "--reflect-protocol", reflectProtocol, "--list-services", billing.server.url],
+        { env },
+      );
       expect(listed.stdout).toContain("billing.v1.WalletService");
       expect(listed.stdout).toContain("grpc.health.v1.Health");
     }
     const prices = await run(
       "npx",
-      [...buf, "-H", `authorization: Bearer ${billing.tokens.bot}`, `${billing.server.url}/billing.v1.WalletService/GetPriceList`],
+      [
+        ...buf,
+        "-H",
+        `authorization: Bearer ${billing.tokens.bot}`,
+        `${billing.server.url}/billing.v1.WalletService/GetPriceList`,
+      ],
       { env },
     );
-    expect(JSON.parse(prices.stdout)).toMatchObject({ prices: expect.arrayContaining([{ operation: "generate", priceCredits: "10", freeOperationEligible: true }]) });
+    expect(JSON.parse(prices.stdout)).toMatchObject({
+      prices: expect.arrayContaining([
+        { operation: "generate", priceCredits: "10", freeOperationEligible: true },
+      ]),
+    });
   });
 
   it("answers each auth failure with its exact code", async () => {
     const transport = (token?: string) =>
       createGrpcTransport({
         baseUrl: billing.server.url,
-        interceptors: token === undefined ? [] : [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))],
+        interceptors:
+          token === undefined
+            ? []
+            : [(next) => (req) => (req.header.set("authorization", `Bearer ${token}`), next(req))],
       });
     const wallet = (token?: string) => createClient(WalletService, transport(token));
-    const codeOf = (p: Promise<unknown>) => p.then(() => Code[0], (e: unknown) => [Code[ConnectError.from(e).code], errorReason(e)]);
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => Code[0],
+        (e: unknown) => [Code[ConnectError.from(e).code], errorReason(e)],
+      );
 
     expect(await codeOf(wallet().getPriceList({}))).toEqual(["Unauthenticated", "UNAUTHENTICATED"]);
-    expect(await codeOf(wallet("not-a-real-token-at-all").getPriceList({}))).toEqual(["Unauthenticated", "UNAUTHENTICATED"]);
-    expect(await codeOf(wallet(billing.tokens.worker).grant({ userRef: "u:1", amountCredits: 5n, reason: "x", idempotencyKey: "g" }))).toEqual([
+    expect(await codeOf(wallet("not-a-real-token-at-all").getPriceList({}))).toEqual([
+      "Unauthenticated",
+      "UNAUTHENTICATED",
+    ]);
+    expect(
+      await codeOf(
+        wallet(billing.tokens.worker).grant({
+          userRef: "u:1",
+          amountCredits: 5n,
+          reason: "x",
+          idempotencyKey: "g",
+        }),
+      ),
+    ).toEqual(["PermissionDenied", "PERMISSION_DENIED"]);
+    expect(await codeOf(wallet(billing.tokens.bot).verifyLedger({}))).toEqual([
       "PermissionDenied",
       "PERMISSION_DENIED",
     ]);
-    expect(await codeOf(wallet(billing.tokens.bot).verifyLedger({}))).toEqual(["PermissionDenied", "PERMISSION_DENIED"]);
     await expect(wallet(billing.tokens.admin).verifyLedger({})).resolves.toMatchObject({ ok: true });
-    await expect(wallet(billing.tokens.worker).getPriceList({})).resolves.toMatchObject({ prices: expect.any(Array) });
+    await expect(wallet(billing.tokens.worker).getPriceList({})).resolves.toMatchObject({
+      prices: expect.any(Array),
+    });
     // Health and reflection need no token.
     expect((await billing.client("bot").health.check({})).status).toBe(Status.SERVING);
   });

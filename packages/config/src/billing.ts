@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
 import { natsNamespace, natsStreamReplicas } from "./fields.js";
+import { ianaTimeZone, planCatalogue } from "./quotas.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -78,6 +79,8 @@ export const billingEnvSchema = z
     BILLING_PRICES: priceList,
     BILLING_STARTER_FREE_OPERATIONS: bigintValue(4n),
     BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
+    BILLING_PLANS: planCatalogue,
+    BILLING_QUOTA_TIME_ZONE: ianaTimeZone("Europe/Moscow"),
     BILLING_CREATE_DATABASE: bool(true),
     NATS_URL: natsUrl,
     NATS_NAMESPACE: natsNamespace,
@@ -107,6 +110,8 @@ export const billingEnvSchema = z
     prices: env.BILLING_PRICES,
     starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
     holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
+    plans: env.BILLING_PLANS,
+    quotaTimeZone: env.BILLING_QUOTA_TIME_ZONE,
     natsUrl: env.NATS_URL,
     natsNamespace: env.NATS_NAMESPACE,
     natsStreamReplicas: env.NATS_STREAM_REPLICAS,

@@ -13,7 +13,15 @@ describe("billing configuration", () => {
     expect(config.tokens.map((t) => t.scope)).toEqual(["admin", "bot", "bot"]);
     expect(config.prices.get("generate")).toBe(10n);
     expect(config.prices.get("add_text")).toBe(0n);
-    expect([...config.prices.keys()]).toEqual(["generate", "edit", "merge", "face_swap", "retouch", "upscale", "add_text"]);
+    expect([...config.prices.keys()]).toEqual([
+      "generate",
+      "edit",
+      "merge",
+      "face_swap",
+      "retouch",
+      "upscale",
+      "add_text",
+    ]);
     expect(config.starterFreeOperations).toBe(4n);
     expect(config.tls).toBeUndefined();
   });
@@ -36,21 +44,29 @@ describe("billing configuration", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const variable of ["DATABASE_URL", "BILLING_TOKENS", "BILLING_PRICES"]) expect(message).toContain(variable);
+    for (const variable of ["DATABASE_URL", "BILLING_TOKENS", "BILLING_PRICES"])
+      expect(message).toContain(variable);
     expect(message).toContain("scope must be one of");
     expect(message).toContain("at least 16 characters");
     expect(message).not.toContain(secret);
   });
 
   it("wants TLS certificate and key together", () => {
-    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_TLS_CERT: "/tmp/cert.pem" })).toThrow(/BILLING_TLS_CERT: set both/);
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_TLS_CERT: "/tmp/cert.pem" })).toThrow(
+      /BILLING_TLS_CERT: set both/,
+    );
   });
 
   it("refuses a token used twice and a price listed twice", () => {
-    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_TOKENS: "admin:same-token-0123456789,bot:same-token-0123456789" })).toThrow(
-      /the same token appears twice/,
+    expect(() =>
+      parseEnv(billingEnvSchema, {
+        ...valid,
+        BILLING_TOKENS: "admin:same-token-0123456789,bot:same-token-0123456789",
+      }),
+    ).toThrow(/the same token appears twice/);
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_PRICES: "generate:10,generate:5" })).toThrow(
+      /listed twice/,
     );
-    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_PRICES: "generate:10,generate:5" })).toThrow(/listed twice/);
   });
 });
 

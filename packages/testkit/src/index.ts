@@ -19,3 +19,5 @@ export {
   type BillingProcess,
 } from "./processes.js";
 export * from "./providers/index.js";
+export * from "./telegram/index.js";
+export * from "./yookassa/index.js";

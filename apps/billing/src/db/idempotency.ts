@@ -11,6 +11,13 @@ export function fingerprint(command: string, request: object): Buffer {
   return createHash("sha256").update(command).update("\0").update(canonicalJson(request)).digest();
 }
 
+/** A key already used: by which command, for which request, with which answer. */
+export interface StoredKey {
+  readonly command: string;
+  readonly fingerprint: Uint8Array;
+  readonly result: unknown;
+}
+
 /** The stored result of an earlier identical request, or undefined if the key is new. */
 export async function findReplay<T>(
   tx: EntityManager,
@@ -18,8 +25,26 @@ export async function findReplay<T>(
   command: string,
   requestFingerprint: Buffer,
 ): Promise<T | undefined> {
-  const stored = await tx.findOne(IdempotencyKey, { key });
-  if (stored === null) return undefined;
+  return replayOf<T>((await loadKeys(tx, [key])).get(key), key, command, requestFingerprint);
+}
+
+/** The stored keys among `keys`, in one query (for batches). */
+export async function loadKeys(tx: EntityManager, keys: readonly string[]): Promise<Map<string, StoredKey>> {
+  const rows = await tx.find(IdempotencyKey, { key: { $in: [...new Set(keys)] } });
+  return new Map(rows.map((row) => [row.key, row]));
+}
+
+/**
+ * What a request under an already used key answers: the original result if it is the same request,
+ * IDEMPOTENCY_KEY_REUSED if it is another one, undefined if the key was not used.
+ */
+export function replayOf<T>(
+  stored: StoredKey | undefined,
+  key: string,
+  command: string,
+  requestFingerprint: Buffer,
+): T | undefined {
+  if (stored === undefined) return undefined;
   if (stored.command !== command || !Buffer.from(stored.fingerprint).equals(requestFingerprint)) {
     throw new DomainError(
       "IDEMPOTENCY_KEY_REUSED",
@@ -37,14 +62,16 @@ export function rememberResult(
   requestFingerprint: Buffer,
   result: unknown,
   at: Date,
-): void {
+): StoredKey {
+  const encoded = encodeResult(result);
   tx.create(IdempotencyKey, {
     key,
     command,
     fingerprint: requestFingerprint,
-    result: encodeResult(result),
+    result: encoded,
     createdAt: at,
   });
+  return { command, fingerprint: requestFingerprint, result: encoded };
 }
 
 function canonicalJson(value: unknown): string {

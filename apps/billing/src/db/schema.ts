@@ -1,4 +1,5 @@
 // Every entity billing maps, by module. The tables themselves are defined by migrations/.
 import { ledgerEntities } from "./entities.js";
+import { quotaEntities } from "./quota-entities.js";
 
-export const allEntities = [...ledgerEntities];
+export const allEntities = [...ledgerEntities, ...quotaEntities];

@@ -75,28 +75,53 @@ export class AccountDirectory {
     userRef: string,
     systems: readonly { name: SystemAccount; asset: AssetCode }[],
   ): Promise<LockedAccounts> {
-    const shard = this.shardOf(userRef);
-    const systemIds = systems.map((s) => this.#id(s.name, s.asset, shard));
+    const locked = (await this.lockMany(tx, [{ userRef, systems }])).get(userRef);
+    if (locked === undefined) throw accountNotFound(userRef);
+    return locked;
+  }
+
+  /**
+   * Locks the accounts of several users, and the system shards each of them names, in one query in
+   * ascending id order (the one lock order of every ledger transaction, so none deadlocks). Users
+   * without accounts are absent from the answer.
+   */
+  async lockMany(
+    tx: EntityManager,
+    requests: readonly { userRef: string; systems: readonly { name: SystemAccount; asset: AssetCode }[] }[],
+  ): Promise<Map<string, LockedAccounts>> {
+    const userRefs = [...new Set(requests.map((r) => r.userRef))];
+    const systemIds = [
+      ...new Set(
+        requests.flatMap((r) => r.systems.map((s) => this.#id(s.name, s.asset, this.shardOf(r.userRef)))),
+      ),
+    ];
     const rows = await tx.find(
       LedgerAccount,
-      { $or: [{ ownerRef: userRef, kind: "USER" }, { id: { $in: systemIds } }] },
+      { $or: [{ ownerRef: { $in: userRefs }, kind: "USER" }, { id: { $in: systemIds } }] },
       { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
     );
     const byId = new Map(rows.map((row) => [row.id, row]));
-    const credits = rows.find((r) => r.kind === "USER" && r.asset === "CREDITS");
-    const freeOperations = rows.find((r) => r.kind === "USER" && r.asset === "FREE_OPERATIONS");
-    if (credits === undefined || freeOperations === undefined) throw accountNotFound(userRef);
-    return {
-      credits,
-      freeOperations,
-      user: (asset) => (asset === "CREDITS" ? credits : freeOperations),
-      system: (name, asset) => {
-        const row = byId.get(this.#id(name, asset, shard));
-        if (row === undefined)
-          throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
-        return row;
-      },
-    };
+    const locked = new Map<string, LockedAccounts>();
+    for (const userRef of userRefs) {
+      const credits = rows.find((r) => r.kind === "USER" && r.ownerRef === userRef && r.asset === "CREDITS");
+      const freeOperations = rows.find(
+        (r) => r.kind === "USER" && r.ownerRef === userRef && r.asset === "FREE_OPERATIONS",
+      );
+      if (credits === undefined || freeOperations === undefined) continue;
+      const shard = this.shardOf(userRef);
+      locked.set(userRef, {
+        credits,
+        freeOperations,
+        user: (asset) => (asset === "CREDITS" ? credits : freeOperations),
+        system: (name, asset) => {
+          const row = byId.get(this.#id(name, asset, shard));
+          if (row === undefined)
+            throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
+          return row;
+        },
+      });
+    }
+    return locked;
   }
 
   /** The user's two accounts without locking (reads). */

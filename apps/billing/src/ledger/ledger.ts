@@ -12,11 +12,19 @@ import {
   LedgerTransfer,
   type TransferKind,
 } from "../db/entities.js";
-import { findReplay, fingerprint, rememberResult } from "../db/idempotency.js";
+import { findReplay, fingerprint, loadKeys, rememberResult, replayOf } from "../db/idempotency.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import { recordEvent } from "../outbox/outbox.js";
-import { AccountDirectory, balanceOf, type LockedAccounts, SYSTEM, type SystemAccount } from "./accounts.js";
+import {
+  AccountDirectory,
+  accountNotFound,
+  balanceOf,
+  type LockedAccounts,
+  SYSTEM,
+  type SystemAccount,
+} from "./accounts.js";
+import { Batcher } from "./batcher.js";
 import { applyMovement, available, type Movement } from "./balances.js";
 import { chooseFunding } from "./funding.js";
 import type { Balance, ChargeResult, GrantResult, HoldResult, HoldView, RefundResult } from "./types.js";
@@ -49,13 +57,50 @@ interface TransferMeta {
   refundOf?: string | undefined;
 }
 
+export interface ChargeCommand {
+  userRef: string;
+  operation: string;
+  idempotencyKey: string;
+  reference: string;
+}
+
+export interface ReserveCommand {
+  userRef: string;
+  operation: string;
+  idempotencyKey: string;
+  timeoutMs: number;
+  jobId: string;
+}
+
+export type SpendCommand =
+  { type: "charge"; command: ChargeCommand } | { type: "reserve"; command: ReserveCommand };
+export type SpendOutcome = { ok: true; value: ChargeResult | HoldResult } | { ok: false; error: DomainError };
+
+/** Spending commands lock the user's accounts and the revenue shards of both assets. */
+const SPENDING_SYSTEMS = [
+  { name: SYSTEM.revenue, asset: "CREDITS" },
+  { name: SYSTEM.revenue, asset: "FREE_OPERATIONS" },
+] as const;
+
+/** Group commit bounds: commands per transaction, and transactions running at once. */
+const SPEND_BATCH_MAX = 64;
+const SPEND_BATCHES_IN_FLIGHT = 8;
+
 export class Ledger {
+  readonly #spending: Batcher<SpendCommand, ChargeResult | HoldResult>;
+
   private constructor(
     readonly db: Database,
     readonly config: LedgerConfig,
     readonly clock: Clock,
     readonly accounts: AccountDirectory,
-  ) {}
+  ) {
+    this.#spending = new Batcher({
+      maxBatch: SPEND_BATCH_MAX,
+      maxInFlight: SPEND_BATCHES_IN_FLIGHT,
+      run: (batch) => this.spendBatch(batch),
+    });
+  }
 
   static async create(db: Database, config: LedgerConfig, clock: Clock): Promise<Ledger> {
     return new Ledger(db, config, clock, await AccountDirectory.load(db, config.systemShards));
@@ -112,100 +157,130 @@ export class Ledger {
   }
 
   /** One-step debit: a free operation, else credits; nothing for an operation priced 0. */
-  async charge(command: {
-    userRef: string;
-    operation: string;
-    idempotencyKey: string;
-    reference: string;
-  }): Promise<ChargeResult> {
-    const price = this.priceOf(command.operation);
-    const requestFingerprint = fingerprint("Charge", command);
-    return this.db.transaction(async (tx) => {
-      const locked = await this.#lockForSpending(tx, command.userRef);
-      const replay = await findReplay<ChargeResult>(tx, command.idempotencyKey, "Charge", requestFingerprint);
-      if (replay !== undefined) return replay;
-      const funding = this.#fund(locked, command.operation, price);
-      let transferId = "";
-      if (funding.source !== "NONE") {
-        const asset = FUNDING_ASSET[funding.source];
-        transferId = this.#move(
-          tx,
-          "CHARGE",
-          asset,
-          locked.user(asset),
-          locked.system(SYSTEM.revenue, asset),
-          {
-            type: "posted",
-            amount: funding.amount,
-          },
-          { userRef: command.userRef, operation: command.operation, reference: command.reference },
-        ).id;
-        this.#balanceChanged(tx, command.userRef, locked, "charge");
-      }
-      const result: ChargeResult = {
-        transferId,
-        fundedBy: funding.source,
-        amountCredits: funding.source === "CREDITS" ? funding.amount : 0n,
-        amountFreeOperations: funding.source === "FREE_OPERATION" ? 1n : 0n,
-        priceCredits: price,
-        balance: balanceOf(locked),
-      };
-      rememberResult(tx, command.idempotencyKey, "Charge", requestFingerprint, result, this.clock.now());
-      return result;
-    });
+  async charge(command: ChargeCommand): Promise<ChargeResult> {
+    this.priceOf(command.operation);
+    return (await this.#spending.submit({ type: "charge", command })) as ChargeResult;
   }
 
   /** Holds the price of an operation until Commit, Release or the timeout. */
-  async reserve(command: {
-    userRef: string;
-    operation: string;
-    idempotencyKey: string;
-    timeoutMs: number;
-    jobId: string;
-  }): Promise<HoldResult> {
-    const price = this.priceOf(command.operation);
-    const requestFingerprint = fingerprint("Reserve", command);
+  async reserve(command: ReserveCommand): Promise<HoldResult> {
+    this.priceOf(command.operation);
+    return (await this.#spending.submit({ type: "reserve", command })) as HoldResult;
+  }
+
+  /**
+   * Charges and reserves, several at once in one transaction (group commit): one lock of all their
+   * accounts, one read of their idempotency keys, one write of everything. Each command still gets
+   * its own outcome; a refused one changes nothing. Under light load a batch holds one command.
+   */
+  async spendBatch(batch: readonly SpendCommand[]): Promise<SpendOutcome[]> {
     return this.db.transaction(async (tx) => {
-      const locked = await this.#lockForSpending(tx, command.userRef);
-      const replay = await findReplay<HoldResult>(tx, command.idempotencyKey, "Reserve", requestFingerprint);
-      if (replay !== undefined) return replay;
-      const funding = this.#fund(locked, command.operation, price);
-      const now = this.clock.now();
-      const holdId = randomUUID();
-      let pendingTransferId: string | null = null;
-      if (funding.source !== "NONE") {
-        const asset = FUNDING_ASSET[funding.source];
-        pendingTransferId = this.#move(
-          tx,
-          "HOLD",
-          asset,
-          locked.user(asset),
-          locked.system(SYSTEM.revenue, asset),
-          {
-            type: "pending",
-            amount: funding.amount,
-          },
-          { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
-        ).id;
-        this.#balanceChanged(tx, command.userRef, locked, "hold");
-      }
-      const hold = tx.create(LedgerHold, {
-        id: holdId,
-        userRef: command.userRef,
-        operation: command.operation,
-        jobId: command.jobId === "" ? null : command.jobId,
-        fundedBy: funding.source,
-        amount: funding.amount,
-        priceCredits: price,
-        state: "PENDING",
-        pendingTransferId,
-        expiresAt: new Date(now.getTime() + command.timeoutMs),
-        createdAt: now,
+      const locked = await this.accounts.lockMany(
+        tx,
+        batch.map((item) => ({ userRef: item.command.userRef, systems: SPENDING_SYSTEMS })),
+      );
+      const keys = await loadKeys(
+        tx,
+        batch.map((item) => item.command.idempotencyKey),
+      );
+      return batch.map((item): SpendOutcome => {
+        const { command } = item;
+        const name = item.type === "charge" ? "Charge" : "Reserve";
+        try {
+          const accounts = locked.get(command.userRef);
+          if (accounts === undefined) throw accountNotFound(command.userRef);
+          const requestFingerprint = fingerprint(name, command);
+          const replay = replayOf<ChargeResult | HoldResult>(
+            keys.get(command.idempotencyKey),
+            command.idempotencyKey,
+            name,
+            requestFingerprint,
+          );
+          if (replay !== undefined) return { ok: true, value: replay };
+          const result =
+            item.type === "charge"
+              ? this.#chargeLocked(tx, accounts, item.command)
+              : this.#reserveLocked(tx, accounts, item.command);
+          // Later commands of this batch under the same key see this one.
+          keys.set(
+            command.idempotencyKey,
+            rememberResult(tx, command.idempotencyKey, name, requestFingerprint, result, this.clock.now()),
+          );
+          return { ok: true, value: result };
+        } catch (error) {
+          if (error instanceof DomainError) return { ok: false, error };
+          throw error;
+        }
       });
-      const result: HoldResult = { hold: holdView(hold), balance: balanceOf(locked) };
-      rememberResult(tx, command.idempotencyKey, "Reserve", requestFingerprint, result, now);
-      return result;
     });
+  }
+
+  #chargeLocked(tx: EntityManager, locked: LockedAccounts, command: ChargeCommand): ChargeResult {
+    const price = this.priceOf(command.operation);
+    const funding = this.#fund(locked, command.operation, price);
+    let transferId = "";
+    if (funding.source !== "NONE") {
+      const asset = FUNDING_ASSET[funding.source];
+      transferId = this.#move(
+        tx,
+        "CHARGE",
+        asset,
+        locked.user(asset),
+        locked.system(SYSTEM.revenue, asset),
+        {
+          type: "posted",
+          amount: funding.amount,
+        },
+        { userRef: command.userRef, operation: command.operation, reference: command.reference },
+      ).id;
+      this.#balanceChanged(tx, command.userRef, locked, "charge");
+    }
+    return {
+      transferId,
+      fundedBy: funding.source,
+      amountCredits: funding.source === "CREDITS" ? funding.amount : 0n,
+      amountFreeOperations: funding.source === "FREE_OPERATION" ? 1n : 0n,
+      priceCredits: price,
+      balance: balanceOf(locked),
+    };
+  }
+
+  #reserveLocked(tx: EntityManager, locked: LockedAccounts, command: ReserveCommand): HoldResult {
+    const price = this.priceOf(command.operation);
+    const funding = this.#fund(locked, command.operation, price);
+    const now = this.clock.now();
+    const holdId = randomUUID();
+    let pendingTransferId: string | null = null;
+    if (funding.source !== "NONE") {
+      const asset = FUNDING_ASSET[funding.source];
+      pendingTransferId = this.#move(
+        tx,
+        "HOLD",
+        asset,
+        locked.user(asset),
+        locked.system(SYSTEM.revenue, asset),
+        {
+          type: "pending",
+          amount: funding.amount,
+        },
+        { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
+      ).id;
+      this.#balanceChanged(tx, command.userRef, locked, "hold");
+    }
+    const hold = tx.create(LedgerHold, {
+      id: holdId,
+      userRef: command.userRef,
+      operation: command.operation,
+      jobId: command.jobId === "" ? null : command.jobId,
+      fundedBy: funding.source,
+      amount: funding.amount,
+      priceCredits: price,
+      state: "PENDING",
+      pendingTransferId,
+      expiresAt: new Date(now.getTime() + command.timeoutMs),
+      createdAt: now,
+    });
+    return { hold: holdView(hold), balance: balanceOf(locked) };
   }
 
   /** Posts a pending hold (all of it, or `amount` of it; the rest returns). */
@@ -482,13 +557,6 @@ export class Ledger {
   }
 
   // ---- internals ----
-
-  async #lockForSpending(tx: EntityManager, userRef: string): Promise<LockedAccounts> {
-    return this.accounts.lock(tx, userRef, [
-      { name: SYSTEM.revenue, asset: "CREDITS" },
-      { name: SYSTEM.revenue, asset: "FREE_OPERATIONS" },
-    ]);
-  }
 
   #fund(locked: LockedAccounts, operation: string, price: bigint) {
     const creditsAvailable = available(locked.credits);

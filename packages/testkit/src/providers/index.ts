@@ -3,6 +3,6 @@ export { startFakeFal } from "./fake-fal.js";
 export type { FakeFal, FakeFalOptions, FalFault, FalStage, FalSubmission } from "./fake-fal.js";
 export { startFakeGemini } from "./fake-gemini.js";
 export type { FakeGemini, FakeGeminiOptions, GeminiCall, GeminiFault } from "./fake-gemini.js";
-export type { RecordedRequest, TransportFault } from "./fake-server.js";
+export type { RecordedRequest as ProviderRecordedRequest, TransportFault } from "./fake-server.js";
 export { decodeDataUri, encodeTestPng, sampleOutputPng } from "./png.js";
 export type { Rgba } from "./png.js";

@@ -312,11 +312,15 @@ export type ConsumeQuotaRequest = Message<"billing.v1.ConsumeQuotaRequest"> & {
   userRef: string;
 
   /**
+   * e.g. "chat_tokens"; one of the metrics of the user's plan.
+   *
    * @generated from field: string metric = 2;
    */
   metric: string;
 
   /**
+   * Units to use, 1 to 10^12.
+   *
    * @generated from field: int64 units = 3;
    */
   units: bigint;
@@ -341,11 +345,15 @@ export const ConsumeQuotaRequestSchema: GenMessage<ConsumeQuotaRequest> = /*@__P
  */
 export type ConsumeQuotaResponse = Message<"billing.v1.ConsumeQuotaResponse"> & {
   /**
+   * The metric in its window after this call.
+   *
    * @generated from field: billing.v1.MetricQuota quota = 1;
    */
   quota?: MetricQuota | undefined;
 
   /**
+   * The plan the units were counted under.
+   *
    * @generated from field: string plan_code = 2;
    */
   planCode: string;
@@ -390,13 +398,15 @@ export type AddQuotaRequest = Message<"billing.v1.AddQuotaRequest"> & {
   userRef: string;
 
   /**
-   * The purchase this credit comes from; makes the call idempotent.
+   * The purchase this credit comes from (1-128 printable characters); makes the call idempotent.
    *
    * @generated from field: string order_id = 2;
    */
   orderId: string;
 
   /**
+   * 1-16 distinct metrics of the user's plan, each with 1 to 10^12 units.
+   *
    * @generated from field: repeated billing.v1.MetricUnits units = 3;
    */
   units: MetricUnits[];
@@ -414,6 +424,8 @@ export const AddQuotaRequestSchema: GenMessage<AddQuotaRequest> = /*@__PURE__*/
  */
 export type AddQuotaResponse = Message<"billing.v1.AddQuotaResponse"> & {
   /**
+   * The metrics added to, in request order, after the addition.
+   *
    * @generated from field: repeated billing.v1.MetricQuota metrics = 1;
    */
   metrics: MetricQuota[];
@@ -457,15 +469,26 @@ export const QuotaWindowSchema: GenEnum<QuotaWindow> = /*@__PURE__*/
   enumDesc(file_billing_v1_quotas, 0);
 
 /**
- * Plan quotas of internal services (e.g. chat_tokens per day, tpl_run per month). Windows are
- * calendar days and months in the configured time zone; each window has its own counter, so a new
- * window simply starts empty with no reset job.
+ * Plan quotas of internal services (e.g. chat_tokens per day, tpl_run per month). Plans, their
+ * metrics, windows and limits are configuration (BILLING_PLANS). Windows are calendar days and
+ * months in the configured time zone (BILLING_QUOTA_TIME_ZONE); each window has its own counter, so
+ * a new window simply starts empty with no reset job. Counts are units (int64).
+ *
+ * Mutations are idempotent: ConsumeQuota by (user_ref, ref), AddQuota by order_id. A replay of the
+ * same request answers what the first call answered and changes nothing; another request under the
+ * same key fails with ALREADY_EXISTS (IDEMPOTENCY_KEY_REUSED). A rejected request changes nothing
+ * and stores nothing.
+ *
+ * Outcomes common to every RPC, checked first: UNAUTHENTICATED (no or unknown token),
+ * PERMISSION_DENIED (scope), UNAVAILABLE (starting or stopping, database unreachable), INTERNAL
+ * (unexpected; see the log). Malformed fields are INVALID_ARGUMENT / INVALID_FIELD with a BadRequest
+ * naming each field; so are UNKNOWN_PLAN and UNKNOWN_METRIC.
  *
  * @generated from service billing.v1.QuotaService
  */
 export const QuotaService: GenService<{
   /**
-   * The configured plans. Outcomes: OK.
+   * The configured plans and the time zone of their windows. Outcomes: OK.
    *
    * @generated from rpc billing.v1.QuotaService.ListPlans
    */
@@ -475,8 +498,11 @@ export const QuotaService: GenService<{
     output: typeof ListPlansResponseSchema;
   },
   /**
-   * Puts a user on a plan until a time (admin). A user without a plan, or past until, is on the
-   * default plan. Outcomes: OK; INVALID_ARGUMENT / UNKNOWN_PLAN, INVALID_FIELD (until in the past).
+   * Puts a user on a plan until a time, or without end (admin). A user without a plan, or past
+   * until, is on the default plan. Setting it again with the same fields changes nothing.
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (malformed user_ref, plan_code or until);
+   * INVALID_ARGUMENT / UNKNOWN_PLAN (field plan_code); INVALID_ARGUMENT / INVALID_FIELD (until not
+   * in the future, or more than 100 years ahead); OK.
    *
    * @generated from rpc billing.v1.QuotaService.SetPlan
    */
@@ -486,8 +512,9 @@ export const QuotaService: GenService<{
     output: typeof SetPlanResponseSchema;
   },
   /**
-   * Limit, used, remaining and reset time of every metric of the user's plan: the check a gateway
-   * makes before calling a metered service. Outcomes: OK; INVALID_ARGUMENT / INVALID_FIELD.
+   * Limit, extra, used, remaining and reset time of every metric of the user's plan in the current
+   * windows: the check a gateway makes before calling a metered service. Changes nothing.
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (malformed user_ref); OK.
    *
    * @generated from rpc billing.v1.QuotaService.GetQuota
    */
@@ -497,11 +524,13 @@ export const QuotaService: GenService<{
     output: typeof GetQuotaResponseSchema;
   },
   /**
-   * Uses units of a metric in the current window, atomically. ref makes it idempotent: a replay
-   * answers the same; another request under the same ref is ALREADY_EXISTS.
-   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (units <= 0), UNKNOWN_METRIC;
-   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; RESOURCE_EXHAUSTED / QUOTA_EXCEEDED (with a
-   * QuotaFailure; nothing is used); OK.
+   * Uses units of a metric in the current window, atomically: used + units <= limit + extra, however
+   * many calls run at once. ref makes it idempotent per user: a replay answers the same (even in a
+   * later window); another request under the same ref is ALREADY_EXISTS.
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (malformed user_ref, metric or ref; units
+   * <= 0 or above 10^12); ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; INVALID_ARGUMENT /
+   * UNKNOWN_METRIC (not in the user's plan; field metric); RESOURCE_EXHAUSTED / QUOTA_EXCEEDED (with
+   * a QuotaFailure whose subject is "metric:<metric>"; nothing is used); OK.
    *
    * @generated from rpc billing.v1.QuotaService.ConsumeQuota
    */
@@ -511,9 +540,12 @@ export const QuotaService: GenService<{
     output: typeof ConsumeQuotaResponseSchema;
   },
   /**
-   * Adds extra units valid until the end of the current window, once per order_id.
-   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD, UNKNOWN_METRIC;
-   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; OK.
+   * Adds extra units to metrics of the user's plan, valid until the end of each metric's current
+   * window, once per order_id (order ids are global: the same order for another user is another
+   * request).
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (malformed user_ref or order_id; 1-16
+   * distinct metrics; units <= 0 or above 10^12); ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED;
+   * INVALID_ARGUMENT / UNKNOWN_METRIC (field units[i].metric); OK.
    *
    * @generated from rpc billing.v1.QuotaService.AddQuota
    */

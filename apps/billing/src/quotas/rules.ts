@@ -1,0 +1,115 @@
+// Quota rules, pure: which plan a user is on, what a metric allows in a window, whether a consumption
+// fits, and where a bought period ends. No I/O; the time is always passed in.
+import type { PlanConfig, PlanQuotaConfig } from "@billing/config";
+import { DomainError } from "../domain/errors.js";
+import { addCalendarMonths } from "./calendar.js";
+
+/** The configured plans, indexed. Configuration guarantees exactly one default plan. */
+export class PlanCatalogue {
+  readonly plans: readonly PlanConfig[];
+  readonly defaultPlan: PlanConfig;
+  readonly #byCode: ReadonlyMap<string, PlanConfig>;
+
+  constructor(plans: readonly PlanConfig[]) {
+    const defaults = plans.filter((plan) => plan.isDefault);
+    const [defaultPlan] = defaults;
+    if (defaultPlan === undefined || defaults.length !== 1) {
+      throw new Error("quota invariant: the plan catalogue needs exactly one default plan");
+    }
+    this.plans = plans;
+    this.defaultPlan = defaultPlan;
+    this.#byCode = new Map(plans.map((plan) => [plan.code, plan]));
+    if (this.#byCode.size !== plans.length) throw new Error("quota invariant: plan codes must be unique");
+  }
+
+  find(code: string): PlanConfig | undefined {
+    return this.#byCode.get(code);
+  }
+
+  /** The plan named by a request field, or INVALID_ARGUMENT / UNKNOWN_PLAN on that field. */
+  require(code: string, field: string): PlanConfig {
+    const plan = this.#byCode.get(code);
+    if (plan === undefined) {
+      const known = this.plans.map((p) => p.code).join(", ");
+      throw new DomainError("UNKNOWN_PLAN", `unknown plan '${code}'; known: ${known}`, {
+        fieldViolations: [{ field, description: `must be one of ${known}` }],
+        metadata: { plan_code: code },
+      });
+    }
+    return plan;
+  }
+}
+
+/** A user's stored plan assignment (absent: never assigned). */
+export interface StoredPlan {
+  readonly planCode: string;
+  /** null = no end. */
+  readonly until: Date | null;
+}
+
+export interface EffectivePlan {
+  readonly plan: PlanConfig;
+  /** When the plan ends; undefined for the default plan and for a plan without end. */
+  readonly until: Date | undefined;
+}
+
+/**
+ * The plan in force at `now`: the stored one while it lasts (until is exclusive), else the default.
+ * A stored code that is no longer in the catalogue also falls back to the default, so removing a plan
+ * from configuration never locks its users out.
+ */
+export function effectivePlan(catalogue: PlanCatalogue, stored: StoredPlan | null, now: Date): EffectivePlan {
+  const plan = stored === null ? undefined : catalogue.find(stored.planCode);
+  if (stored === null || plan === undefined || (stored.until !== null && stored.until <= now)) {
+    return { plan: catalogue.defaultPlan, until: undefined };
+  }
+  return { plan, until: plan.isDefault ? undefined : (stored.until ?? undefined) };
+}
+
+/** The plan's quota of a metric, or INVALID_ARGUMENT / UNKNOWN_METRIC on the request field. */
+export function requireQuota(plan: PlanConfig, metric: string, field: string): PlanQuotaConfig {
+  const quota = plan.quotas.find((q) => q.metric === metric);
+  if (quota === undefined) {
+    const known = plan.quotas.map((q) => q.metric).join(", ");
+    throw new DomainError(
+      "UNKNOWN_METRIC",
+      `metric '${metric}' is not in plan ${plan.code}; its metrics: ${known}`,
+      {
+        fieldViolations: [{ field, description: `must be one of ${known} (plan ${plan.code})` }],
+        metadata: { metric, plan_code: plan.code },
+      },
+    );
+  }
+  return quota;
+}
+
+/** Units left in a window; never negative (a plan downgraded mid-window may leave used > limit). */
+export function remainingUnits(limitUnits: bigint, extraUnits: bigint, usedUnits: bigint): bigint {
+  const left = limitUnits + extraUnits - usedUnits;
+  return left > 0n ? left : 0n;
+}
+
+/** Whether `units` more fit the window: used + units <= limit + extra. */
+export function fits(limitUnits: bigint, extraUnits: bigint, usedUnits: bigint, units: bigint): boolean {
+  if (units <= 0n) throw new Error("quota invariant: units must be positive");
+  return usedUnits + units <= limitUnits + extraUnits;
+}
+
+/**
+ * Where a bought period of `plan` ends: one period after the current end when the same plan is still
+ * running (a renewal extends it), else one period after `now`. null = the same plan already runs
+ * without end, which a purchase does not shorten.
+ */
+export function periodEnd(
+  plan: PlanConfig,
+  current: StoredPlan | null,
+  now: Date,
+  timeZone: string,
+): Date | null {
+  if (plan.periodMonths <= 0) throw new Error(`quota invariant: plan ${plan.code} is not sold by period`);
+  const sameRunning =
+    current !== null && current.planCode === plan.code && (current.until === null || current.until > now);
+  if (sameRunning && current.until === null) return null;
+  const from = sameRunning && current.until !== null ? current.until : now;
+  return addCalendarMonths(from, plan.periodMonths, timeZone);
+}

@@ -1,0 +1,74 @@
+// Load generator, run as its own process so it does not share a CPU budget with the server under
+// test: `concurrency` callers issue Charge back to back for `durationMs`, on random accounts or on
+// one hot account, and print one JSON line with throughput and latency percentiles.
+import { createBillingClient, errorReason } from "@billing/client";
+
+interface Args {
+  url: string;
+  token: string;
+  users: number;
+  hot: boolean;
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+  connections: number;
+  prefix: string;
+}
+
+const args = JSON.parse(process.argv[2] ?? "{}") as Args;
+const clients = Array.from({ length: args.connections }, () =>
+  createBillingClient({ baseUrl: args.url, token: args.token, timeoutMs: 30_000, maxAttempts: 1 }),
+);
+
+const latenciesMs: number[] = [];
+const failures = new Map<string, number>();
+let ok = 0;
+let measuring = false;
+let sequence = 0;
+const runId = `${process.pid}-${Date.now()}`;
+
+async function caller(index: number, until: number): Promise<void> {
+  const client = clients[index % clients.length];
+  if (client === undefined) return;
+  while (Date.now() < until) {
+    const user = args.hot ? 0 : Math.floor(Math.random() * args.users);
+    const started = performance.now();
+    try {
+      await client.wallet.charge({
+        userRef: `${args.prefix}:${user}`,
+        operation: "generate",
+        idempotencyKey: `bench-${runId}-${sequence++}`,
+      });
+      if (measuring) {
+        ok++;
+        latenciesMs.push(performance.now() - started);
+      }
+    } catch (error) {
+      if (measuring) {
+        const reason = errorReason(error) ?? (error instanceof Error ? error.message.slice(0, 60) : "error");
+        failures.set(reason, (failures.get(reason) ?? 0) + 1);
+      }
+    }
+  }
+}
+
+const start = Date.now();
+const end = start + args.warmupMs + args.durationMs;
+setTimeout(() => (measuring = true), args.warmupMs);
+const measureStart = start + args.warmupMs;
+await Promise.all(Array.from({ length: args.concurrency }, (_, i) => caller(i, end)));
+const elapsedS = (Date.now() - measureStart) / 1000;
+latenciesMs.sort((a, b) => a - b);
+const pct = (p: number) =>
+  latenciesMs[Math.min(latenciesMs.length - 1, Math.floor((p / 100) * latenciesMs.length))] ?? 0;
+console.log(
+  JSON.stringify({
+    ok,
+    perSecond: ok / elapsedS,
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+    failures: Object.fromEntries(failures),
+  }),
+);
+for (const client of clients) client.close();
+process.exit(0);
