@@ -27,14 +27,39 @@ interface Service {
 }
 
 const env = loadEnv();
+
+/** The caller's own token of a scope, taken from BILLING_TOKENS ("scope:token,…"). */
+function tokenOf(scope: string): string {
+  const entry = (env.BILLING_TOKENS ?? "").split(",").find((pair) => pair.trim().startsWith(`${scope}:`));
+  return entry === undefined ? "" : entry.trim().slice(scope.length + 1);
+}
+
+// YooKassa: a real shop when the environment itself names one (never infra/local.env); otherwise the
+// local fake, whose notifications go to the webhooks app and whose checkout page stands in for
+// YooKassa's. infra/local.env lets the webhooks app accept the fake's loopback address.
+const realYooKassa =
+  process.env.YOOKASSA_SHOP_ID !== undefined && process.env.YOOKASSA_SECRET_KEY !== undefined;
+const fakeYooKassaEnv: Record<string, string> = {
+  YOOKASSA_SHOP_ID: env.FAKE_YOOKASSA_SHOP_ID ?? "",
+  YOOKASSA_SECRET_KEY: env.FAKE_YOOKASSA_SECRET_KEY ?? "",
+  YOOKASSA_API_URL: `http://127.0.0.1:${env.FAKE_YOOKASSA_PORT ?? "8089"}/v3/`,
+};
 const services: Service[] = [
-  { name: "billing", script: "apps/billing/dist/main.js" },
-  // BILLING_TOKEN is each caller's own: the worker's comes from WORKER_BILLING_TOKEN.
-  {
-    name: "worker",
-    script: "apps/worker/dist/main.js",
-    env: { BILLING_TOKEN: env.WORKER_BILLING_TOKEN ?? "" },
-  },
+  ...(realYooKassa
+    ? []
+    : [
+        {
+          name: "yookassa",
+          script: "packages/testkit/dist/bin/fake-yookassa.js",
+          env: {
+            ...fakeYooKassaEnv,
+            FAKE_YOOKASSA_NOTIFICATION_URL: `http://127.0.0.1:${env.WEBHOOKS_PORT ?? "8082"}/yookassa/webhook`,
+          },
+        },
+      ]),
+  { name: "billing", script: "apps/billing/dist/main.js", env: realYooKassa ? {} : fakeYooKassaEnv },
+  { name: "webhooks", script: "apps/webhooks/dist/main.js", env: { BILLING_TOKEN: tokenOf("webhooks") } },
+  { name: "worker", script: "apps/worker/dist/main.js", env: { BILLING_TOKEN: tokenOf("worker") } },
 ];
 
 const children = new Map<string, ChildProcess>();
@@ -69,6 +94,7 @@ for (const service of services) {
 }
 
 console.log(`stack: ${services.map((s) => s.name).join(", ")} starting — Ctrl-C to stop`);
+if (!realYooKassa) console.log(`stack: YooKassa is the local fake on ${fakeYooKassaEnv.YOOKASSA_API_URL}`);
 
 function stop(code: number): void {
   if (stopping) return;

@@ -21,6 +21,11 @@ import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
 import { Quotas } from "./quotas/quotas.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
+import { verifyPayments } from "./payments/invariants.js";
+import { Payments } from "./payments/payments.js";
+import type { PlanPurchases } from "./payments/plans.js";
+import { yooKassaClientOf } from "./payments/provider.js";
+import { planPurchasesOf } from "./quotas/plan-purchases.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -32,6 +37,8 @@ export interface BillingServerOptions {
   clock?: Clock;
   /** Shards per system account (tests use few to provoke contention). */
   systemShards?: number;
+  /** Plans for sale through payments (QuotaService's catalogue); default: none. */
+  planPurchases?: PlanPurchases;
 }
 
 export interface BillingServer {
@@ -50,6 +57,7 @@ export interface BillingServer {
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const DB_RETRY_MAX_MS = 5_000;
 const HOLD_SWEEP_BATCH = 100;
+const PAYMENT_SWEEP_BATCH = 50;
 const SESSION_DRAIN_MS = 1_000;
 
 export async function startBillingServer(options: BillingServerOptions): Promise<BillingServer> {
@@ -63,7 +71,8 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let ledger: Ledger | undefined;
   let quotas: Quotas | undefined;
   let relay: OutboxRelay | undefined;
-  const invariantChecks: InvariantCheck[] = [];
+  let payments: Payments | undefined;
+  const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
   const context: BillingContext = {
@@ -78,6 +87,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     get quotas() {
       if (quotas === undefined) throw unavailable();
       return quotas;
+    },
+    get payments() {
+      if (payments === undefined) throw unavailable();
+      return payments;
     },
     invariantChecks,
   };
@@ -165,6 +178,26 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       clock,
     );
     quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
+    payments = new Payments({
+      db,
+      ledger,
+      clock,
+      log,
+      config: config.payments,
+      provider: yooKassaClientOf(config.payments.yookassa, log),
+      // Plans of QuotaService's catalogue are bought through payments (activated in the payment's transaction).
+      plans: options.planPurchases ?? planPurchasesOf(quotas),
+    });
+    timers.push(
+      repeat(
+        config.payments.sweepIntervalMs,
+        async () => {
+          const swept = await context.payments.sweep(PAYMENT_SWEEP_BATCH);
+          if (swept.payments + swept.refunds > 0) log.info(swept, "unsettled payments re-read");
+        },
+        log,
+      ),
+    );
     timers.push(
       repeat(
         config.holdSweepIntervalMs,

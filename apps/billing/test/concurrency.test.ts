@@ -7,11 +7,13 @@ import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBilling, type TestBilling } from "./helpers.js";
 
-describe("concurrency", () => {
+// Contention tests measure correctness, not speed: on a shared, loaded machine 300 calls queued on one
+// row can take well over 20 s, so calls and tests get generous deadlines.
+describe("concurrency", { timeout: 120_000 }, () => {
   let billing: TestBilling;
   beforeAll(async () => {
     // One shard per system account: every request contends on the same rows.
-    billing = await startTestBilling({ label: "concurrency", systemShards: 1 });
+    billing = await startTestBilling({ label: "concurrency", systemShards: 1, clientTimeoutMs: 100_000 });
   });
   afterAll(async () => billing?.close());
 

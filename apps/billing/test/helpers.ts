@@ -5,6 +5,7 @@ import { type BillingClient, createBillingClient } from "@billing/client";
 import { createLogger } from "@billing/observability";
 import { testDatabase, testToken, type TestDatabase } from "@billing/testkit";
 import type { Clock } from "../src/domain/clock.js";
+import type { PlanPurchases } from "../src/payments/plans.js";
 import { type BillingServer, startBillingServer } from "../src/server.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
@@ -34,6 +35,9 @@ export async function startTestBilling(options: {
   env?: Record<string, string>;
   clock?: Clock;
   systemShards?: number;
+  planPurchases?: PlanPurchases;
+  /** Deadline of the clients' calls (default 20 s); load tests on a busy machine need more. */
+  clientTimeoutMs?: number;
 }): Promise<TestBilling> {
   const database = testDatabase(options.label);
   const tokenPairs = SCOPES.map((scope) => [scope, testToken(scope)] as const);
@@ -53,6 +57,7 @@ export async function startTestBilling(options: {
     log: createLogger({ app: "billing-test", level: config.logLevel }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.systemShards === undefined ? {} : { systemShards: options.systemShards }),
+    ...(options.planPurchases === undefined ? {} : { planPurchases: options.planPurchases }),
   });
   await server.ready;
   const tokens = Object.fromEntries(tokenPairs.map(([scope, t]) => [scope, t.token])) as Record<
@@ -65,7 +70,11 @@ export async function startTestBilling(options: {
     database,
     tokens,
     client(scope) {
-      const client = createBillingClient({ baseUrl: server.url, token: tokens[scope], timeoutMs: 20_000 });
+      const client = createBillingClient({
+        baseUrl: server.url,
+        token: tokens[scope],
+        timeoutMs: options.clientTimeoutMs ?? 20_000,
+      });
       clients.push(client);
       return client;
     },

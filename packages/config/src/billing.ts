@@ -2,6 +2,7 @@ import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
 import { natsNamespace, natsStreamReplicas } from "./fields.js";
 import { ianaTimeZone, planCatalogue } from "./quotas.js";
+import { checkPaymentsEnv, paymentsConfigOf, paymentsEnvShape } from "./payments.js";
 
 export const SCOPES = ["admin", "bot", "worker", "webhooks", "service"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -89,7 +90,9 @@ export const billingEnvSchema = z
     BILLING_OUTBOX_POLL_INTERVAL_MS: positiveInt(200, 60_000),
     BILLING_OUTBOX_BATCH_SIZE: positiveInt(100, 1_000),
     LOG_LEVEL: logLevel,
+    ...paymentsEnvShape,
   })
+  .superRefine(checkPaymentsEnv)
   .refine((env) => (env.BILLING_TLS_CERT === undefined) === (env.BILLING_TLS_KEY === undefined), {
     message: "set both BILLING_TLS_CERT and BILLING_TLS_KEY (file paths) or neither",
     path: ["BILLING_TLS_CERT"],
@@ -119,6 +122,7 @@ export const billingEnvSchema = z
     outboxPollIntervalMs: env.BILLING_OUTBOX_POLL_INTERVAL_MS,
     outboxBatchSize: env.BILLING_OUTBOX_BATCH_SIZE,
     logLevel: env.LOG_LEVEL,
+    payments: paymentsConfigOf(env),
   }));
 
 export type BillingConfig = z.output<typeof billingEnvSchema>;

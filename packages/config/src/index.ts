@@ -12,3 +12,10 @@ export {
   type PlanQuotaConfig,
   type QuotaWindowName,
 } from "./quotas.js";
+export {
+  DEFAULT_YOOKASSA_API_URL,
+  type PaymentsConfig,
+  type ReceiptConfig,
+  type YooKassaShopConfig,
+} from "./payments.js";
+export { webhooksEnvSchema, YOOKASSA_SENDERS, type WebhooksConfig } from "./webhooks.js";

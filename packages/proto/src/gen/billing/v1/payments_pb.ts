@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file billing/v1/payments.proto.
  */
 export const file_billing_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("ChliaWxsaW5nL3YxL3BheW1lbnRzLnByb3RvEgpiaWxsaW5nLnYxIksKDFRvcFVwUGFja2FnZRIUCgxwYWNrYWdlX2NvZGUYASABKAkSFAoMYW1vdW50X21pbm9yGAIgASgDEg8KB2NyZWRpdHMYAyABKAMiGQoXTGlzdFRvcFVwT3B0aW9uc1JlcXVlc3QitAEKGExpc3RUb3BVcE9wdGlvbnNSZXNwb25zZRIqCghwYWNrYWdlcxgBIAMoCzIYLmJpbGxpbmcudjEuVG9wVXBQYWNrYWdlEh8KF2N1c3RvbV9taW5fYW1vdW50X21pbm9yGAIgASgDEh8KF2N1c3RvbV9tYXhfYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEhgKEHJlY2VpcHRfcmVxdWlyZWQYBSABKAgigQQKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAIgASgJEhAKCHVzZXJfcmVmGAMgASgJEikKBnN0YXR1cxgEIAEoDjIZLmJpbGxpbmcudjEuUGF5bWVudFN0YXR1cxIrCgdwdXJwb3NlGAUgASgOMhouYmlsbGluZy52MS5QYXltZW50UHVycG9zZRIUCgxhbW91bnRfbWlub3IYBiABKAMSEAoIY3VycmVuY3kYByABKAkSDwoHY3JlZGl0cxgIIAEoAxIRCglwbGFuX2NvZGUYCSABKAkSGAoQY29uZmlybWF0aW9uX3VybBgKIAEoCRIaChJjYW5jZWxsYXRpb25fcGFydHkYCyABKAkSGwoTY2FuY2VsbGF0aW9uX3JlYXNvbhgMIAEoCRIdChVyZWZ1bmRlZF9hbW91bnRfbWlub3IYDSABKAMSDAoEdGVzdBgOIAEoCBIuCgpjcmVhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVkaXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1AEKEkNyZWF0ZVRvcFVwUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCRIWCgxwYWNrYWdlX2NvZGUYAiABKAlIABIWCgxhbW91bnRfbWlub3IYAyABKANIABITCglwbGFuX2NvZGUYBCABKAlIABIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEgoKcmV0dXJuX3VybBgGIAEoCRIWCg5jdXN0b21lcl9lbWFpbBgHIAEoCRIWCg5jdXN0b21lcl9waG9uZRgIIAEoCUIKCghwdXJjaGFzZSJVChNDcmVhdGVUb3BVcFJlc3BvbnNlEiQKB3BheW1lbnQYASABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQSGAoQY29uZmlybWF0aW9uX3VybBgCIAEoCSInChFHZXRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJIjoKEkdldFBheW1lbnRSZXNwb25zZRIkCgdwYXltZW50GAEgASgLMhMuYmlsbGluZy52MS5QYXltZW50Ik4KE0xpc3RQYXltZW50c1JlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVgoUTGlzdFBheW1lbnRzUmVzcG9uc2USJQoIcGF5bWVudHMYASADKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIj0KGUhhbmRsZU5vdGlmaWNhdGlvblJlcXVlc3QSDQoFZXZlbnQYASABKAkSEQoJb2JqZWN0X2lkGAIgASgJInQKGkhhbmRsZU5vdGlmaWNhdGlvblJlc3BvbnNlEjAKB291dGNvbWUYASABKA4yHy5iaWxsaW5nLnYxLk5vdGlmaWNhdGlvbk91dGNvbWUSJAoHcGF5bWVudBgCIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCIoChJTeW5jUGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCSJtChNTeW5jUGF5bWVudFJlc3BvbnNlEjAKB291dGNvbWUYASABKA4yHy5iaWxsaW5nLnYxLk5vdGlmaWNhdGlvbk91dGNvbWUSJAoHcGF5bWVudBgCIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCLsAQoNUGF5bWVudFJlZnVuZBIRCglyZWZ1bmRfaWQYASABKAkSGgoScHJvdmlkZXJfcmVmdW5kX2lkGAIgASgJEhIKCnBheW1lbnRfaWQYAyABKAkSKAoGc3RhdHVzGAQgASgOMhguYmlsbGluZy52MS5SZWZ1bmRTdGF0dXMSFAoMYW1vdW50X21pbm9yGAUgASgDEhgKEGNyZWRpdHNfcmV2ZXJzZWQYBiABKAMSDgoGcmVhc29uGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKFFJlZnVuZFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkSFAoMYW1vdW50X21pbm9yGAIgASgDEg4KBnJlYXNvbhgDIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkSDQoFZm9yY2UYBSABKAgiaAoVUmVmdW5kUGF5bWVudFJlc3BvbnNlEikKBnJlZnVuZBgBIAEoCzIZLmJpbGxpbmcudjEuUGF5bWVudFJlZnVuZBIkCgdwYXltZW50GAIgASgLMhMuYmlsbGluZy52MS5QYXltZW50KssBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUEFZTUVOVF9TVEFUVVNfQ1JFQVRJTkcQARIaChZQQVlNRU5UX1NUQVRVU19QRU5ESU5HEAISJgoiUEFZTUVOVF9TVEFUVVNfV0FJVElOR19GT1JfQ0FQVFVSRRADEhwKGFBBWU1FTlRfU1RBVFVTX1NVQ0NFRURFRBAEEhsKF1BBWU1FTlRfU1RBVFVTX0NBTkNFTEVEEAUqaAoOUGF5bWVudFB1cnBvc2USHwobUEFZTUVOVF9QVVJQT1NFX1VOU1BFQ0lGSUVEEAASGwoXUEFZTUVOVF9QVVJQT1NFX0NSRURJVFMQARIYChRQQVlNRU5UX1BVUlBPU0VfUExBThACKqMBChNOb3RpZmljYXRpb25PdXRjb21lEiQKIE5PVElGSUNBVElPTl9PVVRDT01FX1VOU1BFQ0lGSUVEEAASIAocTk9USUZJQ0FUSU9OX09VVENPTUVfQVBQTElFRBABEiIKHk5PVElGSUNBVElPTl9PVVRDT01FX1VOQ0hBTkdFRBACEiAKHE5PVElGSUNBVElPTl9PVVRDT01FX0lHTk9SRUQQAyqdAQoMUmVmdW5kU3RhdHVzEh0KGVJFRlVORF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZSRUZVTkRfU1RBVFVTX0NSRUFUSU5HEAESGQoVUkVGVU5EX1NUQVRVU19QRU5ESU5HEAISGwoXUkVGVU5EX1NUQVRVU19TVUNDRUVERUQQAxIaChZSRUZVTkRfU1RBVFVTX0NBTkNFTEVEEAQyjQUKDlBheW1lbnRTZXJ2aWNlEmIKEExpc3RUb3BVcE9wdGlvbnMSIy5iaWxsaW5nLnYxLkxpc3RUb3BVcE9wdGlvbnNSZXF1ZXN0GiQuYmlsbGluZy52MS5MaXN0VG9wVXBPcHRpb25zUmVzcG9uc2UiA5ACARJTCgtDcmVhdGVUb3BVcBIeLmJpbGxpbmcudjEuQ3JlYXRlVG9wVXBSZXF1ZXN0Gh8uYmlsbGluZy52MS5DcmVhdGVUb3BVcFJlc3BvbnNlIgOQAgISUAoKR2V0UGF5bWVudBIdLmJpbGxpbmcudjEuR2V0UGF5bWVudFJlcXVlc3QaHi5iaWxsaW5nLnYxLkdldFBheW1lbnRSZXNwb25zZSIDkAIBElYKDExpc3RQYXltZW50cxIfLmJpbGxpbmcudjEuTGlzdFBheW1lbnRzUmVxdWVzdBogLmJpbGxpbmcudjEuTGlzdFBheW1lbnRzUmVzcG9uc2UiA5ACARJoChJIYW5kbGVOb3RpZmljYXRpb24SJS5iaWxsaW5nLnYxLkhhbmRsZU5vdGlmaWNhdGlvblJlcXVlc3QaJi5iaWxsaW5nLnYxLkhhbmRsZU5vdGlmaWNhdGlvblJlc3BvbnNlIgOQAgISUwoLU3luY1BheW1lbnQSHi5iaWxsaW5nLnYxLlN5bmNQYXltZW50UmVxdWVzdBofLmJpbGxpbmcudjEuU3luY1BheW1lbnRSZXNwb25zZSIDkAICElkKDVJlZnVuZFBheW1lbnQSIC5iaWxsaW5nLnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GiEuYmlsbGluZy52MS5SZWZ1bmRQYXltZW50UmVzcG9uc2UiA5ACAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChliaWxsaW5nL3YxL3BheW1lbnRzLnByb3RvEgpiaWxsaW5nLnYxIksKDFRvcFVwUGFja2FnZRIUCgxwYWNrYWdlX2NvZGUYASABKAkSFAoMYW1vdW50X21pbm9yGAIgASgDEg8KB2NyZWRpdHMYAyABKAMiGQoXTGlzdFRvcFVwT3B0aW9uc1JlcXVlc3QitAEKGExpc3RUb3BVcE9wdGlvbnNSZXNwb25zZRIqCghwYWNrYWdlcxgBIAMoCzIYLmJpbGxpbmcudjEuVG9wVXBQYWNrYWdlEh8KF2N1c3RvbV9taW5fYW1vdW50X21pbm9yGAIgASgDEh8KF2N1c3RvbV9tYXhfYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEhgKEHJlY2VpcHRfcmVxdWlyZWQYBSABKAgilwQKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAIgASgJEhAKCHVzZXJfcmVmGAMgASgJEikKBnN0YXR1cxgEIAEoDjIZLmJpbGxpbmcudjEuUGF5bWVudFN0YXR1cxIrCgdwdXJwb3NlGAUgASgOMhouYmlsbGluZy52MS5QYXltZW50UHVycG9zZRIUCgxhbW91bnRfbWlub3IYBiABKAMSEAoIY3VycmVuY3kYByABKAkSDwoHY3JlZGl0cxgIIAEoAxIRCglwbGFuX2NvZGUYCSABKAkSGAoQY29uZmlybWF0aW9uX3VybBgKIAEoCRIaChJjYW5jZWxsYXRpb25fcGFydHkYCyABKAkSGwoTY2FuY2VsbGF0aW9uX3JlYXNvbhgMIAEoCRIdChVyZWZ1bmRlZF9hbW91bnRfbWlub3IYDSABKAMSDAoEdGVzdBgOIAEoCBIuCgpjcmVhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVkaXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMcGFja2FnZV9jb2RlGBIgASgJItQBChJDcmVhdGVUb3BVcFJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSFgoMcGFja2FnZV9jb2RlGAIgASgJSAASFgoMYW1vdW50X21pbm9yGAMgASgDSAASEwoJcGxhbl9jb2RlGAQgASgJSAASFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCnJldHVybl91cmwYBiABKAkSFgoOY3VzdG9tZXJfZW1haWwYByABKAkSFgoOY3VzdG9tZXJfcGhvbmUYCCABKAlCCgoIcHVyY2hhc2UiVQoTQ3JlYXRlVG9wVXBSZXNwb25zZRIkCgdwYXltZW50GAEgASgLMhMuYmlsbGluZy52MS5QYXltZW50EhgKEGNvbmZpcm1hdGlvbl91cmwYAiABKAkiJwoRR2V0UGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCSI6ChJHZXRQYXltZW50UmVzcG9uc2USJAoHcGF5bWVudBgBIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCJOChNMaXN0UGF5bWVudHNSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlYKFExpc3RQYXltZW50c1Jlc3BvbnNlEiUKCHBheW1lbnRzGAEgAygLMhMuYmlsbGluZy52MS5QYXltZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI9ChlIYW5kbGVOb3RpZmljYXRpb25SZXF1ZXN0Eg0KBWV2ZW50GAEgASgJEhEKCW9iamVjdF9pZBgCIAEoCSJ0ChpIYW5kbGVOb3RpZmljYXRpb25SZXNwb25zZRIwCgdvdXRjb21lGAEgASgOMh8uYmlsbGluZy52MS5Ob3RpZmljYXRpb25PdXRjb21lEiQKB3BheW1lbnQYAiABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQiKAoSU3luY1BheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkibQoTU3luY1BheW1lbnRSZXNwb25zZRIwCgdvdXRjb21lGAEgASgOMh8uYmlsbGluZy52MS5Ob3RpZmljYXRpb25PdXRjb21lEiQKB3BheW1lbnQYAiABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQi7AEKDVBheW1lbnRSZWZ1bmQSEQoJcmVmdW5kX2lkGAEgASgJEhoKEnByb3ZpZGVyX3JlZnVuZF9pZBgCIAEoCRISCgpwYXltZW50X2lkGAMgASgJEigKBnN0YXR1cxgEIAEoDjIYLmJpbGxpbmcudjEuUmVmdW5kU3RhdHVzEhQKDGFtb3VudF9taW5vchgFIAEoAxIYChBjcmVkaXRzX3JldmVyc2VkGAYgASgDEg4KBnJlYXNvbhgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ4ChRSZWZ1bmRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJEhQKDGFtb3VudF9taW5vchgCIAEoAxIOCgZyZWFzb24YAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEg0KBWZvcmNlGAUgASgIImgKFVJlZnVuZFBheW1lbnRSZXNwb25zZRIpCgZyZWZ1bmQYASABKAsyGS5iaWxsaW5nLnYxLlBheW1lbnRSZWZ1bmQSJAoHcGF5bWVudBgCIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCrLAQoNUGF5bWVudFN0YXR1cxIeChpQQVlNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1BBWU1FTlRfU1RBVFVTX0NSRUFUSU5HEAESGgoWUEFZTUVOVF9TVEFUVVNfUEVORElORxACEiYKIlBBWU1FTlRfU1RBVFVTX1dBSVRJTkdfRk9SX0NBUFRVUkUQAxIcChhQQVlNRU5UX1NUQVRVU19TVUNDRUVERUQQBBIbChdQQVlNRU5UX1NUQVRVU19DQU5DRUxFRBAFKmgKDlBheW1lbnRQdXJwb3NlEh8KG1BBWU1FTlRfUFVSUE9TRV9VTlNQRUNJRklFRBAAEhsKF1BBWU1FTlRfUFVSUE9TRV9DUkVESVRTEAESGAoUUEFZTUVOVF9QVVJQT1NFX1BMQU4QAiqjAQoTTm90aWZpY2F0aW9uT3V0Y29tZRIkCiBOT1RJRklDQVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEiAKHE5PVElGSUNBVElPTl9PVVRDT01FX0FQUExJRUQQARIiCh5OT1RJRklDQVRJT05fT1VUQ09NRV9VTkNIQU5HRUQQAhIgChxOT1RJRklDQVRJT05fT1VUQ09NRV9JR05PUkVEEAMqnQEKDFJlZnVuZFN0YXR1cxIdChlSRUZVTkRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWUkVGVU5EX1NUQVRVU19DUkVBVElORxABEhkKFVJFRlVORF9TVEFUVVNfUEVORElORxACEhsKF1JFRlVORF9TVEFUVVNfU1VDQ0VFREVEEAMSGgoWUkVGVU5EX1NUQVRVU19DQU5DRUxFRBAEMo0FCg5QYXltZW50U2VydmljZRJiChBMaXN0VG9wVXBPcHRpb25zEiMuYmlsbGluZy52MS5MaXN0VG9wVXBPcHRpb25zUmVxdWVzdBokLmJpbGxpbmcudjEuTGlzdFRvcFVwT3B0aW9uc1Jlc3BvbnNlIgOQAgESUwoLQ3JlYXRlVG9wVXASHi5iaWxsaW5nLnYxLkNyZWF0ZVRvcFVwUmVxdWVzdBofLmJpbGxpbmcudjEuQ3JlYXRlVG9wVXBSZXNwb25zZSIDkAICElAKCkdldFBheW1lbnQSHS5iaWxsaW5nLnYxLkdldFBheW1lbnRSZXF1ZXN0Gh4uYmlsbGluZy52MS5HZXRQYXltZW50UmVzcG9uc2UiA5ACARJWCgxMaXN0UGF5bWVudHMSHy5iaWxsaW5nLnYxLkxpc3RQYXltZW50c1JlcXVlc3QaIC5iaWxsaW5nLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIgOQAgESaAoSSGFuZGxlTm90aWZpY2F0aW9uEiUuYmlsbGluZy52MS5IYW5kbGVOb3RpZmljYXRpb25SZXF1ZXN0GiYuYmlsbGluZy52MS5IYW5kbGVOb3RpZmljYXRpb25SZXNwb25zZSIDkAICElMKC1N5bmNQYXltZW50Eh4uYmlsbGluZy52MS5TeW5jUGF5bWVudFJlcXVlc3QaHy5iaWxsaW5nLnYxLlN5bmNQYXltZW50UmVzcG9uc2UiA5ACAhJZCg1SZWZ1bmRQYXltZW50EiAuYmlsbGluZy52MS5SZWZ1bmRQYXltZW50UmVxdWVzdBohLmJpbGxpbmcudjEuUmVmdW5kUGF5bWVudFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message billing.v1.TopUpPackage
@@ -197,6 +197,13 @@ export type Payment = Message<"billing.v1.Payment"> & {
    * @generated from field: google.protobuf.Timestamp credited_at = 17;
    */
   creditedAt?: Timestamp | undefined;
+
+  /**
+   * The package bought (purpose CREDITS), empty for a custom amount.
+   *
+   * @generated from field: string package_code = 18;
+   */
+  packageCode: string;
 };
 
 /**
@@ -252,14 +259,16 @@ export type CreateTopUpRequest = Message<"billing.v1.CreateTopUpRequest"> & {
   idempotencyKey: string;
 
   /**
-   * Where YooKassa sends the user after paying (http or https URL); absent = the configured default.
+   * Where YooKassa sends the user after paying (http or https URL, at most 2048 characters);
+   * absent = the configured default.
    *
    * @generated from field: string return_url = 6;
    */
   returnUrl: string;
 
   /**
-   * Receipt contact (54-FZ): an email or a phone in international format (digits, 11-15).
+   * Receipt contact (54-FZ), required when ListTopUpOptions says receipt_required: an email, or a
+   * phone in international format (11-15 digits, a leading + allowed). Telegram gives neither: ask.
    *
    * @generated from field: string customer_email = 7;
    */
@@ -288,7 +297,7 @@ export type CreateTopUpResponse = Message<"billing.v1.CreateTopUpResponse"> & {
   payment?: Payment | undefined;
 
   /**
-   * Send the user here to pay.
+   * Send the user here to pay (empty once the payment is no longer pending).
    *
    * @generated from field: string confirmation_url = 2;
    */
@@ -506,7 +515,8 @@ export type PaymentRefund = Message<"billing.v1.PaymentRefund"> & {
   amountMinor: bigint;
 
   /**
-   * Credits taken back when the refund succeeded.
+   * Credits taken back when the refund succeeded (0 before; with force, possibly less than the
+   * payment's share if the user had spent them).
    *
    * @generated from field: int64 credits_reversed = 6;
    */
@@ -547,6 +557,8 @@ export type RefundPaymentRequest = Message<"billing.v1.RefundPaymentRequest"> & 
   amountMinor: bigint;
 
   /**
+   * Required, at most 250 characters; sent to YooKassa as the refund's description.
+   *
    * @generated from field: string reason = 3;
    */
   reason: string;
@@ -757,12 +769,20 @@ export const PaymentService: GenService<{
   },
   /**
    * Creates a payment at YooKassa (capture = true) and answers its confirmation URL. Billing stores
-   * the payment and its Idempotence-Key before calling YooKassa and reuses both on retry.
+   * the payment and its own Idempotence-Key (derived from payment_id) before calling YooKassa and
+   * reuses both on every retry: a replay with the same idempotency_key answers the same payment and,
+   * if YooKassa never answered the first attempt, resumes it with the same Idempotence-Key — never a
+   * second payment at YooKassa. The call may take as long as YooKassa does (the client retries
+   * 5xx/202/timeouts); on a deadline, repeat with the same key.
    * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (amount below the minimum or above the
-   * maximum, unknown package, malformed email/phone/return_url, receipt contact missing when
-   * receipts are on), UNKNOWN_PLAN; NOT_FOUND / ACCOUNT_NOT_FOUND; ALREADY_EXISTS /
-   * IDEMPOTENCY_KEY_REUSED; UNAVAILABLE / PROVIDER_UNAVAILABLE (retry with the same key);
-   * FAILED_PRECONDITION / PROVIDER_REJECTED; OK.
+   * maximum or not a whole number of credits, unknown package, malformed email/phone/return_url,
+   * return_url missing with no default, receipt contact missing when receipts are on);
+   * FAILED_PRECONDITION / PROVIDER_REJECTED with provider_code "not_configured" (no YooKassa shop);
+   * INVALID_ARGUMENT / UNKNOWN_PLAN; NOT_FOUND / ACCOUNT_NOT_FOUND; ALREADY_EXISTS /
+   * IDEMPOTENCY_KEY_REUSED; UNAVAILABLE / PROVIDER_UNAVAILABLE (the payment is stored; retry with the
+   * same key); FAILED_PRECONDITION / PROVIDER_REJECTED (YooKassa refused; provider_code and parameter
+   * in the metadata; the payment is canceled), PAYMENT_MISMATCH (YooKassa's answer disagrees, e.g. a
+   * test object on a live shop); OK.
    *
    * @generated from rpc billing.v1.PaymentService.CreateTopUp
    */
@@ -793,10 +813,15 @@ export const PaymentService: GenService<{
   },
   /**
    * Called by apps/webhooks for a YooKassa notification (webhooks scope). Billing never trusts the
-   * body: it re-reads the object with GET and applies what YooKassa answers. Statuses only move
-   * forward; succeeded credits once; canceled records the reason.
-   * Outcomes: OK (with the outcome); UNAVAILABLE / PROVIDER_UNAVAILABLE (the webhook answers 5xx so
-   * YooKassa redelivers); FAILED_PRECONDITION / PAYMENT_MISMATCH.
+   * body: it re-reads the object with GET (GET /payments/{id}, or GET /refunds/{id} for refund.*)
+   * and applies what YooKassa answers. Statuses only move forward and settled ones never change;
+   * succeeded credits once, in the transaction of the status change; canceled records the reason.
+   * Outcomes: INVALID_ARGUMENT / INVALID_FIELD (malformed event or object_id); FAILED_PRECONDITION /
+   * PROVIDER_REJECTED (no YooKassa shop, or YooKassa refused the read); UNAVAILABLE /
+   * PROVIDER_UNAVAILABLE (the webhook answers 5xx so YooKassa redelivers); FAILED_PRECONDITION /
+   * PAYMENT_MISMATCH (amount, currency, owner or test flag disagree: nothing credited); OK with
+   * APPLIED, UNCHANGED (a duplicate, a stale or reordered event) or IGNORED (an event billing does
+   * not act on, or an object it did not create).
    *
    * @generated from rpc billing.v1.PaymentService.HandleNotification
    */
@@ -806,9 +831,11 @@ export const PaymentService: GenService<{
     output: typeof HandleNotificationResponseSchema;
   },
   /**
-   * Operator: re-reads one payment from YooKassa and applies it (admin).
-   * Outcomes: OK; NOT_FOUND / PAYMENT_NOT_FOUND; UNAVAILABLE / PROVIDER_UNAVAILABLE;
-   * FAILED_PRECONDITION / PAYMENT_MISMATCH.
+   * Operator: re-reads one payment from YooKassa and applies it, or resumes its create if YooKassa
+   * never answered it (admin). The background sweep does the same for every unsettled payment.
+   * Outcomes: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
+   * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; UNAVAILABLE / PROVIDER_UNAVAILABLE;
+   * FAILED_PRECONDITION / PAYMENT_MISMATCH; OK.
    *
    * @generated from rpc billing.v1.PaymentService.SyncPayment
    */
@@ -818,13 +845,17 @@ export const PaymentService: GenService<{
     output: typeof SyncPaymentResponseSchema;
   },
   /**
-   * Operator: refunds a succeeded payment through YooKassa and, once YooKassa reports the refund
-   * succeeded, takes the credits back (admin). Without force, refusing when the user has already
-   * spent the credits; with force, taking back what is still available.
-   * Outcomes, in order: NOT_FOUND / PAYMENT_NOT_FOUND; FAILED_PRECONDITION / PAYMENT_STATE,
-   * CREDITS_ALREADY_SPENT; INVALID_ARGUMENT / INVALID_FIELD (amount above what is refundable);
-   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; UNAVAILABLE / PROVIDER_UNAVAILABLE;
-   * FAILED_PRECONDITION / PROVIDER_REJECTED; OK.
+   * Operator: refunds a succeeded top-up through YooKassa (POST /refunds under billing's own
+   * Idempotence-Key) and, once YooKassa reports the refund succeeded (at once, or later by
+   * refund.succeeded / the sweep), takes the credits back pro rata (admin). Without force it refuses
+   * before calling YooKassa when the user no longer has those credits; with force it refunds anyway
+   * and takes back what is still available (never below zero).
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
+   * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED;
+   * FAILED_PRECONDITION / PAYMENT_STATE (not succeeded, a plan purchase, or already refunded in
+   * full); INVALID_ARGUMENT / INVALID_FIELD (amount above what is refundable);
+   * FAILED_PRECONDITION / CREDITS_ALREADY_SPENT; UNAVAILABLE / PROVIDER_UNAVAILABLE (retry with the
+   * same key); FAILED_PRECONDITION / PROVIDER_REJECTED, PAYMENT_MISMATCH; OK.
    *
    * @generated from rpc billing.v1.PaymentService.RefundPayment
    */

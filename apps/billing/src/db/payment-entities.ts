@@ -1,0 +1,88 @@
+// MikroORM entities of the payment tables (the schema itself is in migrations/). Money is bigint
+// kopecks (`…Minor`), credits are bigint credits.
+import { defineEntity, p, type InferEntity } from "@mikro-orm/postgresql";
+
+export const PAYMENT_STATUSES = [
+  "CREATING",
+  "PENDING",
+  "WAITING_FOR_CAPTURE",
+  "SUCCEEDED",
+  "CANCELED",
+] as const;
+export type PaymentStatusCode = (typeof PAYMENT_STATUSES)[number];
+
+export const REFUND_STATUSES = ["CREATING", "PENDING", "SUCCEEDED", "CANCELED"] as const;
+export type RefundStatusCode = (typeof REFUND_STATUSES)[number];
+
+export const PAYMENT_PURPOSES = ["CREDITS", "PLAN"] as const;
+export type PaymentPurposeCode = (typeof PAYMENT_PURPOSES)[number];
+
+export const Payment = defineEntity({
+  name: "Payment",
+  tableName: "payments",
+  properties: {
+    seq: p.bigint().primary().autoincrement(),
+    id: p.uuid().unique(),
+    userRef: p.text(),
+    purpose: p.enum(PAYMENT_PURPOSES),
+    packageCode: p.text().nullable(),
+    planCode: p.text().nullable(),
+    amountMinor: p.bigint(),
+    currency: p.text(),
+    credits: p.bigint(),
+    status: p.enum(PAYMENT_STATUSES),
+    /** The caller's idempotency key of CreateTopUp. */
+    requestKey: p.text().unique(),
+    /** Billing's own Idempotence-Key for YooKassa's POST /payments. */
+    idempotenceKey: p.text().unique(),
+    /** The create request exactly as sent (see payments/requests.ts), for resumes and refund receipts. */
+    createRequest: p.json<unknown>(),
+    providerPaymentId: p.text().nullable().unique(),
+    confirmationUrl: p.text().nullable(),
+    test: p.boolean().nullable(),
+    cancellationParty: p.text().nullable(),
+    cancellationReason: p.text().nullable(),
+    refundedAmountMinor: p.bigint().default(0),
+    creditTransferId: p.uuid().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+    creditedAt: p.datetime().nullable(),
+    /** When the sweep should re-read it; null once settled. */
+    nextSyncAt: p.datetime().nullable(),
+  },
+});
+export type Payment = InferEntity<typeof Payment>;
+
+export const PaymentRefund = defineEntity({
+  name: "PaymentRefund",
+  tableName: "payment_refunds",
+  properties: {
+    seq: p.bigint().primary().autoincrement(),
+    id: p.uuid().unique(),
+    paymentId: p.uuid(),
+    userRef: p.text(),
+    status: p.enum(REFUND_STATUSES),
+    amountMinor: p.bigint(),
+    currency: p.text(),
+    /** Decided when the refund was asked for (the payment's credits, pro rata). */
+    creditsToReverse: p.bigint(),
+    /** What was actually taken back when it succeeded (at most what the user still had). */
+    creditsReversed: p.bigint().nullable(),
+    force: p.boolean(),
+    reason: p.text(),
+    requestKey: p.text().unique(),
+    idempotenceKey: p.text().unique(),
+    createRequest: p.json<unknown>(),
+    providerRefundId: p.text().nullable().unique(),
+    reverseTransferId: p.uuid().nullable(),
+    cancellationParty: p.text().nullable(),
+    cancellationReason: p.text().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+    succeededAt: p.datetime().nullable(),
+    nextSyncAt: p.datetime().nullable(),
+  },
+});
+export type PaymentRefund = InferEntity<typeof PaymentRefund>;
+
+export const paymentEntities = [Payment, PaymentRefund];

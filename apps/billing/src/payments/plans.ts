@@ -1,0 +1,32 @@
+// The seam between payments and plans. A payment with purpose PLAN asks this port for the plan's
+// price when it is created, and activates the plan inside the payment's own transaction when
+// YooKassa reports it succeeded — so the plan and the payment's status commit together, once.
+// QuotaService's catalogue implements it (server.ts wires it); until then no plan can be bought.
+import type { EntityManager } from "../db/database.js";
+
+export interface PlanPrice {
+  /** Kopecks. */
+  readonly amountMinor: bigint;
+  readonly currency: "RUB";
+  /** Shown to the payer, e.g. "Pro (month)". */
+  readonly title: string;
+}
+
+export interface PlanPurchases {
+  /** The price of a purchasable plan, or undefined when there is no such plan (UNKNOWN_PLAN). */
+  priceOf(planCode: string): Promise<PlanPrice | undefined>;
+  /** Activates the plan bought by `paymentId`, in the payment's transaction. Called once per payment. */
+  activate(
+    tx: EntityManager,
+    command: { userRef: string; planCode: string; paymentId: string; now: Date },
+  ): Promise<void>;
+}
+
+/** No plans for sale: CreateTopUp with a plan_code answers UNKNOWN_PLAN. */
+export const NO_PLAN_PURCHASES: PlanPurchases = {
+  priceOf: () => Promise.resolve(undefined),
+  activate: () => {
+    // Unreachable: no PLAN payment can be created without a price.
+    throw new Error("payments invariant: a plan payment succeeded but no plan catalogue is wired");
+  },
+};

@@ -1,0 +1,77 @@
+// What the payments domain answers. Plain data with bigint money; rpc/ maps it to proto.
+import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../db/payment-entities.js";
+import type { TopUpPackage } from "./rules.js";
+
+export type NotificationOutcomeCode = "APPLIED" | "UNCHANGED" | "IGNORED";
+
+export interface PaymentView {
+  paymentId: string;
+  providerPaymentId: string;
+  userRef: string;
+  status: PaymentStatusCode;
+  purpose: PaymentPurposeCode;
+  amountMinor: bigint;
+  currency: string;
+  credits: bigint;
+  planCode: string;
+  packageCode: string;
+  confirmationUrl: string;
+  cancellationParty: string;
+  cancellationReason: string;
+  refundedAmountMinor: bigint;
+  test: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  creditedAt: Date | undefined;
+}
+
+export interface RefundView {
+  refundId: string;
+  providerRefundId: string;
+  paymentId: string;
+  status: RefundStatusCode;
+  amountMinor: bigint;
+  /** Credits taken back (0 until the refund succeeded). */
+  creditsReversed: bigint;
+  reason: string;
+  createdAt: Date;
+}
+
+export interface TopUpOptions {
+  packages: TopUpPackage[];
+  customMinAmountMinor: bigint;
+  customMaxAmountMinor: bigint;
+  currency: string;
+  receiptRequired: boolean;
+}
+
+/** What is bought. Package and amount are resolved against the catalogue by the handler. */
+export type Purchase =
+  | { kind: "package"; packageCode: string; amountMinor: bigint; credits: bigint }
+  | { kind: "amount"; amountMinor: bigint; credits: bigint }
+  | { kind: "plan"; planCode: string };
+
+export interface CreateTopUpCommand {
+  userRef: string;
+  purchase: Purchase;
+  idempotencyKey: string;
+  /** Empty: the configured default. */
+  returnUrl: string;
+  customerEmail: string;
+  /** Digits only (international format). */
+  customerPhone: string;
+}
+
+export interface RefundPaymentCommand {
+  paymentId: string;
+  /** 0 = everything not yet refunded. */
+  amountMinor: bigint;
+  reason: string;
+  idempotencyKey: string;
+  force: boolean;
+}
+
+export interface SyncResult {
+  outcome: NotificationOutcomeCode;
+  payment: PaymentView | undefined;
+}

@@ -1,0 +1,264 @@
+// PaymentService handlers: validate, call the payments domain, map the answer to proto. Nothing else.
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type CreateTopUpRequest,
+  NotificationOutcome,
+  PaymentPurpose,
+  type PaymentRefundSchema,
+  type PaymentSchema,
+  type PaymentService,
+  PaymentStatus,
+  RefundStatus,
+} from "@billing/proto/billing/v1/payments_pb";
+import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../db/payment-entities.js";
+import { PAYMENTS_PAGE_SIZE_MAX, type Payments } from "../payments/payments.js";
+import { creditsFor, formatRubles, topUpPackages } from "../payments/rules.js";
+import type { NotificationOutcomeCode, PaymentView, Purchase, RefundView } from "../payments/types.js";
+import { validate, type Validator } from "./validate.js";
+
+export interface PaymentsDeps {
+  readonly payments: Payments;
+}
+
+// Deliberately simple: one @, no spaces, a dot in the domain. YooKassa checks the rest.
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}\.[^\s@.]{2,63}$/;
+const PHONE = /^\+?[0-9]{11,15}$/;
+const EVENT = /^[a-z][a-z_]{0,63}(\.[a-z][a-z_]{0,63}){1,3}$/;
+const PROVIDER_OBJECT_ID = /^[0-9A-Za-z_-]{1,64}$/;
+const RETURN_URL_MAX = 2048;
+const REFUND_REASON_MAX = 250;
+
+/** `deps` is read on each call: it becomes available once the database is ready. */
+export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentService> {
+  return {
+    listTopUpOptions() {
+      const options = deps.payments.topUpOptions();
+      return {
+        packages: options.packages,
+        customMinAmountMinor: options.customMinAmountMinor,
+        customMaxAmountMinor: options.customMaxAmountMinor,
+        currency: options.currency,
+        receiptRequired: options.receiptRequired,
+      };
+    },
+
+    async createTopUp(request) {
+      const config = deps.payments.config;
+      const command = validate((v) => {
+        const email = request.customerEmail.trim();
+        const phone = request.customerPhone.trim();
+        v.check(
+          email === "" || (email.length <= 254 && EMAIL.test(email)),
+          "customer_email",
+          "must be an email address like name@example.com",
+        );
+        v.check(
+          phone === "" || PHONE.test(phone),
+          "customer_phone",
+          "must be 11-15 digits in international format, e.g. 79001234567",
+        );
+        if (config.receipts !== undefined) {
+          v.check(
+            email !== "" || phone !== "",
+            "customer_email",
+            "a receipt contact is required (54-FZ): set customer_email or customer_phone",
+          );
+        }
+        v.check(
+          request.returnUrl !== "" || config.returnUrl !== undefined,
+          "return_url",
+          "is required (no default return URL is configured)",
+        );
+        v.check(
+          request.returnUrl === "" || isHttpUrl(request.returnUrl),
+          "return_url",
+          `must be an http(s) URL of at most ${RETURN_URL_MAX} characters`,
+        );
+        return {
+          userRef: v.userRef("user_ref", request.userRef),
+          purchase: purchaseOf(v, request.purchase, deps.payments),
+          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+          returnUrl: request.returnUrl,
+          customerEmail: email,
+          customerPhone: phone.replace(/^\+/, ""),
+        };
+      });
+      const payment = await deps.payments.createTopUp(command);
+      return { payment: toPayment(payment), confirmationUrl: payment.confirmationUrl };
+    },
+
+    async getPayment(request) {
+      const paymentId = validate((v) => v.uuid("payment_id", request.paymentId));
+      return { payment: toPayment(await deps.payments.getPayment(paymentId)) };
+    },
+
+    async listPayments(request) {
+      const query = validate((v) => ({
+        userRef: v.userRef("user_ref", request.userRef),
+        pageSize: v.pageSize("page_size", request.pageSize, PAYMENTS_PAGE_SIZE_MAX),
+        pageToken: v.text("page_token", request.pageToken, { max: 128, required: false }),
+      }));
+      const page = await deps.payments.listPayments(query);
+      return { payments: page.payments.map(toPayment), nextPageToken: page.nextPageToken };
+    },
+
+    async handleNotification(request) {
+      const notification = validate((v) => {
+        v.check(EVENT.test(request.event), "event", "must be a YooKassa event name like payment.succeeded");
+        v.check(
+          PROVIDER_OBJECT_ID.test(request.objectId),
+          "object_id",
+          "must be a YooKassa object id (1-64 of [0-9A-Za-z_-])",
+        );
+        return { event: request.event, objectId: request.objectId };
+      });
+      const result = await deps.payments.handleNotification(notification);
+      return {
+        outcome: OUTCOME[result.outcome],
+        ...(result.payment === undefined ? {} : { payment: toPayment(result.payment) }),
+      };
+    },
+
+    async syncPayment(request) {
+      const paymentId = validate((v) => v.uuid("payment_id", request.paymentId));
+      const result = await deps.payments.syncPayment(paymentId);
+      return {
+        outcome: OUTCOME[result.outcome],
+        ...(result.payment === undefined ? {} : { payment: toPayment(result.payment) }),
+      };
+    },
+
+    async refundPayment(request) {
+      const command = validate((v) => ({
+        paymentId: v.uuid("payment_id", request.paymentId),
+        amountMinor: v.nonNegative("amount_minor", request.amountMinor),
+        reason: v.text("reason", request.reason, { max: REFUND_REASON_MAX, required: true }),
+        idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+        force: request.force,
+      }));
+      const result = await deps.payments.refundPayment(command);
+      return { refund: toRefund(result.refund), payment: toPayment(result.payment) };
+    },
+  };
+}
+
+/** Exactly one of package_code, amount_minor, plan_code; packages and bounds from the catalogue. */
+function purchaseOf(v: Validator, purchase: CreateTopUpRequest["purchase"], payments: Payments): Purchase {
+  const config = payments.config;
+  switch (purchase.case) {
+    case "packageCode": {
+      const packages = topUpPackages(config);
+      const found = packages.find((p) => p.packageCode === purchase.value);
+      v.check(
+        found !== undefined,
+        "package_code",
+        `unknown package; offered: ${packages.map((p) => p.packageCode).join(", ")}`,
+      );
+      return {
+        kind: "package",
+        packageCode: purchase.value,
+        amountMinor: found?.amountMinor ?? 0n,
+        credits: found?.credits ?? 0n,
+      };
+    }
+    case "amountMinor": {
+      const amountMinor = purchase.value;
+      const credits = creditsFor(amountMinor, config.creditsPerRub);
+      if (amountMinor < config.customMinAmountMinor) {
+        v.check(
+          false,
+          "amount_minor",
+          `must be at least ${config.customMinAmountMinor} kopecks (${formatRubles(config.customMinAmountMinor)} RUB)`,
+        );
+      } else if (amountMinor > config.customMaxAmountMinor) {
+        v.check(
+          false,
+          "amount_minor",
+          `must be at most ${config.customMaxAmountMinor} kopecks (${formatRubles(config.customMaxAmountMinor)} RUB)`,
+        );
+      } else {
+        v.check(
+          credits !== undefined,
+          "amount_minor",
+          "must buy a whole number of credits (a whole number of rubles)",
+        );
+      }
+      return { kind: "amount", amountMinor, credits: credits ?? 0n };
+    }
+    case "planCode":
+      return { kind: "plan", planCode: v.name("plan_code", purchase.value) };
+    case undefined:
+      v.check(false, "package_code", "set one of package_code, amount_minor or plan_code");
+      return { kind: "amount", amountMinor: 0n, credits: 0n };
+  }
+}
+
+function isHttpUrl(text: string): boolean {
+  if (text.length > RETURN_URL_MAX) return false;
+  const url = URL.parse(text);
+  return url !== null && (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "";
+}
+
+const STATUS: Readonly<Record<PaymentStatusCode, PaymentStatus>> = {
+  CREATING: PaymentStatus.CREATING,
+  PENDING: PaymentStatus.PENDING,
+  WAITING_FOR_CAPTURE: PaymentStatus.WAITING_FOR_CAPTURE,
+  SUCCEEDED: PaymentStatus.SUCCEEDED,
+  CANCELED: PaymentStatus.CANCELED,
+};
+
+const PURPOSE: Readonly<Record<PaymentPurposeCode, PaymentPurpose>> = {
+  CREDITS: PaymentPurpose.CREDITS,
+  PLAN: PaymentPurpose.PLAN,
+};
+
+const REFUND_STATUS: Readonly<Record<RefundStatusCode, RefundStatus>> = {
+  CREATING: RefundStatus.CREATING,
+  PENDING: RefundStatus.PENDING,
+  SUCCEEDED: RefundStatus.SUCCEEDED,
+  CANCELED: RefundStatus.CANCELED,
+};
+
+const OUTCOME: Readonly<Record<NotificationOutcomeCode, NotificationOutcome>> = {
+  APPLIED: NotificationOutcome.APPLIED,
+  UNCHANGED: NotificationOutcome.UNCHANGED,
+  IGNORED: NotificationOutcome.IGNORED,
+};
+
+function toPayment(payment: PaymentView): MessageInitShape<typeof PaymentSchema> {
+  return {
+    paymentId: payment.paymentId,
+    providerPaymentId: payment.providerPaymentId,
+    userRef: payment.userRef,
+    status: STATUS[payment.status],
+    purpose: PURPOSE[payment.purpose],
+    amountMinor: payment.amountMinor,
+    currency: payment.currency,
+    credits: payment.credits,
+    planCode: payment.planCode,
+    packageCode: payment.packageCode,
+    confirmationUrl: payment.confirmationUrl,
+    cancellationParty: payment.cancellationParty,
+    cancellationReason: payment.cancellationReason,
+    refundedAmountMinor: payment.refundedAmountMinor,
+    test: payment.test,
+    createdAt: timestampFromDate(payment.createdAt),
+    updatedAt: timestampFromDate(payment.updatedAt),
+    ...(payment.creditedAt === undefined ? {} : { creditedAt: timestampFromDate(payment.creditedAt) }),
+  };
+}
+
+function toRefund(refund: RefundView): MessageInitShape<typeof PaymentRefundSchema> {
+  return {
+    refundId: refund.refundId,
+    providerRefundId: refund.providerRefundId,
+    paymentId: refund.paymentId,
+    status: REFUND_STATUS[refund.status],
+    amountMinor: refund.amountMinor,
+    creditsReversed: refund.creditsReversed,
+    reason: refund.reason,
+    createdAt: timestampFromDate(refund.createdAt),
+  };
+}

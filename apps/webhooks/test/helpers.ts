@@ -1,0 +1,146 @@
+// Helpers of the webhooks tests: configuration, raw HTTP posts from a chosen source address (the
+// sender check looks at the real TCP peer), and reading the dead-letter stream.
+import http from "node:http";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { parseEnv, webhooksEnvSchema, type WebhooksConfig } from "@billing/config";
+import { NATS_URL } from "@billing/testkit";
+import { deadLetterNames } from "../src/dead-letters.js";
+
+export function webhooksConfig(env: Record<string, string>): WebhooksConfig {
+  return parseEnv(webhooksEnvSchema, {
+    WEBHOOKS_HOST: "127.0.0.1",
+    WEBHOOKS_PORT: "0",
+    NATS_URL,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    WEBHOOKS_SHUTDOWN_GRACE_MS: "2000",
+    ...env,
+  });
+}
+
+export interface Answer {
+  status: number;
+  text: string;
+}
+
+/** POSTs `body` from `localAddress` (default 127.0.0.1) with the given headers; a fresh connection each time. */
+export function post(
+  url: string,
+  body: string | Buffer,
+  options: {
+    localAddress?: string;
+    headers?: Record<string, string>;
+    method?: string;
+    chunked?: boolean;
+  } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    const request = http.request(
+      url,
+      {
+        method: options.method ?? "POST",
+        agent: false,
+        localAddress: options.localAddress ?? "127.0.0.1",
+        headers: {
+          "content-type": "application/json",
+          ...(options.chunked === true ? {} : { "content-length": String(bytes.byteLength) }),
+          ...options.headers,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+      },
+    );
+    // A receiver may answer 413 and close before reading everything we send.
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || error.code === "ECONNRESET") return;
+      reject(error);
+    });
+    if (options.chunked === true) {
+      for (let offset = 0; offset < bytes.byteLength; offset += 16 * 1024)
+        request.write(bytes.subarray(offset, offset + 16 * 1024));
+      request.end();
+    } else request.end(bytes);
+  });
+}
+
+export interface ParkedLetter {
+  reason: string;
+  detail: string;
+  sourceIp: string;
+  body: string;
+}
+
+/** Every letter on the namespace's dead-letter stream (and deletes the stream when asked to clean up). */
+export async function readDeadLetters(namespace: string): Promise<ParkedLetter[]> {
+  const names = deadLetterNames(namespace);
+  const nc = await connect({ servers: NATS_URL });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(names.stream).catch(() => undefined);
+    const letters: ParkedLetter[] = [];
+    for (let seq = info?.state.first_seq ?? 1; info !== undefined && seq <= info.state.last_seq; seq++) {
+      const message = await jsm.streams.getMessage(names.stream, { seq });
+      if (message === null) continue;
+      letters.push({
+        reason: message.header.get("Dead-Letter-Reason"),
+        detail: message.header.get("Dead-Letter-Detail"),
+        sourceIp: message.header.get("Dead-Letter-Source-Ip"),
+        body: new TextDecoder().decode(message.data),
+      });
+    }
+    return letters;
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function deleteDeadLetterStream(namespace: string): Promise<void> {
+  const nc = await connect({ servers: NATS_URL });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(deadLetterNames(namespace).stream).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function metrics(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** The value of webhooks_notifications_total for an event and outcome (0 when absent). */
+export function notificationCount(text: string, event: string, outcome: string): number {
+  const line = text
+    .split("\n")
+    .find(
+      (l) =>
+        l.startsWith("webhooks_notifications_total{") &&
+        l.includes(`event="${event}"`) &&
+        l.includes(`outcome="${outcome}"`),
+    );
+  return line === undefined ? 0 : Number(line.split(" ").at(-1));
+}
+
+export function notification(event: string, object: Record<string, unknown>): string {
+  return JSON.stringify({ type: "notification", event, object });
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
