@@ -251,6 +251,8 @@ const names = natsNames(uniqueName("bench_jobs"));
 const database = testDatabase("bench_jobs");
 const workerProcesses: ChildProcess[] = [];
 const workerOpsPorts: number[] = [];
+// Assigned once below, after cleanup (which must see it) is in place.
+// eslint-disable-next-line prefer-const
 let billingProcess: ChildProcess | undefined;
 
 let cleaning: Promise<void> | undefined;

@@ -175,14 +175,18 @@ export function publishBillingEventBytes(
   );
 }
 
-/** deadletter.<original base subject>, Nats-Msg-Id = "<stream>:<sequence>". */
+/**
+ * deadletter.<original base subject>, Nats-Msg-Id = the dead letter's id: "<stream>:<sequence>" for
+ * a message a consumer gave up on, or the caller's own id for what never was a stream message (e.g.
+ * an HTTP body the webhooks app refused).
+ */
 export function publishDeadLetter(
   js: JetStreamClient,
   names: NatsNames,
-  record: Omit<DeadLetter, "$typeName" | "deadLetterId" | "deadAt">,
+  record: Omit<DeadLetter, "$typeName" | "deadLetterId" | "deadAt"> & { deadLetterId?: string },
   options?: PublishOptions,
 ): Promise<PubAck> {
-  const deadLetterId = `${record.stream}:${record.streamSequence}`;
+  const deadLetterId = record.deadLetterId ?? `${record.stream}:${record.streamSequence}`;
   const message = create(DeadLetterSchema, { ...record, deadLetterId, deadAt: timestampNow() });
   return publishMessage(
     js,
