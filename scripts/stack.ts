@@ -59,6 +59,7 @@ const services: Service[] = [
       ]),
   { name: "billing", script: "apps/billing/dist/main.js", env: realYooKassa ? {} : fakeYooKassaEnv },
   { name: "webhooks", script: "apps/webhooks/dist/main.js", env: { BILLING_TOKEN: tokenOf("webhooks") } },
+  { name: "worker", script: "apps/worker/dist/main.js", env: { BILLING_TOKEN: tokenOf("worker") } },
 ];
 
 const children = new Map<string, ChildProcess>();

@@ -8,14 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createBillingClient } from "@billing/client";
-import {
-  dropDatabase,
-  freePort,
-  testDatabase,
-  testToken,
-  waitForHttpOk,
-  type AppProcess,
-} from "@billing/testkit";
+import { dropDatabase, freePort, testDatabase, testToken } from "@billing/testkit";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8_000);
@@ -67,7 +60,7 @@ async function readPort(child: ChildProcess): Promise<number> {
   });
 }
 
-function stopper(child: ChildProcess, cleanup: () => Promise<void> = async () => undefined) {
+function stopper(child: ChildProcess, cleanup: () => Promise<void> = () => Promise.resolve()) {
   return async () => {
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
@@ -96,14 +89,7 @@ async function startBilling(): Promise<Server> {
     },
     "ignore",
   );
-  await waitForHttpOk(`http://127.0.0.1:${metricsPort}/readyz`, {
-    name: "billing",
-    child,
-    logs: () => "",
-    exited: Promise.resolve(0),
-    stop: async () => 0,
-    kill: async () => 0,
-  } as AppProcess);
+  await waitUntilReady(`http://127.0.0.1:${metricsPort}/readyz`, child);
   return {
     url: `http://127.0.0.1:${port}`,
     token: bot.token,
@@ -111,6 +97,16 @@ async function startBilling(): Promise<Server> {
     child,
     stop: stopper(child, () => database.drop()),
   };
+}
+
+async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    if (child.exitCode !== null) throw new Error(`billing exited with ${child.exitCode}`);
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`billing not ready at ${url}`);
 }
 
 async function startBaseline(script: string, withDatabase: boolean): Promise<Server> {

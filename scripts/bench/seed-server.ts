@@ -9,8 +9,10 @@ import { MikroORM } from "@mikro-orm/postgresql";
 import { FundingSource, WalletService } from "@billing/proto/billing/v1/wallet_pb";
 
 const PRICE = 10n;
+const databaseUrl = process.env.DATABASE_URL;
+if (databaseUrl === undefined) throw new Error("DATABASE_URL is required");
 const orm = await MikroORM.init({
-  clientUrl: process.env.DATABASE_URL,
+  clientUrl: databaseUrl,
   entities: [],
   discovery: { warnWhenNoEntities: false },
   pool: { min: 0, max: 20 },

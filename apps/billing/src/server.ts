@@ -6,6 +6,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { BillingConfig } from "@billing/config";
+import { natsNames } from "@billing/events";
 import {
   createLogger,
   createMetricsRegistry,
@@ -19,6 +20,7 @@ import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
 import { Quotas } from "./quotas/quotas.js";
+import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
 import { verifyPayments } from "./payments/invariants.js";
 import { Payments } from "./payments/payments.js";
 import type { PlanPurchases } from "./payments/plans.js";
@@ -68,6 +70,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let db: Database | undefined;
   let ledger: Ledger | undefined;
   let quotas: Quotas | undefined;
+  let relay: OutboxRelay | undefined;
   let payments: Payments | undefined;
   const invariantChecks: InvariantCheck[] = [verifyPayments];
 
@@ -205,6 +208,19 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         log,
       ),
     );
+    if (config.outboxEnabled && !shuttingDown) {
+      // Not part of readiness: while NATS is away the outbox lags and billing keeps serving.
+      relay = startOutboxRelay({
+        db,
+        natsUrl: config.natsUrl,
+        names: natsNames(config.natsNamespace),
+        log: log.child({ component: "outbox" }),
+        registry,
+        pollIntervalMs: config.outboxPollIntervalMs,
+        batchSize: config.outboxBatchSize,
+        streamReplicas: config.natsStreamReplicas,
+      });
+    }
     if (!shuttingDown) health.setAll(ServingStatus.SERVING);
     log.info("billing ready");
   })();
@@ -234,6 +250,8 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       ]);
       for (const session of sessions) session.destroy();
       await ready.catch(() => undefined);
+      // The relay's batch in hand needs the database: stop it first.
+      await relay?.stop();
       await db?.close();
       await ops.close();
       log.info("billing stopped");

@@ -53,6 +53,8 @@ describe("lifecycle", () => {
       BILLING_METRICS_PORT: "0",
       BILLING_HOST: "127.0.0.1",
       BILLING_TOKENS: bot.entry,
+      // Not about events: without this the relay would create production-named streams.
+      BILLING_OUTBOX_ENABLED: "false",
     });
     const server = await startBillingServer({ config, log: createLogger({ app: "test", level: "silent" }) });
     const client = createBillingClient({ baseUrl: server.url, token: bot.token, maxAttempts: 1 });

@@ -24,6 +24,8 @@ describe("concurrent quota calls", () => {
         BILLING_METRICS_PORT: "0",
         BILLING_HOST: "127.0.0.1",
         BILLING_TOKENS: `service:${billing.tokens.service}`,
+        // Not about events: without this the outbox relay would create production-named streams.
+        BILLING_OUTBOX_ENABLED: "false",
         LOG_LEVEL: "silent",
       }),
       log: createLogger({ app: "billing-test-2", level: "silent" }),

@@ -1,3 +1,3 @@
 export { startWebhooks, type Webhooks, type WebhooksOptions } from "./server.js";
 export { WEBHOOK_PATH } from "./receiver.js";
-export { DEAD_LETTER_SUBJECT, deadLetterNames } from "./dead-letters.js";
+export { DEAD_LETTER_SUBJECT } from "./dead-letters.js";

@@ -47,7 +47,12 @@ export async function startWebhooks(options: WebhooksOptions): Promise<Webhooks>
     timeoutMs: config.billingTimeoutMs,
   });
   const deadLetters: DeadLetterSink | undefined = config.deadLetters
-    ? startDeadLetterSink({ natsUrl: config.natsUrl, namespace: config.natsNamespace, log })
+    ? startDeadLetterSink({
+        natsUrl: config.natsUrl,
+        namespace: config.natsNamespace,
+        streamReplicas: config.natsStreamReplicas,
+        log,
+      })
     : undefined;
 
   let accepting = true;

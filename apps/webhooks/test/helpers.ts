@@ -1,11 +1,11 @@
 // Helpers of the webhooks tests: configuration, raw HTTP posts from a chosen source address (the
 // sender check looks at the real TCP peer), and reading the dead-letter stream.
 import http from "node:http";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
+import { fromBinary } from "@bufbuild/protobuf";
+import { connectNats, deleteNamespace, jetstreamManager, natsNames } from "@billing/events";
+import { DeadLetterSchema } from "@billing/proto/events/v1/deadletter_pb";
 import { parseEnv, webhooksEnvSchema, type WebhooksConfig } from "@billing/config";
 import { NATS_URL } from "@billing/testkit";
-import { deadLetterNames } from "../src/dead-letters.js";
 
 export function webhooksConfig(env: Record<string, string>): WebhooksConfig {
   return parseEnv(webhooksEnvSchema, {
@@ -71,27 +71,31 @@ export function post(
 
 export interface ParkedLetter {
   reason: string;
+  /** What was wrong, and the sender's address. */
   detail: string;
-  sourceIp: string;
+  app: string;
+  subject: string;
   body: string;
 }
 
-/** Every letter on the namespace's dead-letter stream (and deletes the stream when asked to clean up). */
+/** Every events.v1.DeadLetter on the namespace's dead-letter stream, oldest first. */
 export async function readDeadLetters(namespace: string): Promise<ParkedLetter[]> {
-  const names = deadLetterNames(namespace);
-  const nc = await connect({ servers: NATS_URL });
+  const stream = natsNames(namespace).streams.deadLetter;
+  const nc = await connectNats({ servers: NATS_URL, name: "webhooks-test" });
   try {
     const jsm = await jetstreamManager(nc);
-    const info = await jsm.streams.info(names.stream).catch(() => undefined);
+    const info = await jsm.streams.info(stream).catch(() => undefined);
     const letters: ParkedLetter[] = [];
     for (let seq = info?.state.first_seq ?? 1; info !== undefined && seq <= info.state.last_seq; seq++) {
-      const message = await jsm.streams.getMessage(names.stream, { seq });
+      const message = await jsm.streams.getMessage(stream, { seq });
       if (message === null) continue;
+      const letter = fromBinary(DeadLetterSchema, message.data);
       letters.push({
-        reason: message.header.get("Dead-Letter-Reason"),
-        detail: message.header.get("Dead-Letter-Detail"),
-        sourceIp: message.header.get("Dead-Letter-Source-Ip"),
-        body: new TextDecoder().decode(message.data),
+        reason: letter.reasonCode,
+        detail: letter.reasonMessage,
+        app: letter.app,
+        subject: letter.subject,
+        body: new TextDecoder().decode(letter.payload),
       });
     }
     return letters;
@@ -100,11 +104,11 @@ export async function readDeadLetters(namespace: string): Promise<ParkedLetter[]
   }
 }
 
+/** Deletes everything the namespace created on NATS. */
 export async function deleteDeadLetterStream(namespace: string): Promise<void> {
-  const nc = await connect({ servers: NATS_URL });
+  const nc = await connectNats({ servers: NATS_URL, name: "webhooks-test" });
   try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete(deadLetterNames(namespace).stream).catch(() => undefined);
+    await deleteNamespace(nc, natsNames(namespace));
   } finally {
     await nc.close();
   }

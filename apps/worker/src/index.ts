@@ -1,2 +1,10 @@
-// @billing/worker: the consumer loop is still to come; for now the package exposes its provider layer.
+// @billing/worker: the generation worker (startWorker, the job handler) and its provider layer.
 export * from "./providers/index.js";
+export {
+  formatReleaseReason,
+  handleJob,
+  parseReleaseReason,
+  type JobDeps,
+  type JobResult,
+} from "./job-handler.js";
+export { startWorker, type Worker, type WorkerOptions } from "./worker.js";

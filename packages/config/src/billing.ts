@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
+import { natsNamespace, natsStreamReplicas } from "./fields.js";
 import { ianaTimeZone, planCatalogue } from "./quotas.js";
 import { checkPaymentsEnv, paymentsConfigOf, paymentsEnvShape } from "./payments.js";
 
@@ -83,7 +84,11 @@ export const billingEnvSchema = z
     BILLING_QUOTA_TIME_ZONE: ianaTimeZone("Europe/Moscow"),
     BILLING_CREATE_DATABASE: bool(true),
     NATS_URL: natsUrl,
+    NATS_NAMESPACE: natsNamespace,
+    NATS_STREAM_REPLICAS: natsStreamReplicas,
     BILLING_OUTBOX_ENABLED: bool(true),
+    BILLING_OUTBOX_POLL_INTERVAL_MS: positiveInt(200, 60_000),
+    BILLING_OUTBOX_BATCH_SIZE: positiveInt(100, 1_000),
     LOG_LEVEL: logLevel,
     ...paymentsEnvShape,
   })
@@ -111,7 +116,11 @@ export const billingEnvSchema = z
     plans: env.BILLING_PLANS,
     quotaTimeZone: env.BILLING_QUOTA_TIME_ZONE,
     natsUrl: env.NATS_URL,
+    natsNamespace: env.NATS_NAMESPACE,
+    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
     outboxEnabled: env.BILLING_OUTBOX_ENABLED,
+    outboxPollIntervalMs: env.BILLING_OUTBOX_POLL_INTERVAL_MS,
+    outboxBatchSize: env.BILLING_OUTBOX_BATCH_SIZE,
     logLevel: env.LOG_LEVEL,
     payments: paymentsConfigOf(env),
   }));

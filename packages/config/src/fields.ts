@@ -23,6 +23,18 @@ export const natsUrl = z
     message: "must be one or more comma-separated nats://host:port URLs",
   });
 
+/**
+ * NATS_NAMESPACE: empty in production; a prefix of every stream, subject, bucket and durable name
+ * otherwise (tests, side-by-side experiments). See natsNames() in @billing/events.
+ */
+export const natsNamespace = z
+  .string()
+  .regex(/^[a-z0-9_]{1,40}$/, "must be empty or 1-40 characters of a-z, 0-9 and _")
+  .default("");
+
+/** NATS_STREAM_REPLICAS: replicas of the streams and buckets the apps create (3 on the production cluster). */
+export const natsStreamReplicas = z.coerce.number().int().min(1).max(5).default(1);
+
 export const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
 
 /** Callers' own bearer token: long enough to be unguessable. */

@@ -2,7 +2,17 @@
 // ranges by default; our own proxies are trusted for X-Forwarded-For only when listed), how big a
 // body may be, and how to reach billing (its own token, scope "webhooks") and the dead-letter stream.
 import { z } from "zod";
-import { bool, httpUrl, logLevel, natsUrl, port, positiveInt, token } from "./fields.js";
+import {
+  bool,
+  httpUrl,
+  logLevel,
+  natsNamespace,
+  natsStreamReplicas,
+  natsUrl,
+  port,
+  positiveInt,
+  token,
+} from "./fields.js";
 
 /** The word that stands for YooKassa's official sender ranges (expanded by the app). */
 export const YOOKASSA_SENDERS = "yookassa";
@@ -33,15 +43,6 @@ const cidrList = (fallback: string, allowYooKassa: boolean) =>
       return entries;
     });
 
-/**
- * NATS_NAMESPACE: empty in production; a prefix of stream and subject names otherwise (tests).
- * The same rule as the other apps' NATS_NAMESPACE.
- */
-const natsNamespace = z
-  .string()
-  .regex(/^[a-z0-9_]{1,40}$/, "must be empty or 1-40 characters of a-z, 0-9 and _")
-  .default("");
-
 export const webhooksEnvSchema = z
   .object({
     WEBHOOKS_HOST: z.string().default("0.0.0.0"),
@@ -57,6 +58,7 @@ export const webhooksEnvSchema = z
     BILLING_TOKEN: token,
     NATS_URL: natsUrl,
     NATS_NAMESPACE: natsNamespace,
+    NATS_STREAM_REPLICAS: natsStreamReplicas,
     LOG_LEVEL: logLevel,
   })
   .refine((env) => env.WEBHOOKS_ALLOWED_SENDERS.length > 0, {
@@ -76,6 +78,7 @@ export const webhooksEnvSchema = z
     billingToken: env.BILLING_TOKEN,
     natsUrl: env.NATS_URL,
     natsNamespace: env.NATS_NAMESPACE,
+    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
     logLevel: env.LOG_LEVEL,
   }));
 

@@ -69,3 +69,19 @@ describe("billing configuration", () => {
     );
   });
 });
+
+describe("billing outbox configuration", () => {
+  it("relays by default in the production namespace, with a bounded batch and poll interval", () => {
+    const config = parseEnv(billingEnvSchema, valid);
+    expect(config).toMatchObject({
+      outboxEnabled: true,
+      natsNamespace: "",
+      outboxPollIntervalMs: 200,
+      outboxBatchSize: 100,
+    });
+    expect(parseEnv(billingEnvSchema, { ...valid, NATS_NAMESPACE: "t_outbox_1" }).natsNamespace).toBe("t_outbox_1");
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_OUTBOX_BATCH_SIZE: "100000" })).toThrow(
+      /BILLING_OUTBOX_BATCH_SIZE/,
+    );
+  });
+});

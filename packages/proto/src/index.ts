@@ -7,6 +7,7 @@ import { file_billing_v1_payments } from "./gen/billing/v1/payments_pb.js";
 import { file_billing_v1_quotas } from "./gen/billing/v1/quotas_pb.js";
 import { file_billing_v1_wallet } from "./gen/billing/v1/wallet_pb.js";
 import { file_events_v1_billing } from "./gen/events/v1/billing_pb.js";
+import { file_events_v1_deadletter } from "./gen/events/v1/deadletter_pb.js";
 import { file_events_v1_jobs } from "./gen/events/v1/jobs_pb.js";
 import { file_google_rpc_error_details } from "./gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "./gen/google/rpc/status_pb.js";
@@ -28,7 +29,11 @@ export const billingApiFiles: readonly DescFile[] = [
 ];
 
 /** Event payload files (NATS). */
-export const eventFiles: readonly DescFile[] = [file_events_v1_jobs, file_events_v1_billing];
+export const eventFiles: readonly DescFile[] = [
+  file_events_v1_jobs,
+  file_events_v1_billing,
+  file_events_v1_deadletter,
+];
 
 /** A registry of every message above, e.g. to decode google.protobuf.Any error details. */
 export const protoRegistry = createRegistry(...billingApiFiles, ...eventFiles);

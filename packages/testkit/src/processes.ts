@@ -125,6 +125,9 @@ export async function startBillingProcess(options: {
     BILLING_METRICS_PORT: String(metricsPort),
     BILLING_TOKENS: pairs.map(([, t]) => t.entry).join(","),
     BILLING_HOLD_SWEEP_INTERVAL_MS: "200",
+    // Off unless a test asks for it (with its own NATS_NAMESPACE): otherwise every billing test would
+    // relay into the machine's production-named streams.
+    BILLING_OUTBOX_ENABLED: "false",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
     ...options.env,
   };

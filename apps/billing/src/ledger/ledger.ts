@@ -24,7 +24,7 @@ import {
   SYSTEM,
   type SystemAccount,
 } from "./accounts.js";
-import { Batcher } from "./batcher.js";
+import { Batcher, type Outcome } from "./batcher.js";
 import { applyMovement, available, type Movement } from "./balances.js";
 import { chooseFunding } from "./funding.js";
 import type { Balance, ChargeResult, GrantResult, HoldResult, HoldView, RefundResult } from "./types.js";
@@ -72,9 +72,15 @@ export interface ReserveCommand {
   jobId: string;
 }
 
+/** A commit or a release of one hold; `decide` validates the request against the locked hold. */
+export interface Resolution {
+  holdId: string;
+  decide: (hold: LedgerHold) => { kind: "post"; amount: bigint } | { kind: "void"; reason: string };
+}
+
 export type SpendCommand =
   { type: "charge"; command: ChargeCommand } | { type: "reserve"; command: ReserveCommand };
-export type SpendOutcome = { ok: true; value: ChargeResult | HoldResult } | { ok: false; error: DomainError };
+export type SpendOutcome = Outcome<ChargeResult | HoldResult>;
 
 /** Spending commands lock the user's accounts and the revenue shards of both assets. */
 const SPENDING_SYSTEMS = [
@@ -88,6 +94,7 @@ const SPEND_BATCHES_IN_FLIGHT = 8;
 
 export class Ledger {
   readonly #spending: Batcher<SpendCommand, ChargeResult | HoldResult>;
+  readonly #resolutions: Batcher<Resolution, HoldResult>;
 
   private constructor(
     readonly db: Database,
@@ -99,6 +106,11 @@ export class Ledger {
       maxBatch: SPEND_BATCH_MAX,
       maxInFlight: SPEND_BATCHES_IN_FLIGHT,
       run: (batch) => this.spendBatch(batch),
+    });
+    this.#resolutions = new Batcher({
+      maxBatch: SPEND_BATCH_MAX,
+      maxInFlight: SPEND_BATCHES_IN_FLIGHT,
+      run: (batch) => this.resolveBatch(batch),
     });
   }
 
@@ -285,32 +297,38 @@ export class Ledger {
 
   /** Posts a pending hold (all of it, or `amount` of it; the rest returns). */
   async commit(command: { holdId: string; amount: bigint | undefined }): Promise<HoldResult> {
-    return this.#resolve(command.holdId, (hold) => {
-      const amount = command.amount ?? hold.amount;
-      if (amount < 0n) {
-        throw new DomainError("INVALID_FIELD", "amount must not be negative", {
-          fieldViolations: [{ field: "amount", description: "must not be negative" }],
-        });
-      }
-      if (amount > hold.amount) {
-        throw new DomainError("AMOUNT_EXCEEDS_HOLD", `amount ${amount} exceeds the held ${hold.amount}`, {
-          metadata: { held: hold.amount.toString(), requested: amount.toString() },
-        });
-      }
-      if (amount === 0n && hold.amount > 0n) {
-        throw new DomainError("INVALID_FIELD", "amount 0 posts nothing: Release the hold instead", {
-          fieldViolations: [
-            { field: "amount", description: "must be at least 1 (use Release to return everything)" },
-          ],
-        });
-      }
-      return { kind: "post", amount };
+    return this.#resolutions.submit({
+      holdId: command.holdId,
+      decide: (hold) => {
+        const amount = command.amount ?? hold.amount;
+        if (amount < 0n) {
+          throw new DomainError("INVALID_FIELD", "amount must not be negative", {
+            fieldViolations: [{ field: "amount", description: "must not be negative" }],
+          });
+        }
+        if (amount > hold.amount) {
+          throw new DomainError("AMOUNT_EXCEEDS_HOLD", `amount ${amount} exceeds the held ${hold.amount}`, {
+            metadata: { held: hold.amount.toString(), requested: amount.toString() },
+          });
+        }
+        if (amount === 0n && hold.amount > 0n) {
+          throw new DomainError("INVALID_FIELD", "amount 0 posts nothing: Release the hold instead", {
+            fieldViolations: [
+              { field: "amount", description: "must be at least 1 (use Release to return everything)" },
+            ],
+          });
+        }
+        return { kind: "post", amount };
+      },
     });
   }
 
   /** Voids a pending hold: everything held returns to its source. */
   async release(command: { holdId: string; reason: string }): Promise<HoldResult> {
-    return this.#resolve(command.holdId, () => ({ kind: "void", reason: command.reason }));
+    return this.#resolutions.submit({
+      holdId: command.holdId,
+      decide: () => ({ kind: "void", reason: command.reason }),
+    });
   }
 
   async getHold(holdId: string): Promise<HoldView> {
@@ -583,100 +601,129 @@ export class Ledger {
     return funding;
   }
 
-  /** Resolves a hold once: the same resolution again answers the same, another one is refused. */
-  async #resolve(
-    holdId: string,
-    decide: (hold: LedgerHold) => { kind: "post"; amount: bigint } | { kind: "void"; reason: string },
-  ): Promise<HoldResult> {
-    const outcome = await this.db.transaction(async (tx) => {
-      const hold = await tx.findOne(LedgerHold, { id: holdId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (hold === null) throw holdNotFound(holdId);
-      if (hold.state === "PENDING" && hold.expiresAt <= this.clock.now()) {
-        // Past its timeout: the service expires it now (and commits that), then refuses.
-        await this.#expire(tx, hold);
-        return { expired: true as const };
-      }
-      const decision = decide(hold);
-      if (hold.state !== "PENDING") {
-        const same =
-          (decision.kind === "post" && hold.state === "POSTED" && hold.postedAmount === decision.amount) ||
-          (decision.kind === "void" && hold.state === "VOIDED");
-        if (!same) throw resolvedAlready(hold);
-        const accounts = await this.accounts.read(tx, hold.userRef);
-        return { result: { hold: holdView(hold), balance: balanceOf(accounts) } };
-      }
-      const now = this.clock.now();
-      if (hold.fundedBy === "NONE" || hold.pendingTransferId == null) {
-        hold.state = decision.kind === "post" ? "POSTED" : "VOIDED";
-        hold.postedAmount = decision.kind === "post" ? 0n : null;
-        hold.resolutionReason = decision.kind === "void" ? decision.reason : null;
-        hold.resolvedAt = now;
-        const accounts = await this.accounts.read(tx, hold.userRef);
-        return { result: { hold: holdView(hold), balance: balanceOf(accounts) } };
-      }
-      const asset = FUNDING_ASSET[hold.fundedBy];
-      const locked = await this.accounts.lock(tx, hold.userRef, [{ name: SYSTEM.revenue, asset }]);
-      const meta: TransferMeta = {
-        userRef: hold.userRef,
-        operation: hold.operation,
-        holdId: hold.id,
-        jobId: hold.jobId ?? undefined,
-        pendingId: hold.pendingTransferId,
-      };
-      const debit = locked.user(asset);
-      const credit = locked.system(SYSTEM.revenue, asset);
-      let transfer: LedgerTransfer;
-      if (decision.kind === "post") {
-        transfer = this.#move(
-          tx,
-          "HOLD_POSTED",
-          asset,
-          debit,
-          credit,
-          {
-            type: "post_pending",
-            amount: decision.amount,
-            pendingAmount: hold.amount,
-          },
-          meta,
-        );
-        hold.state = "POSTED";
-        hold.postedAmount = decision.amount;
-      } else {
-        transfer = this.#move(
-          tx,
-          "HOLD_VOIDED",
-          asset,
-          debit,
-          credit,
-          { type: "void_pending", amount: hold.amount },
-          {
-            ...meta,
-            reason: decision.reason,
-          },
-        );
-        hold.state = "VOIDED";
-        hold.resolutionReason = decision.reason;
-      }
-      hold.resolutionTransferId = transfer.id;
-      hold.resolvedAt = now;
-      this.#balanceChanged(
-        tx,
-        hold.userRef,
-        locked,
-        decision.kind === "post" ? "hold_posted" : "hold_voided",
+  /**
+   * Commits and releases, several at once in one transaction (group commit, as for spending): the
+   * holds are locked in id order, then the accounts of those that move value, in id order. Each
+   * resolution keeps its own outcome; a hold found past its timeout is expired (that is kept) and
+   * the resolution refused with HOLD_EXPIRED.
+   */
+  async resolveBatch(batch: readonly Resolution[]): Promise<Outcome<HoldResult>[]> {
+    return this.db.transaction(async (tx) => {
+      const holds = await tx.find(
+        LedgerHold,
+        { id: { $in: [...new Set(batch.map((r) => r.holdId))] } },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
       );
-      return { result: { hold: holdView(hold), balance: balanceOf(locked) } };
+      const locked = await this.accounts.lockMany(
+        tx,
+        holds.map((hold) => ({
+          userRef: hold.userRef,
+          systems: movesValue(hold) ? [{ name: SYSTEM.revenue, asset: FUNDING_ASSET[hold.fundedBy] }] : [],
+        })),
+      );
+      return batch.map((resolution): Outcome<HoldResult> => {
+        try {
+          const hold = holds.find((h) => h.id === resolution.holdId);
+          if (hold === undefined) throw holdNotFound(resolution.holdId);
+          const accounts = locked.get(hold.userRef);
+          if (accounts === undefined)
+            throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);
+          return { ok: true, value: this.#resolveLocked(tx, hold, accounts, resolution.decide) };
+        } catch (error) {
+          if (error instanceof DomainError) return { ok: false, error };
+          throw error;
+        }
+      });
     });
-    if ("expired" in outcome) throw holdExpired(holdId);
-    return outcome.result;
+  }
+
+  /** Resolves one locked hold: the same resolution again answers the same, another is refused. */
+  #resolveLocked(
+    tx: EntityManager,
+    hold: LedgerHold,
+    locked: LockedAccounts,
+    decide: Resolution["decide"],
+  ): HoldResult {
+    if (hold.state === "PENDING" && hold.expiresAt <= this.clock.now()) {
+      // Past its timeout: the service expires it now (kept when the batch commits), then refuses.
+      this.#expireLocked(tx, hold, locked);
+      throw holdExpired(hold.id);
+    }
+    const decision = decide(hold);
+    if (hold.state !== "PENDING") {
+      const same =
+        (decision.kind === "post" && hold.state === "POSTED" && hold.postedAmount === decision.amount) ||
+        (decision.kind === "void" && hold.state === "VOIDED");
+      if (!same) throw resolvedAlready(hold);
+      return { hold: holdView(hold), balance: balanceOf(locked) };
+    }
+    const now = this.clock.now();
+    if (!movesValue(hold)) {
+      hold.state = decision.kind === "post" ? "POSTED" : "VOIDED";
+      hold.postedAmount = decision.kind === "post" ? 0n : null;
+      hold.resolutionReason = decision.kind === "void" ? decision.reason : null;
+      hold.resolvedAt = now;
+      return { hold: holdView(hold), balance: balanceOf(locked) };
+    }
+    const asset = FUNDING_ASSET[hold.fundedBy];
+    const meta: TransferMeta = {
+      userRef: hold.userRef,
+      operation: hold.operation,
+      holdId: hold.id,
+      jobId: hold.jobId ?? undefined,
+      pendingId: hold.pendingTransferId ?? undefined,
+    };
+    const debit = locked.user(asset);
+    const credit = locked.system(SYSTEM.revenue, asset);
+    let transfer: LedgerTransfer;
+    if (decision.kind === "post") {
+      transfer = this.#move(
+        tx,
+        "HOLD_POSTED",
+        asset,
+        debit,
+        credit,
+        {
+          type: "post_pending",
+          amount: decision.amount,
+          pendingAmount: hold.amount,
+        },
+        meta,
+      );
+      hold.state = "POSTED";
+      hold.postedAmount = decision.amount;
+    } else {
+      transfer = this.#move(
+        tx,
+        "HOLD_VOIDED",
+        asset,
+        debit,
+        credit,
+        { type: "void_pending", amount: hold.amount },
+        {
+          ...meta,
+          reason: decision.reason,
+        },
+      );
+      hold.state = "VOIDED";
+      hold.resolutionReason = decision.reason;
+    }
+    hold.resolutionTransferId = transfer.id;
+    hold.resolvedAt = now;
+    this.#balanceChanged(tx, hold.userRef, locked, decision.kind === "post" ? "hold_posted" : "hold_voided");
+    return { hold: holdView(hold), balance: balanceOf(locked) };
   }
 
   async #expire(tx: EntityManager, hold: LedgerHold): Promise<void> {
+    const systems = movesValue(hold) ? [{ name: SYSTEM.revenue, asset: FUNDING_ASSET[hold.fundedBy] }] : [];
+    this.#expireLocked(tx, hold, await this.accounts.lock(tx, hold.userRef, systems));
+  }
+
+  /** Voids a pending hold whose timeout passed, records it as expired and announces hold.expired. */
+  #expireLocked(tx: EntityManager, hold: LedgerHold, locked: LockedAccounts): void {
     const now = this.clock.now();
-    if (hold.fundedBy !== "NONE" && hold.pendingTransferId != null) {
+    if (movesValue(hold)) {
       const asset = FUNDING_ASSET[hold.fundedBy];
-      const locked = await this.accounts.lock(tx, hold.userRef, [{ name: SYSTEM.revenue, asset }]);
       hold.resolutionTransferId = this.#move(
         tx,
         "HOLD_EXPIRED",
@@ -692,7 +739,7 @@ export class Ledger {
           operation: hold.operation,
           holdId: hold.id,
           jobId: hold.jobId ?? undefined,
-          pendingId: hold.pendingTransferId,
+          pendingId: hold.pendingTransferId ?? undefined,
           reason: "expired",
         },
       ).id;
@@ -763,6 +810,11 @@ export class Ledger {
     const balance = balanceOf(locked);
     recordEvent(tx, userRef, { case: "balanceChanged", value: { ...balance, cause } }, this.clock.now());
   }
+}
+
+/** A pending hold funded by a free operation or credits moves value when resolved; a NONE one does not. */
+function movesValue(hold: LedgerHold): hold is LedgerHold & { fundedBy: Exclude<FundingSourceCode, "NONE"> } {
+  return hold.fundedBy !== "NONE" && hold.pendingTransferId != null;
 }
 
 export function holdView(hold: LedgerHold): HoldView {

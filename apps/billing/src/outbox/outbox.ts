@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { BILLING_EVENT_SUBJECTS } from "@billing/events";
 import { BillingEventSchema } from "@billing/proto/events/v1/billing_pb";
 import type { EntityManager } from "../db/database.js";
 import { OutboxEvent } from "../db/entities.js";
@@ -12,16 +13,6 @@ export type BillingEventPayload = Exclude<
   MessageInitShape<typeof BillingEventSchema>["payload"],
   { case: undefined } | undefined
 >;
-
-/** Subject of each event kind under billing.> (see packages/events for the stream). */
-const SUBJECT_OF: Readonly<Record<BillingEventPayload["case"], string>> = {
-  paymentSucceeded: "billing.payment.succeeded",
-  paymentCanceled: "billing.payment.canceled",
-  holdExpired: "billing.hold.expired",
-  refundSucceeded: "billing.refund.succeeded",
-  balanceChanged: "billing.balance.changed",
-  planActivated: "billing.plan.activated",
-};
 
 export function recordEvent(
   tx: EntityManager,
@@ -38,7 +29,8 @@ export function recordEvent(
   });
   tx.create(OutboxEvent, {
     eventId,
-    subject: SUBJECT_OF[payload.case],
+    // The base subject (billing.hold.expired, …); the relay publishes it under the namespace.
+    subject: BILLING_EVENT_SUBJECTS[payload.case],
     payload: Buffer.from(toBinary(BillingEventSchema, event)),
     createdAt: at,
   });

@@ -58,7 +58,9 @@ export const ImageRefSchema: GenMessage<ImageRef> = /*@__PURE__*/
   messageDesc(file_events_v1_jobs, 0);
 
 /**
- * Subject jobs.generation.requested: the bot asks for a generation it has already reserved.
+ * Subject jobs.generation.requested: the bot asks for a generation it has already reserved (the hold's
+ * job_id should be this job_id; the worker refuses a hold of another user or operation). Input
+ * photos are put in the job-inputs object store first and referenced here, never inlined.
  *
  * @generated from message events.v1.GenerationRequested
  */
@@ -255,7 +257,11 @@ export type GenerationFailed = Message<"events.v1.GenerationFailed"> & {
   locale: string;
 
   /**
-   * Stable code, e.g. "provider_error", "content_rejected", "timeout", "invalid_input".
+   * Stable code: a provider error code ("content_rejected", "invalid_input", "timeout",
+   * "provider_unavailable", …, see the worker's ProviderError), or "hold_expired" (the hold timed out
+   * before the job finished), "hold_released" (released by someone else), "hold_not_found",
+   * "hold_mismatch" (the hold belongs to another user or operation), "input_missing" (an input image
+   * is absent or does not match its ImageRef).
    *
    * @generated from field: string reason_code = 7;
    */
@@ -269,7 +275,8 @@ export type GenerationFailed = Message<"events.v1.GenerationFailed"> & {
   reasonMessage: string;
 
   /**
-   * True when the hold was released (credits or the free operation returned).
+   * True when the hold was released or expired (credits or the free operation returned, nothing
+   * charged); false only when there was no usable hold of this job (hold_not_found, hold_mismatch).
    *
    * @generated from field: bool refunded = 9;
    */
