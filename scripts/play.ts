@@ -106,7 +106,7 @@ function parse(argv: string[]): Options {
 async function control<T>(
   base: string,
   path: string,
-  init?: { method: string; body?: BodyInit; type?: string },
+  init?: { method: string; body?: string | Uint8Array; type?: string },
 ): Promise<T> {
   const response = await fetch(`${base}${path}`, {
     method: init?.method ?? "GET",
