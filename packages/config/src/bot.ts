@@ -2,7 +2,16 @@
 // billing (its own token, scope "bot") and NATS, and the bounds of everything it keeps in memory or
 // queues: conversation state, photos, prompts, the send queue and its retries.
 import { z } from "zod";
-import { httpUrl, logLevel, natsUrl, port, positiveInt, token } from "./fields.js";
+import {
+  httpUrl,
+  logLevel,
+  natsNamespace,
+  natsStreamReplicas,
+  natsUrl,
+  port,
+  positiveInt,
+  token,
+} from "./fields.js";
 import { ianaTimeZone } from "./quotas.js";
 
 export const BOT_MODES = ["polling", "webhook"] as const;
@@ -42,12 +51,6 @@ const webhookPath = z
 const nonNegativeInt = (fallback: number, max: number) =>
   z.coerce.number().int().min(0).max(max).default(fallback);
 
-/** NATS_NAMESPACE: empty in production; a prefix of every NATS name otherwise (tests). */
-const natsNamespace = z
-  .string()
-  .regex(/^[a-z0-9_]{1,40}$/, "must be empty or 1-40 characters of a-z, 0-9 and _")
-  .default("");
-
 export const botEnvSchema = z
   .object({
     TELEGRAM_BOT_TOKEN: telegramToken,
@@ -64,6 +67,7 @@ export const botEnvSchema = z
     BOT_BILLING_TIMEOUT_MS: positiveInt(10_000, 120_000),
     NATS_URL: natsUrl,
     NATS_NAMESPACE: natsNamespace,
+    NATS_STREAM_REPLICAS: natsStreamReplicas,
     BOT_OPS_HOST: z.string().default("0.0.0.0"),
     BOT_OPS_PORT: port(9466),
     BOT_DEFAULT_LOCALE: z
@@ -125,6 +129,7 @@ export const botEnvSchema = z
     billingTimeoutMs: env.BOT_BILLING_TIMEOUT_MS,
     natsUrl: env.NATS_URL,
     natsNamespace: env.NATS_NAMESPACE,
+    natsStreamReplicas: env.NATS_STREAM_REPLICAS,
     opsHost: env.BOT_OPS_HOST,
     opsPort: env.BOT_OPS_PORT,
     defaultLocale: env.BOT_DEFAULT_LOCALE,
