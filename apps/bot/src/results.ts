@@ -125,7 +125,7 @@ async function returnedBy(ctx: BotContext, holdId: string): Promise<Returned> {
     }
   } catch (error) {
     ctx.log.warn(
-      { hold_id: holdId, err: ctx.redact(String(error)) },
+      { hold_id: holdId, error: ctx.redact(String(error)) },
       "GetHold failed; telling the user in general terms",
     );
     return { kind: "payment" };

@@ -55,7 +55,7 @@ export function createRouter(ctx: BotContext): Router {
       } catch (error) {
         ctx.metrics.handlerErrors.inc();
         ctx.log.error(
-          { update_id: updateId, user_id: scope.userId, err: describeError(error, ctx.redact) },
+          { update_id: updateId, user_id: scope.userId, error: describeError(error, ctx.redact) },
           "update handler failed",
         );
         const unavailable =
@@ -190,7 +190,7 @@ export function createRouter(ctx: BotContext): Router {
       await ctx.api.answerCallback(queryId);
     } catch (error) {
       // Cosmetic (the spinner stops by itself): never worth failing the update for.
-      ctx.log.debug({ err: describeError(error, ctx.redact) }, "answerCallbackQuery failed");
+      ctx.log.debug({ error: describeError(error, ctx.redact) }, "answerCallbackQuery failed");
     }
   };
 

@@ -47,7 +47,7 @@ export async function showBalance(ctx: BotContext, scope: UserScope): Promise<vo
     lines.push("", t.balance.topUpChoose);
     keyboard = topUpKeyboard(t, options);
   } catch (error) {
-    ctx.log.warn({ err: describe(ctx, error) }, "top-up options unavailable");
+    ctx.log.warn({ error: describe(ctx, error) }, "top-up options unavailable");
     lines.push("", t.balance.paymentsUnavailable);
   }
   await say(ctx, scope.chatId, lines.join("\n"), keyboard);

@@ -83,7 +83,7 @@ export async function submitGeneration(
   } catch (error) {
     const problem = error instanceof InputProblem ? error.problem : "unavailable";
     ctx.log.warn(
-      { job_id: jobId, problem, err: describe(ctx, error) },
+      { job_id: jobId, problem, error: describe(ctx, error) },
       "could not take the user's photos; releasing the hold",
     );
     await release(ctx, hold.holdId, `input_${problem}`);
@@ -115,7 +115,7 @@ export async function submitGeneration(
     await ctx.jobs.publish(job);
   } catch (error) {
     ctx.log.error(
-      { job_id: jobId, err: describe(ctx, error) },
+      { job_id: jobId, error: describe(ctx, error) },
       "could not publish the job; releasing the hold",
     );
     await release(ctx, hold.holdId, "publish_failed");
@@ -233,7 +233,7 @@ async function release(ctx: BotContext, holdId: string, reason: string): Promise
   } catch (error) {
     // The hold expires by itself (BOT_HOLD_TIMEOUT_MS) and billing announces it: the user gets it back.
     ctx.log.error(
-      { hold_id: holdId, reason: errorReason(error), err: describe(ctx, error) },
+      { hold_id: holdId, reason: errorReason(error), error: describe(ctx, error) },
       "release failed; the hold will expire",
     );
   }

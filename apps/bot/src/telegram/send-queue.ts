@@ -232,7 +232,7 @@ export class SendQueue {
           item.attempts++;
           if (item.attempts >= this.#options.maxAttempts || waitedMs > this.#options.maxWaitMs) {
             this.#options.log.error(
-              { ...context, err: describe(error) },
+              { ...context, error: describe(error) },
               "send failed repeatedly; message dropped",
             );
             this.#settle(chat, item, { status: "dropped", reason: "gave_up" });
@@ -254,7 +254,7 @@ export class SendQueue {
         case "rejected":
         case "too_large":
           this.#options.log.error(
-            { ...context, err: describe(error) },
+            { ...context, error: describe(error) },
             "Telegram refused the message; dropped",
           );
           this.#settle(chat, item, { status: "dropped", reason: "rejected" });

@@ -80,7 +80,7 @@ export async function startTransport(options: TransportOptions): Promise<Transpo
   telegraf.catch((error, ctx) => {
     options.onHandlerError();
     log.error(
-      { update_id: ctx.update.update_id, err: describeError(error, redact) },
+      { update_id: ctx.update.update_id, error: describeError(error, redact) },
       "unhandled error in an update handler",
     );
   });
@@ -102,7 +102,7 @@ export async function startTransport(options: TransportOptions): Promise<Transpo
         (error: unknown) => {
           receiving = false;
           launched();
-          log.error({ err: describeError(error, redact) }, "long polling stopped");
+          log.error({ error: describeError(error, redact) }, "long polling stopped");
           options.onFatal(error);
         },
       );
@@ -136,7 +136,7 @@ export async function startTransport(options: TransportOptions): Promise<Transpo
   });
   const server = createServer((req, res) => {
     void serveWebhook(req, res, webhook, callback).catch((error: unknown) => {
-      log.error({ err: describeError(error, redact) }, "webhook request failed");
+      log.error({ error: describeError(error, redact) }, "webhook request failed");
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
