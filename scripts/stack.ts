@@ -23,6 +23,7 @@ interface Service {
   name: string;
   /** Script relative to the repository root (built output). */
   script: string;
+  args?: string[];
   env?: Record<string, string>;
 }
 
@@ -44,7 +45,26 @@ const fakeYooKassaEnv: Record<string, string> = {
   YOOKASSA_SECRET_KEY: env.FAKE_YOOKASSA_SECRET_KEY ?? "",
   YOOKASSA_API_URL: `http://127.0.0.1:${env.FAKE_YOOKASSA_PORT ?? "8089"}/v3/`,
 };
+// Telegram: the real Bot API when the environment itself sets TELEGRAM_BOT_TOKEN (never
+// infra/local.env); otherwise the local fake, which `npm run play` drives as a user.
+const realTelegram = process.env.TELEGRAM_BOT_TOKEN !== undefined && process.env.TELEGRAM_BOT_TOKEN !== "";
+const fakeTelegramPort = env.FAKE_TELEGRAM_PORT ?? "8081";
+const botTelegramEnv: Record<string, string> = realTelegram
+  ? {}
+  : {
+      TELEGRAM_BOT_TOKEN: env.FAKE_TELEGRAM_BOT_TOKEN ?? "",
+      TELEGRAM_API_ROOT: `http://127.0.0.1:${fakeTelegramPort}`,
+    };
 const services: Service[] = [
+  ...(realTelegram
+    ? []
+    : [
+        {
+          name: "telegram",
+          script: "packages/testkit/dist/bin/fake-telegram.js",
+          args: ["--port", fakeTelegramPort, "--token", env.FAKE_TELEGRAM_BOT_TOKEN ?? ""],
+        },
+      ]),
   ...(realYooKassa
     ? []
     : [
@@ -60,6 +80,8 @@ const services: Service[] = [
   { name: "billing", script: "apps/billing/dist/main.js", env: realYooKassa ? {} : fakeYooKassaEnv },
   { name: "webhooks", script: "apps/webhooks/dist/main.js", env: { BILLING_TOKEN: tokenOf("webhooks") } },
   { name: "worker", script: "apps/worker/dist/main.js", env: { BILLING_TOKEN: tokenOf("worker") } },
+  // The bot retries getMe for a few seconds, so it may start next to the Telegram fake.
+  { name: "bot", script: "apps/bot/dist/main.js", env: { BILLING_TOKEN: tokenOf("bot"), ...botTelegramEnv } },
 ];
 
 const children = new Map<string, ChildProcess>();
@@ -76,7 +98,7 @@ function prefix(name: string, stream: NodeJS.ReadableStream, out: NodeJS.Writabl
 }
 
 for (const service of services) {
-  const child = spawn(process.execPath, [service.script], {
+  const child = spawn(process.execPath, [service.script, ...(service.args ?? [])], {
     cwd: ROOT,
     env: { ...env, ...service.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -95,6 +117,11 @@ for (const service of services) {
 
 console.log(`stack: ${services.map((s) => s.name).join(", ")} starting — Ctrl-C to stop`);
 if (!realYooKassa) console.log(`stack: YooKassa is the local fake on ${fakeYooKassaEnv.YOOKASSA_API_URL}`);
+if (!realTelegram) {
+  console.log(
+    `stack: Telegram is the local fake on http://127.0.0.1:${fakeTelegramPort} — play a user: npm run play -- --user 42 /start`,
+  );
+}
 
 function stop(code: number): void {
   if (stopping) return;
