@@ -280,6 +280,9 @@ async function main(): Promise<void> {
     output: process.stdout,
     prompt: `${options.user}> `,
   });
+  // Input may be piped: once it ends, no prompt is shown, but the queued lines still run.
+  let inputEnded = false;
+  lines.once("close", () => (inputEnded = true));
   lines.prompt();
   for await (const line of lines) {
     const step = line.trim();
@@ -290,7 +293,7 @@ async function main(): Promise<void> {
         console.error(`\u001b[31m${error instanceof Error ? error.message : String(error)}\u001b[0m`);
       }
     }
-    lines.prompt();
+    if (!inputEnded) lines.prompt();
   }
 }
 
