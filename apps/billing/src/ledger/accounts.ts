@@ -1,6 +1,8 @@
 // Loading and locking accounts. System accounts are sharded so that no single row is a point of
-// contention for every user (each user maps to one shard per system account); user accounts are
-// locked together with the shards they touch, in ascending id order, so transactions never deadlock.
+// contention for every transaction: each transaction takes the next shard in turn (which shard
+// receives a charge does not matter: a system account is the sum of its shards), so concurrent
+// transactions rarely share one. User accounts are locked together with the shards a transaction
+// touches, in ascending id order, so transactions never deadlock.
 import { LockMode } from "@mikro-orm/postgresql";
 import type { Database, EntityManager } from "../db/database.js";
 import { type AssetCode, LedgerAccount, ASSETS } from "../db/entities.js";
@@ -23,11 +25,15 @@ export interface LockedAccounts {
   credits: LedgerAccount;
   freeOperations: LedgerAccount;
   user(asset: AssetCode): LedgerAccount;
+  /** The shard of a system account this transaction took. */
   system(name: SystemAccount, asset: AssetCode): LedgerAccount;
+  /** An account locked by id (see `pinned`). */
+  account(id: bigint): LedgerAccount;
 }
 
 export class AccountDirectory {
   readonly #systemIds = new Map<string, bigint>();
+  #shardCursor = 0;
 
   private constructor(readonly shards: number) {}
 
@@ -56,14 +62,10 @@ export class AccountDirectory {
     return directory;
   }
 
-  shardOf(userRef: string): number {
-    // FNV-1a: stable across processes and versions, unlike anything seeded per process.
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < userRef.length; i++) {
-      hash ^= userRef.charCodeAt(i);
-      hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return hash % this.shards;
+  /** Round robin over the shards: concurrent transactions of this instance use different ones. */
+  #nextShard(): number {
+    this.#shardCursor = (this.#shardCursor + 1) % this.shards;
+    return this.#shardCursor;
   }
 
   /**
@@ -87,12 +89,21 @@ export class AccountDirectory {
    */
   async lockMany(
     tx: EntityManager,
-    requests: readonly { userRef: string; systems: readonly { name: SystemAccount; asset: AssetCode }[] }[],
+    requests: readonly {
+      userRef: string;
+      systems: readonly { name: SystemAccount; asset: AssetCode }[];
+      /** System accounts needed by id: the counterparty of a pending transfer being resolved. */
+      pinned?: readonly bigint[];
+    }[],
   ): Promise<Map<string, LockedAccounts>> {
     const userRefs = [...new Set(requests.map((r) => r.userRef))];
+    const shard = this.#nextShard();
     const systemIds = [
       ...new Set(
-        requests.flatMap((r) => r.systems.map((s) => this.#id(s.name, s.asset, this.shardOf(r.userRef)))),
+        requests.flatMap((r) => [
+          ...r.systems.map((s) => this.#id(s.name, s.asset, shard)),
+          ...(r.pinned ?? []),
+        ]),
       ),
     ];
     const rows = await tx.find(
@@ -108,7 +119,6 @@ export class AccountDirectory {
         (r) => r.kind === "USER" && r.ownerRef === userRef && r.asset === "FREE_OPERATIONS",
       );
       if (credits === undefined || freeOperations === undefined) continue;
-      const shard = this.shardOf(userRef);
       locked.set(userRef, {
         credits,
         freeOperations,
@@ -117,6 +127,11 @@ export class AccountDirectory {
           const row = byId.get(this.#id(name, asset, shard));
           if (row === undefined)
             throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
+          return row;
+        },
+        account: (id) => {
+          const row = byId.get(id);
+          if (row === undefined) throw new Error(`ledger invariant: account ${id} was not locked`);
           return row;
         },
       });

@@ -72,6 +72,12 @@ export interface ReserveCommand {
   jobId: string;
 }
 
+/** What resolving holds locked: users' accounts, and the counterparty of each hold's pending transfer. */
+interface ResolutionLocks {
+  accounts: Map<string, LockedAccounts>;
+  counterpartyOf: (hold: LedgerHold) => bigint;
+}
+
 /** A commit or a release of one hold; `decide` validates the request against the locked hold. */
 export interface Resolution {
   holdId: string;
@@ -614,21 +620,18 @@ export class Ledger {
         { id: { $in: [...new Set(batch.map((r) => r.holdId))] } },
         { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
       );
-      const locked = await this.accounts.lockMany(
-        tx,
-        holds.map((hold) => ({
-          userRef: hold.userRef,
-          systems: movesValue(hold) ? [{ name: SYSTEM.revenue, asset: FUNDING_ASSET[hold.fundedBy] }] : [],
-        })),
-      );
+      const locks = await this.#lockForResolution(tx, holds);
       return batch.map((resolution): Outcome<HoldResult> => {
         try {
           const hold = holds.find((h) => h.id === resolution.holdId);
           if (hold === undefined) throw holdNotFound(resolution.holdId);
-          const accounts = locked.get(hold.userRef);
+          const accounts = locks.accounts.get(hold.userRef);
           if (accounts === undefined)
             throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);
-          return { ok: true, value: this.#resolveLocked(tx, hold, accounts, resolution.decide) };
+          return {
+            ok: true,
+            value: this.#resolveLocked(tx, hold, accounts, locks.counterpartyOf, resolution.decide),
+          };
         } catch (error) {
           if (error instanceof DomainError) return { ok: false, error };
           throw error;
@@ -642,11 +645,12 @@ export class Ledger {
     tx: EntityManager,
     hold: LedgerHold,
     locked: LockedAccounts,
+    counterpartyOf: ResolutionLocks["counterpartyOf"],
     decide: Resolution["decide"],
   ): HoldResult {
     if (hold.state === "PENDING" && hold.expiresAt <= this.clock.now()) {
       // Past its timeout: the service expires it now (kept when the batch commits), then refuses.
-      this.#expireLocked(tx, hold, locked);
+      this.#expireLocked(tx, hold, locked, counterpartyOf);
       throw holdExpired(hold.id);
     }
     const decision = decide(hold);
@@ -674,7 +678,7 @@ export class Ledger {
       pendingId: hold.pendingTransferId ?? undefined,
     };
     const debit = locked.user(asset);
-    const credit = locked.system(SYSTEM.revenue, asset);
+    const credit = locked.account(counterpartyOf(hold));
     let transfer: LedgerTransfer;
     if (decision.kind === "post") {
       transfer = this.#move(
@@ -715,12 +719,58 @@ export class Ledger {
   }
 
   async #expire(tx: EntityManager, hold: LedgerHold): Promise<void> {
-    const systems = movesValue(hold) ? [{ name: SYSTEM.revenue, asset: FUNDING_ASSET[hold.fundedBy] }] : [];
-    this.#expireLocked(tx, hold, await this.accounts.lock(tx, hold.userRef, systems));
+    const locks = await this.#lockForResolution(tx, [hold]);
+    const locked = locks.accounts.get(hold.userRef);
+    if (locked === undefined) throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);
+    this.#expireLocked(tx, hold, locked, locks.counterpartyOf);
+  }
+
+  /**
+   * Locks what resolving these (locked) holds touches: each user's accounts and, for a hold that
+   * moves value, the system account its pending transfer credited — a pending amount is posted or
+   * voided on the accounts that hold it.
+   */
+  async #lockForResolution(tx: EntityManager, holds: readonly LedgerHold[]): Promise<ResolutionLocks> {
+    const pendingIds = holds.flatMap((hold) =>
+      movesValue(hold) && hold.pendingTransferId != null ? [hold.pendingTransferId] : [],
+    );
+    const pending =
+      pendingIds.length === 0
+        ? []
+        : await tx.find(LedgerTransfer, { id: { $in: pendingIds } }, { fields: ["id", "creditAccountId"] });
+    const counterpartyOfTransfer = new Map(pending.map((t) => [t.id, t.creditAccountId]));
+    const counterparty = new Map<string, bigint>();
+    for (const hold of holds) {
+      const id =
+        hold.pendingTransferId == null ? undefined : counterpartyOfTransfer.get(hold.pendingTransferId);
+      if (movesValue(hold) && id !== undefined) counterparty.set(hold.id, id);
+    }
+    const accounts = await this.accounts.lockMany(
+      tx,
+      holds.map((hold) => ({
+        userRef: hold.userRef,
+        systems: [],
+        pinned: [...(counterparty.has(hold.id) ? [counterparty.get(hold.id) ?? 0n] : [])],
+      })),
+    );
+    return {
+      accounts,
+      counterpartyOf: (hold) => {
+        const id = counterparty.get(hold.id);
+        if (id === undefined)
+          throw new Error(`ledger invariant: no pending transfer counterparty for hold ${hold.id}`);
+        return id;
+      },
+    };
   }
 
   /** Voids a pending hold whose timeout passed, records it as expired and announces hold.expired. */
-  #expireLocked(tx: EntityManager, hold: LedgerHold, locked: LockedAccounts): void {
+  #expireLocked(
+    tx: EntityManager,
+    hold: LedgerHold,
+    locked: LockedAccounts,
+    counterpartyOf: ResolutionLocks["counterpartyOf"],
+  ): void {
     const now = this.clock.now();
     if (movesValue(hold)) {
       const asset = FUNDING_ASSET[hold.fundedBy];
@@ -729,7 +779,7 @@ export class Ledger {
         "HOLD_EXPIRED",
         asset,
         locked.user(asset),
-        locked.system(SYSTEM.revenue, asset),
+        locked.account(counterpartyOf(hold)),
         {
           type: "void_pending",
           amount: hold.amount,

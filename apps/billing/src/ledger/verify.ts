@@ -185,6 +185,18 @@ export async function verifyLedger(
              or (r.id is not null and r.kind <> ('HOLD_' || h.state))`,
       );
       for (const hold of badHolds) report("hold_resolved_once", hold.id, hold.problem);
+      // 7. A pending amount is posted or voided on the very accounts that hold it.
+      const misrouted = await em.execute<{ id: string }[]>(
+        `select r.id from ledger_transfers r join ledger_transfers p on p.id = r.pending_id
+          where r.debit_account_id <> p.debit_account_id or r.credit_account_id <> p.credit_account_id`,
+      );
+      for (const row of misrouted) {
+        report(
+          "resolution_matches_pending",
+          row.id,
+          "resolves a pending transfer on other accounts than it was placed on",
+        );
+      }
       const [holdCount] = await em.execute<{ count: string }[]>(
         `select count(*)::text as count from ledger_holds`,
       );
