@@ -3,7 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorReason } from "@billing/client";
 import { FundingSource, HoldState, TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
-import { withPg } from "@billing/testkit";
+import { waitFor, withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, startTestBilling, type TestBilling } from "./helpers.js";
 
@@ -170,10 +170,9 @@ describe("holds", () => {
     expect(await balance(user)).toMatchObject({ available: 0n, reserved: 20n });
     clock.advance(31_000);
     // The sweep (every 200 ms in tests) voids the first; the second is resolved by the late commit.
-    const expired = await waitFor(
-      async () => (await worker().getHold({ holdId: hold!.holdId })).hold?.state === HoldState.EXPIRED,
+    await waitFor("the sweep to expire the hold", async () =>
+      (await worker().getHold({ holdId: hold!.holdId })).hold?.state === HoldState.EXPIRED ? true : undefined,
     );
-    expect(expired).toBe(true);
     expect(await failure(worker().commit({ holdId: hold!.holdId }))).toEqual([
       "FailedPrecondition",
       "HOLD_EXPIRED",
@@ -241,12 +240,3 @@ describe("holds", () => {
     expect(await failure(worker().commit({ holdId: "nope" }))).toEqual(["InvalidArgument", "INVALID_FIELD"]);
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}

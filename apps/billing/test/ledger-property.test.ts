@@ -20,7 +20,7 @@ type Command =
   | { type: "commit"; hold: number; part: boolean }
   | { type: "release"; hold: number }
   | { type: "refund"; charge: number; key: number }
-  | { type: "grant"; user: number; credits: number; free: number; key: number }
+  | { type: "grant"; user: number; credits: bigint; free: bigint; key: number }
   | { type: "advance"; seconds: number }
   | { type: "concurrent"; commands: Command[] };
 
@@ -50,8 +50,8 @@ const simple: fc.Arbitrary<Command> = fc.oneof(
     arbitrary: fc.record({
       type: fc.constant("grant" as const),
       user,
-      credits: fc.integer({ min: 0, max: 40 }),
-      free: fc.integer({ min: 0, max: 2 }),
+      credits: fc.bigInt({ min: 0n, max: 40n }),
+      free: fc.bigInt({ min: 0n, max: 2n }),
       key,
     }),
   },
@@ -182,11 +182,11 @@ describe("ledger properties", () => {
                 return { rejected: false };
               }
               case "grant": {
-                if (c.credits === 0 && c.free === 0) return { rejected: false };
+                if (c.credits === 0n && c.free === 0n) return { rejected: false };
                 const result = await ledger.grant({
                   userRef: users[c.user]!,
-                  amountCredits: BigInt(c.credits),
-                  freeOperations: BigInt(c.free),
+                  amountCredits: c.credits,
+                  freeOperations: c.free,
                   reason: "prop",
                   idempotencyKey: keyOf(c.key),
                 });

@@ -8,7 +8,7 @@ import { billingEnvSchema, parseEnv } from "@billing/config";
 import { createBillingClient } from "@billing/client";
 import { createLogger } from "@billing/observability";
 import { HealthCheckResponse_ServingStatus as Status } from "@billing/proto/grpc/health/v1/health_pb";
-import { PG_ADMIN_URL, testDatabase, testToken } from "@billing/testkit";
+import { PG_ADMIN_URL, testDatabase, testToken, waitFor } from "@billing/testkit";
 import { describe, expect, it } from "vitest";
 import { startBillingServer } from "../src/server.js";
 
@@ -73,15 +73,15 @@ describe("lifecycle", () => {
           seen.push(update.status);
         }
       })().catch(() => undefined);
-      await waitFor(() => seen.length >= 1);
+      await waitFor("the first health update", () => (seen.length >= 1 ? true : undefined));
       proxy.open();
       await server.ready;
-      await waitFor(() => seen.includes(Status.SERVING));
+      await waitFor("SERVING", () => (seen.includes(Status.SERVING) ? true : undefined));
       expect((await client.health.check({})).status).toBe(Status.SERVING);
       await expect(client.wallet.getPriceList({})).resolves.toMatchObject({ prices: expect.any(Array) });
 
       const closing = server.close();
-      await waitFor(() => seen.at(-1) === Status.NOT_SERVING);
+      await waitFor("NOT_SERVING on shutdown", () => (seen.at(-1) === Status.NOT_SERVING ? true : undefined));
       await closing;
       controller.abort();
       await watching;
@@ -126,12 +126,4 @@ async function runMain(env: Record<string, string>): Promise<{ code: number | nu
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   return { code, stderr };
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

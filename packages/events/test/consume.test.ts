@@ -92,9 +92,8 @@ describe("startConsumer", () => {
       return ack;
     });
     for (let i = 0; i < 10; i++) await publishGenerationRequested(ns.js, ns.names, job(`j${i}`));
-    await waitFor(
-      async () => ((await pending()) === 0 && seen.length === 10 ? true : undefined),
-      "all acked",
+    await waitFor("all acked", async () =>
+      (await pending()) === 0 && seen.length === 10 ? true : undefined,
     );
     await sleep(300);
     expect(seen.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `j${i}`).sort());
@@ -107,7 +106,7 @@ describe("startConsumer", () => {
       return deliveryCount === 1 ? nak(600) : ack;
     });
     await publishGenerationRequested(ns.js, ns.names, job("retry-1"));
-    await waitFor(async () => ((await pending()) === 0 ? true : undefined), "acked after a retry");
+    await waitFor("acked after a retry", async () => ((await pending()) === 0 ? true : undefined));
     expect(deliveries.map((d) => d.count)).toEqual([1, 2]);
     const [first, second] = deliveries;
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(550);
@@ -121,7 +120,7 @@ describe("startConsumer", () => {
       return ack;
     });
     await publishGenerationRequested(ns.js, ns.names, job("throws-1"));
-    await waitFor(async () => ((await pending()) === 0 ? true : undefined), "acked after a throw");
+    await waitFor("acked after a throw", async () => ((await pending()) === 0 ? true : undefined));
     expect(calls).toBe(2);
   });
 
@@ -142,10 +141,10 @@ describe("startConsumer", () => {
       msgId: "poison-1",
       stream: ns.names.streams.jobs,
     });
-    const [letter] = await waitFor(async () => {
+    const [letter] = await waitFor("a dead letter", async () => {
       const records = await deadLetters();
       return records.length > 0 ? records : undefined;
-    }, "a dead letter");
+    });
     expect(letter?.subject).toBe(`${ns.names.namespace}.deadletter.jobs.generation.requested`);
     expect(letter?.record).toMatchObject({
       stream: ns.names.streams.jobs,
@@ -157,7 +156,7 @@ describe("startConsumer", () => {
     });
     expect(letter?.record.payload).toEqual(garbage);
     // term() removed it from the work queue and it never comes back.
-    await waitFor(async () => ((await pending()) === 0 ? true : undefined), "poison removed");
+    await waitFor("poison removed", async () => ((await pending()) === 0 ? true : undefined));
     await sleep(1_500);
     expect(calls).toBe(0);
     expect(settled).toEqual(["undecodable"]);
@@ -171,15 +170,15 @@ describe("startConsumer", () => {
       ns.names,
       create(GenerationRequestedSchema, { jobId: "no-hold" }),
     );
-    const [letter] = await waitFor(async () => {
+    const [letter] = await waitFor("a dead letter", async () => {
       const records = await deadLetters();
       return records.length > 0 ? records : undefined;
-    }, "a dead letter");
+    });
     expect(letter?.record).toMatchObject({ reasonCode: "invalid", reasonMessage: "no hold_id" });
     expect(fromBinary(GenerationRequestedSchema, letter?.record.payload ?? new Uint8Array()).jobId).toBe(
       "no-hold",
     );
-    await waitFor(async () => ((await pending()) === 0 ? true : undefined), "refused job removed");
+    await waitFor("refused job removed", async () => ((await pending()) === 0 ? true : undefined));
   });
 
   it("respects max_deliver: the last delivery is flagged, and still failing it is dead-lettered", async () => {
@@ -192,10 +191,10 @@ describe("startConsumer", () => {
       { bounds: { maxDeliver: 3 } },
     );
     await publishGenerationRequested(ns.js, ns.names, job("always-fails"));
-    const [letter] = await waitFor(async () => {
+    const [letter] = await waitFor("a dead letter", async () => {
       const records = await deadLetters();
       return records.length > 0 ? records : undefined;
-    }, "a dead letter");
+    });
     expect(letter?.record).toMatchObject({ reasonCode: "max_deliver", deliveries: 3 });
     await sleep(800);
     expect(deliveries).toEqual([
@@ -223,11 +222,11 @@ describe("startConsumer", () => {
     await consume(handler(1), { concurrency: 3 });
     await consume(handler(2), { concurrency: 2 });
     for (let i = 0; i < 20; i++) await publishGenerationRequested(ns.js, ns.names, job(`c${i}`));
-    await waitFor(() => (handledBy.size === 20 ? true : undefined), "all handled", 20_000);
+    await waitFor("all handled", () => (handledBy.size === 20 ? true : undefined), 20_000);
     expect(peak).toBeLessThanOrEqual(5);
     expect(peak).toBeGreaterThanOrEqual(3);
     expect(new Set(handledBy.values())).toEqual(new Set([1, 2]));
-    await waitFor(async () => ((await pending()) === 0 ? true : undefined), "queue empty");
+    await waitFor("queue empty", async () => ((await pending()) === 0 ? true : undefined));
   });
 
   it("keeps a handler longer than ack_wait alive with working() heartbeats: no redelivery", async () => {
@@ -241,7 +240,7 @@ describe("startConsumer", () => {
       { bounds: { ackWaitMs: 1_000 } },
     );
     await publishGenerationRequested(ns.js, ns.names, job("long-1"));
-    await waitFor(async () => ((await pending()) === 0 ? true : undefined), "long job acked", 10_000);
+    await waitFor("long job acked", async () => ((await pending()) === 0 ? true : undefined), 10_000);
     await sleep(1_200);
     expect(deliveries).toEqual([1]);
   });
@@ -257,7 +256,7 @@ describe("startConsumer", () => {
       { concurrency: 1 },
     );
     await publishGenerationRequested(ns.js, ns.names, job("in-flight"));
-    await waitFor(() => (consumer.inFlight === 1 ? true : undefined), "a job in hand");
+    await waitFor("a job in hand", () => (consumer.inFlight === 1 ? true : undefined));
     await consumer.stop();
     expect(finished).toEqual(["in-flight"]);
     expect(consumer.inFlight).toBe(0);

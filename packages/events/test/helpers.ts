@@ -38,18 +38,6 @@ export async function openNamespace(label: string): Promise<TestNamespace & { cl
   };
 }
 
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from "@billing/testkit";
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -57,3 +57,21 @@ export function testToken(scope: string): { token: string; entry: string } {
   const token = `${scope}-${randomBytes(16).toString("hex")}`;
   return { token, entry: `${scope}:${token}` };
 }
+
+/**
+ * Polls `probe` until it returns a value (not undefined), or fails naming `what`. For state that
+ * other processes change (a row written, an event relayed, a message delivered).
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

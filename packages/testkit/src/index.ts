@@ -6,6 +6,7 @@ export {
   testDatabase,
   testToken,
   uniqueName,
+  waitFor,
   withPg,
   type TestDatabase,
 } from "./harness.js";

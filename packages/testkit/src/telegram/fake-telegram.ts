@@ -24,6 +24,7 @@ import type {
   TgCallbackQuery,
   TgEnvelope,
   TgMessage,
+  TgMinorUnits,
   TgPreCheckoutQuery,
   TgReplyKeyboardMarkup,
   TgSuccessfulPayment,
@@ -347,7 +348,7 @@ export class FakeTelegram {
   /** A pre_checkout_query update; the bot must answer it with answerPreCheckoutQuery in time. */
   preCheckoutQuery(
     user: UserRef,
-    order: { currency: string; total_amount: number; invoice_payload: string },
+    order: { currency: string; total_amount: TgMinorUnits; invoice_payload: string },
   ): TgPreCheckoutQuery {
     const from = this.store.upsertUser(this.userRef(user));
     const query: TgPreCheckoutQuery = { id: this.store.nextQueryId(), from, ...order };

@@ -89,17 +89,23 @@ export interface TgReplyKeyboardMarkup {
   selective?: boolean;
 }
 
+/**
+ * An amount as the Bot API sends it: a JSON integer in the currency's smallest units (kopecks, or
+ * whole Stars for XTR). Always far below 2^53, so a JSON number holds it exactly.
+ */
+export type TgMinorUnits = number;
+
 export interface TgInvoice {
   title: string;
   description: string;
   start_parameter: string;
   currency: string;
-  total_amount: number;
+  total_amount: TgMinorUnits;
 }
 
 export interface TgSuccessfulPayment {
   currency: string;
-  total_amount: number;
+  total_amount: TgMinorUnits;
   invoice_payload: string;
   telegram_payment_charge_id: string;
   provider_payment_charge_id: string;
@@ -135,7 +141,7 @@ export interface TgPreCheckoutQuery {
   id: string;
   from: TgUser;
   currency: string;
-  total_amount: number;
+  total_amount: TgMinorUnits;
   invoice_payload: string;
 }
 
