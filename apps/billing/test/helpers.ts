@@ -38,6 +38,8 @@ export async function startTestBilling(options: {
   planPurchases?: PlanPurchases;
   /** Deadline of the clients' calls (default 20 s); load tests on a busy machine need more. */
   clientTimeoutMs?: number;
+  /** Where the server's JSON log lines go (tests that read them); stdout otherwise. */
+  logDestination?: { write(line: string): void };
 }): Promise<TestBilling> {
   const database = testDatabase(options.label);
   const tokenPairs = SCOPES.map((scope) => [scope, testToken(scope)] as const);
@@ -54,7 +56,11 @@ export async function startTestBilling(options: {
   });
   const server = await startBillingServer({
     config,
-    log: createLogger({ app: "billing-test", level: config.logLevel }),
+    log: createLogger({
+      app: "billing-test",
+      level: config.logLevel,
+      ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+    }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.systemShards === undefined ? {} : { systemShards: options.systemShards }),
     ...(options.planPurchases === undefined ? {} : { planPurchases: options.planPurchases }),
