@@ -86,10 +86,11 @@ describe("outbox relay (in-process billing)", () => {
         throw new Error("the effect failed");
       }),
     ).rejects.toThrow("the effect failed");
-    await bot.wallet.charge({
+    await billing.client("admin").wallet.grant({
       userRef: "telegram:501",
-      operation: "generate",
-      idempotencyKey: "outbox-charge-1",
+      amountCredits: 10n,
+      reason: "outbox test",
+      idempotencyKey: "outbox-grant-1",
     });
 
     const rows = await drained(billing.database.url);
@@ -152,12 +153,15 @@ describe("outbox relay (billing as a process)", { timeout: 120_000 }, () => {
     });
     let restarted: AppProcess | undefined;
     const client = createBillingClient({ baseUrl: billing.url, token: billing.tokens.bot });
+    const admin = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
     try {
+      // Each user: the starter grant and an operator grant, two balance.changed events.
       for (const n of [1, 2, 3]) {
         await client.wallet.openAccount({ userRef: `telegram:60${n}` });
-        await client.wallet.charge({
+        await admin.wallet.grant({
           userRef: `telegram:60${n}`,
-          operation: "edit",
+          amountCredits: 10n,
+          reason: "outbox test",
           idempotencyKey: `kill-${n}`,
         });
       }
@@ -181,6 +185,7 @@ describe("outbox relay (billing as a process)", { timeout: 120_000 }, () => {
 
       expect(await billing.app.kill()).toBe("SIGKILL");
       client.close();
+      admin.close();
       restarted = spawnApp("billing", {
         ...billing.env,
         NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",

@@ -251,7 +251,6 @@ export class Ledger {
         },
         { userRef: command.userRef, operation: command.operation, reference: command.reference },
       ).id;
-      this.#balanceChanged(tx, command.userRef, locked, "charge");
     }
     return {
       transferId,
@@ -283,7 +282,6 @@ export class Ledger {
         },
         { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
       ).id;
-      this.#balanceChanged(tx, command.userRef, locked, "hold");
     }
     const hold = tx.create(LedgerHold, {
       id: holdId,
@@ -714,7 +712,8 @@ export class Ledger {
     }
     hold.resolutionTransferId = transfer.id;
     hold.resolvedAt = now;
-    this.#balanceChanged(tx, hold.userRef, locked, decision.kind === "post" ? "hold_posted" : "hold_voided");
+    // Spending the caller asked for is answered to the caller; giving value back is announced.
+    if (decision.kind === "void") this.#balanceChanged(tx, hold.userRef, locked, "hold_voided");
     return { hold: holdView(hold), balance: balanceOf(locked) };
   }
 
@@ -856,6 +855,12 @@ export class Ledger {
     });
   }
 
+  /**
+   * billing.balance.changed, for changes the user did not just ask for and pay with: value that
+   * arrives (grants, top-ups, refunds) or returns (released and expired holds), and payment refunds.
+   * Charges, holds and commits are answered to their caller and announced by the job's own events,
+   * so they do not cost an outbox row each.
+   */
   #balanceChanged(tx: EntityManager, userRef: string, locked: LockedAccounts, cause: string): void {
     const balance = balanceOf(locked);
     recordEvent(tx, userRef, { case: "balanceChanged", value: { ...balance, cause } }, this.clock.now());

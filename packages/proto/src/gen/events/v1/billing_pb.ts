@@ -259,7 +259,8 @@ export const RefundSucceededSchema: GenMessage<RefundSucceeded> = /*@__PURE__*/
   messageDesc(file_events_v1_billing, 4);
 
 /**
- * billing.balance.changed
+ * billing.balance.changed: the balance changed other than by the user's own spending (answered to
+ * its caller): starter grant, grant, top-up, refund, payment refund, a released or expired hold.
  *
  * @generated from message events.v1.BalanceChanged
  */
@@ -285,7 +286,7 @@ export type BalanceChanged = Message<"events.v1.BalanceChanged"> & {
   freeOperationsReserved: bigint;
 
   /**
-   * What changed it, e.g. "top_up", "grant", "charge", "refund".
+   * What changed it, e.g. "top_up", "grant", "refund", "hold_voided".
    *
    * @generated from field: string cause = 5;
    */
