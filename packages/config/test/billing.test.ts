@@ -79,7 +79,9 @@ describe("billing outbox configuration", () => {
       outboxPollIntervalMs: 200,
       outboxBatchSize: 100,
     });
-    expect(parseEnv(billingEnvSchema, { ...valid, NATS_NAMESPACE: "t_outbox_1" }).natsNamespace).toBe("t_outbox_1");
+    expect(parseEnv(billingEnvSchema, { ...valid, NATS_NAMESPACE: "t_outbox_1" }).natsNamespace).toBe(
+      "t_outbox_1",
+    );
     expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_OUTBOX_BATCH_SIZE: "100000" })).toThrow(
       /BILLING_OUTBOX_BATCH_SIZE/,
     );
