@@ -1,16 +1,9 @@
 // The modes the bot offers and what each needs from the user. Prices are not here: they come from
 // billing's price list, and a mode billing does not price is not shown.
 
-export const OPERATIONS = [
-  "generate",
-  "edit",
-  "merge",
-  "face_swap",
-  "retouch",
-  "upscale",
-  "add_text",
-] as const;
-export type Operation = (typeof OPERATIONS)[number];
+import type { Operation } from "@billing/events";
+
+export { isOperation, OPERATIONS, type Operation } from "@billing/events";
 
 /** Main menu order (as in the product's menu): two per row, the last ones alone. */
 export const MENU_ROWS: readonly (readonly Operation[])[] = [
@@ -43,7 +36,3 @@ export const MODE_NEEDS: Readonly<Record<Operation, ModeNeeds>> = {
   upscale: { photos: 1, text: "none" },
   add_text: { photos: 1, text: "overlay" },
 };
-
-export function isOperation(value: string): value is Operation {
-  return (OPERATIONS as readonly string[]).includes(value);
-}

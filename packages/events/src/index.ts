@@ -86,3 +86,4 @@ export { jetstream, jetstreamManager } from "@nats-io/jetstream";
 export type { JetStreamClient, JetStreamManager, JsMsg, PubAck } from "@nats-io/jetstream";
 export type { NatsConnection } from "@nats-io/nats-core";
 export type { ObjectStore } from "@nats-io/obj";
+export { isOperation, OPERATIONS, type Operation } from "./operations.js";

@@ -1,17 +1,9 @@
 // The contract between the worker and whatever draws the picture. Every provider (local, fal, gemini)
 // takes the same input and returns the same output, so the worker never branches on the provider.
 
-export const OPERATIONS = [
-  "generate",
-  "edit",
-  "merge",
-  "face_swap",
-  "retouch",
-  "upscale",
-  "add_text",
-] as const;
+import type { Operation } from "@billing/events";
 
-export type Operation = (typeof OPERATIONS)[number];
+export { isOperation, OPERATIONS, type Operation } from "@billing/events";
 
 export type OutputMimeType = "image/png" | "image/jpeg";
 
@@ -44,8 +36,4 @@ export interface ImageProvider {
    * rejects with a transient `timeout` (signal reason is a TimeoutError) or `aborted` error.
    */
   generate(job: GenerationInput, signal: AbortSignal): Promise<GeneratedImage>;
-}
-
-export function isOperation(value: string): value is Operation {
-  return (OPERATIONS as readonly string[]).includes(value);
 }
