@@ -19,17 +19,17 @@ export async function start(ctx: BotContext, scope: UserScope): Promise<void> {
   ];
   if (!opened.created || credits > 0n) lines.push(t.start.balance(credits));
   lines.push(...priceLines(t, prices), "", t.start.choose);
-  await say(ctx, scope.chatId, lines.join("\n"), mainMenu(t, prices));
+  say(ctx, scope.chatId, lines.join("\n"), mainMenu(t, prices));
 }
 
 export async function showMenu(ctx: BotContext, scope: UserScope, text?: string): Promise<void> {
   const prices = await ctx.prices.get();
-  await say(ctx, scope.chatId, text ?? scope.t.menu, mainMenu(scope.t, prices));
+  say(ctx, scope.chatId, text ?? scope.t.menu, mainMenu(scope.t, prices));
 }
 
 export async function help(ctx: BotContext, scope: UserScope): Promise<void> {
   const prices = await ctx.prices.get();
-  await say(
+  say(
     ctx,
     scope.chatId,
     [scope.t.help, "", ...priceLines(scope.t, prices)].join("\n"),

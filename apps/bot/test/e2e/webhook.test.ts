@@ -124,8 +124,9 @@ describe("payments and holds, told in the chat", () => {
     at = user.mark();
     user.press("🎨");
     await user.reply(at, /Describe the picture/);
+    const seq = stack.telegram.lastSeq();
     at = user.send("a lighthouse").message_id;
-    await user.reply(at, /⏳/);
+    await user.uploadingPhoto(seq);
     const expired = await user.reply(at, /did not finish in time/, 20_000);
     expect(expired.text).toContain("“Create” did not finish in time and was cancelled.");
     expect(expired.text).toContain("Your free operation was returned.");
