@@ -73,9 +73,10 @@ export async function startBot(config: BotConfig, options: BotOptions): Promise<
     ...config.send,
     log,
     hooks: {
-      sent: (method, priority, waitedMs) => {
+      sent: (method, priority, waitedMs, callMs) => {
         metrics.messagesSent.inc({ method, priority });
         metrics.sendWait.observe({ priority }, waitedMs / 1000);
+        metrics.sendCall.observe({ method }, callMs / 1000);
       },
       rateLimited: () => metrics.rateLimited.inc(),
       retried: (reason) => metrics.sendRetries.inc({ reason }),

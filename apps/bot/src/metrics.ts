@@ -5,6 +5,7 @@ export interface BotMetrics {
   readonly updates: Counter<"type">;
   readonly messagesSent: Counter<"method" | "priority">;
   readonly sendWait: Histogram<"priority">;
+  readonly sendCall: Histogram<"method">;
   readonly outOfBand: Counter<"method" | "outcome">;
   readonly rateLimited: Counter;
   readonly sendRetries: Counter<"reason">;
@@ -45,6 +46,13 @@ export function createBotMetrics(registry: Registry, sources: { sendQueueDepth: 
       help: "From a message queued to Telegram's answer, by priority (high: results and payments)",
       labelNames: ["priority"],
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    sendCall: new Histogram({
+      name: "bot_send_call_seconds",
+      help: "One delivered send, request to Telegram's answer: each send holds its budget slot this long plus the window",
+      labelNames: ["method"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     outOfBand: new Counter({

@@ -4,7 +4,7 @@
 // answered with a short apology — it never stops the bot.
 import { Code, ConnectError } from "@billing/client";
 import type { CallbackQuery, Message, Update, User } from "telegraf/types";
-import { KeyedSerializer } from "./bounded.js";
+import { KeyedSerializer, Semaphore } from "./bounded.js";
 import { type BotContext, say, type UserScope } from "./context.js";
 import { showBalance } from "./flows/balance.js";
 import type { PhotoInput, UserInput } from "./flows/conversation.js";
@@ -20,8 +20,10 @@ import { describeError } from "./telegram/redact.js";
 /** Telegram albums have at most 10 items. */
 const ALBUM_MAX_PHOTOS = 10;
 const ALBUMS_PENDING_MAX = 1_000;
-/** Updates handled at once; beyond it intake waits (bounded memory under a crowd). */
+/** Updates taken and not yet handled; beyond it intake waits (bounded memory under a crowd). */
 const HANDLERS_IN_FLIGHT_MAX = 2_000;
+/** Handlers running at once (calling billing); the others wait their turn, "typing…" already shown. */
+const HANDLERS_RUNNING_MAX = 64;
 const IMAGE_DOCUMENT_TYPES = new Set(["image/jpeg", "image/png"]);
 
 export interface Router {
@@ -47,6 +49,7 @@ interface PendingAlbum {
 
 export function createRouter(ctx: BotContext): Router {
   const serializer = new KeyedSerializer<number>();
+  const running = new Semaphore(HANDLERS_RUNNING_MAX);
   const albums = new Map<string, PendingAlbum>();
   let closed = false;
 
@@ -60,7 +63,7 @@ export function createRouter(ctx: BotContext): Router {
   const safely = (scope: UserScope, updateId: number, work: () => Promise<void>): Promise<void> =>
     serializer.run(scope.userId, async () => {
       try {
-        await work();
+        await running.run(work);
       } catch (error) {
         ctx.metrics.handlerErrors.inc();
         ctx.log.error(

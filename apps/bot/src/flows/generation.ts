@@ -1,7 +1,8 @@
-// A paid operation, once its input is complete: Reserve (key from the update) → the user's photos into
-// the inputs object store → "sending a photo…" (a chat action) → jobs.generation.requested. The worker commits or releases
-// the hold; jobs.ts tells the user. Anything that fails after the reservation releases it, so the
-// user never pays for a job that was not queued.
+// A paid operation, once its input is complete: Reserve (key from the update; a replayed one is checked
+// against the hold's current state) → the user's photos into the inputs object store → "sending a
+// photo…" (a chat action) → jobs.generation.requested. The worker commits or releases the hold;
+// results.ts tells the user. Anything that fails after the reservation releases it, so the user never
+// pays for a job that was not queued.
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { errorReason, insufficientFunds } from "@billing/client";

@@ -25,7 +25,8 @@ export type SendResult =
 export type SendPriority = "high" | "normal";
 
 export interface SendQueueHooks {
-  sent?(method: string, priority: SendPriority, waitedMs: number): void;
+  /** waitedMs: from queued to Telegram's answer; callMs: the API call alone. */
+  sent?(method: string, priority: SendPriority, waitedMs: number, callMs: number): void;
   rateLimited?(retryAfterMs: number): void;
   retried?(reason: "server_error"): void;
   dropped?(reason: DropReason): void;
@@ -256,9 +257,16 @@ export class SendQueue {
 
   async #attempt(chat: ChatQueue, item: Item): Promise<void> {
     const method = item.message.kind === "text" ? "sendMessage" : "sendPhoto";
+    const startedMs = this.#now();
     try {
       const { messageId } = await this.#options.api.send(item.message);
-      this.#options.hooks?.sent?.(method, item.priority, this.#now() - item.enqueuedAtMs);
+      const answeredMs = this.#now();
+      this.#options.hooks?.sent?.(
+        method,
+        item.priority,
+        answeredMs - item.enqueuedAtMs,
+        answeredMs - startedMs,
+      );
       this.#settle(chat, item, { status: "sent", messageId });
       return;
     } catch (error) {

@@ -35,6 +35,9 @@ export class CrowdObserver {
   readonly #reactions = new Map<number, PendingReaction>();
   readonly reactionMs: number[] = [];
   sendCalls = 0;
+  /** Messages delivered to crowd users, and journeys finished: progress for long runs. */
+  messages = 0;
+  journeysDone = 0;
   tooManyRequests = 0;
   callbackAnswered = 0;
   callbackRefused = 0;
@@ -63,6 +66,7 @@ export class CrowdObserver {
     if (call.response?.ok !== true) return;
     const message = call.response.result as TgMessage;
     this.#reacted(message.chat.id, doneMs);
+    this.messages++;
     this.lastMessageAtMs = Math.max(this.lastMessageAtMs, doneMs);
     const waiters = this.#waiters.get(message.chat.id) ?? [];
     const index = waiters.findIndex((w) => w.matches(message));
@@ -203,6 +207,7 @@ export async function runCrowd(
       try {
         const taken = await journey(stack, observer, userId, payers.has(userId), options.stepTimeoutMs);
         for (const step of STEPS) if (taken[step] !== undefined) steps[step].push(taken[step]);
+        observer.journeysDone++;
       } catch (error) {
         failures.push(`user ${userId}: ${error instanceof Error ? error.message : String(error)}`);
       }
