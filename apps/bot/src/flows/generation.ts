@@ -12,6 +12,7 @@ import { type BotContext, say, type UserScope, userRef } from "../context.js";
 import type { Operation } from "../operations.js";
 import { TelegramCallError } from "../telegram/types.js";
 import type { PhotoInput } from "./conversation.js";
+import { repeatable } from "../idempotent.js";
 import { jobIdOf, seedOf } from "./keys.js";
 import { menuRow, topUpButton } from "./keyboards.js";
 
@@ -231,19 +232,21 @@ async function currentHold(ctx: BotContext, reserved: ReserveResponse, callStart
   if (hold === undefined) throw new Error("Reserve answered without a hold");
   const createdMs = hold.createdAt === undefined ? callStartedMs : timestampMs(hold.createdAt);
   if (createdMs >= callStartedMs - REPLAY_AGE_MS) return hold;
-  const current = (await ctx.billing.wallet.getHold({ holdId: hold.holdId })).hold;
+  const current = (await repeatable(() => ctx.billing.wallet.getHold({ holdId: hold.holdId }))).hold;
   if (current === undefined) throw new Error("GetHold answered without a hold");
   return current;
 }
 
 /** Reserve; a user who never sent /start (no account yet) gets the account first. */
 async function reserve(ctx: BotContext, request: Parameters<BotContext["billing"]["wallet"]["reserve"]>[0]) {
+  const wallet = ctx.billing.wallet;
   try {
-    return await ctx.billing.wallet.reserve(request);
+    return await repeatable(() => wallet.reserve(request));
   } catch (error) {
-    if (errorReason(error) !== "ACCOUNT_NOT_FOUND" || request.userRef === undefined) throw error;
-    await ctx.billing.wallet.openAccount({ userRef: request.userRef });
-    return await ctx.billing.wallet.reserve(request);
+    const userRef = request.userRef;
+    if (errorReason(error) !== "ACCOUNT_NOT_FOUND" || userRef === undefined) throw error;
+    await repeatable(() => wallet.openAccount({ userRef }));
+    return await repeatable(() => wallet.reserve(request));
   }
 }
 

@@ -3,12 +3,13 @@
 import type { GetPriceListResponse } from "@billing/proto/billing/v1/wallet_pb";
 import { type BotContext, say, type UserScope, userRef } from "../context.js";
 import type { Catalogue } from "../i18n/index.js";
+import { repeatable } from "../idempotent.js";
 import { isOperation, OPERATIONS } from "../operations.js";
 import { mainMenu } from "./keyboards.js";
 
 export async function start(ctx: BotContext, scope: UserScope): Promise<void> {
   const { t } = scope;
-  const opened = await ctx.billing.wallet.openAccount({ userRef: userRef(scope.userId) });
+  const opened = await repeatable(() => ctx.billing.wallet.openAccount({ userRef: userRef(scope.userId) }));
   const prices = await ctx.prices.get();
   const credits = opened.balance?.creditsAvailable ?? 0n;
   const free = opened.balance?.freeOperationsAvailable ?? 0n;
