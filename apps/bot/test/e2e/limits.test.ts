@@ -106,7 +106,7 @@ describe("Telegram's budget", () => {
     expect(observer.callbackRefused - before.refused).toBe(0);
     expect(await stack.metric("bot_telegram_429_total")).toBe(0);
     expect(await stack.metric("bot_messages_sent_total", 'priority="high"')).toBeGreaterThanOrEqual(44);
-  });
+  }, 120_000);
 });
 
 describe("start-up", () => {
