@@ -9,6 +9,7 @@ import { createMetricsRegistry, type Logger, type Registry, startOpsServer } fro
 import { setTimeout as sleep } from "node:timers/promises";
 import { onBillingEvent } from "./billing-events.js";
 import { Cached } from "./cached.js";
+import { registerCommands } from "./commands.js";
 import type { BotContext } from "./context.js";
 import { connectEvents } from "./jobs.js";
 import { BotMemory } from "./memory.js";
@@ -16,6 +17,7 @@ import { createBotMetrics } from "./metrics.js";
 import { onCompleted, onFailed } from "./results.js";
 import { createRouter } from "./router.js";
 import { describeError, type Redactor } from "./telegram/redact.js";
+import { OutOfBand } from "./telegram/out-of-band.js";
 import { SendQueue } from "./telegram/send-queue.js";
 import { createTelegramApi } from "./telegram/telegram-api.js";
 import { connectTelegraf, startTransport } from "./telegram/transport.js";
@@ -23,6 +25,9 @@ import { connectTelegraf, startTransport } from "./telegram/transport.js";
 /** Prices and top-up options change with billing's configuration: re-read at most once a minute. */
 const CATALOGUE_TTL_MS = 60_000;
 const TELEGRAM_CONNECT_ATTEMPTS = 5;
+/** Callback answers and chat actions in flight at once, and chat actions allowed to wait. */
+const OUT_OF_BAND_CONCURRENCY = 32;
+const OUT_OF_BAND_BACKLOG_MAX = 2_000;
 
 export interface RunningBot {
   readonly username: string;
@@ -68,12 +73,25 @@ export async function startBot(config: BotConfig, options: BotOptions): Promise<
     ...config.send,
     log,
     hooks: {
-      sent: (method) => metrics.messagesSent.inc({ method }),
+      sent: (method, priority, waitedMs, callMs) => {
+        metrics.messagesSent.inc({ method, priority });
+        metrics.sendWait.observe({ priority }, waitedMs / 1000);
+        metrics.sendCall.observe({ method }, callMs / 1000);
+      },
       rateLimited: () => metrics.rateLimited.inc(),
       retried: (reason) => metrics.sendRetries.inc({ reason }),
       dropped: (reason) => metrics.messagesDropped.inc({ reason }),
     },
   });
+
+  const signals = new OutOfBand({
+    api,
+    concurrency: OUT_OF_BAND_CONCURRENCY,
+    backlogMax: OUT_OF_BAND_BACKLOG_MAX,
+    onResult: (method, outcome) => metrics.outOfBand.inc({ method, outcome }),
+    log,
+  });
+  void registerCommands(api, config.defaultLocale, log, redact);
 
   const memory = new BotMemory({
     maxUsers: config.limits.stateMaxUsers,
@@ -86,6 +104,7 @@ export async function startBot(config: BotConfig, options: BotOptions): Promise<
     redact,
     api,
     sendQueue,
+    signals,
     billing,
     jobs: events.gateway,
     memory,
@@ -117,7 +136,7 @@ export async function startBot(config: BotConfig, options: BotOptions): Promise<
       webhook: config.webhook,
       log,
       redact,
-      onUpdate: (update) => router.handle(update),
+      onUpdate: (update) => router.accept(update),
       onHandlerError: () => handlerErrors.inc(),
       onFatal: (error) => options.onFatal(error),
     });

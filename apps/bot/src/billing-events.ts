@@ -3,7 +3,7 @@
 // events (internal services) are not ours and are acked untouched. Each event is handled once per
 // process (by event id); the consumer acks only after the message is with Telegram.
 import type { BillingEvent } from "@billing/proto/events/v1/billing_pb";
-import { type BotContext, say, telegramUserId } from "./context.js";
+import { type BotContext, deliver, telegramUserId } from "./context.js";
 import { menuRow, topUpButton } from "./flows/keyboards.js";
 import { catalogue } from "./i18n/index.js";
 import { onHoldExpired, type Settle, settleOnly } from "./results.js";
@@ -21,7 +21,7 @@ export async function onBillingEvent(ctx: BotContext, event: BillingEvent): Prom
         paid.planCode !== "" && paid.credits === 0n
           ? t.topUp.planActivated
           : t.topUp.succeeded(paid.credits, paid.creditsAvailable);
-      outcome = settleOnly(await say(ctx, userId, text, [menuRow(t)]));
+      outcome = settleOnly(await deliver(ctx, userId, text, [menuRow(t)]));
       break;
     }
     case "paymentCanceled": {
@@ -29,7 +29,7 @@ export async function onBillingEvent(ctx: BotContext, event: BillingEvent): Prom
       const reasons: Readonly<Record<string, string>> = t.topUp.cancelReason;
       const reason = reasons[canceled.cancellationReason] ?? t.topUp.cancelReason.other;
       outcome = settleOnly(
-        await say(ctx, userId, t.topUp.canceled(canceled.amountMinor, reason), topUpButton(t)),
+        await deliver(ctx, userId, t.topUp.canceled(canceled.amountMinor, reason), topUpButton(t)),
       );
       break;
     }

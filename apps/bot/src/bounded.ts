@@ -115,3 +115,30 @@ export class KeyedSerializer<K> {
     await Promise.all([...this.#tails.values()]);
   }
 }
+
+/**
+ * At most `limit` tasks at once, the others waiting in arrival order. Waiting here costs no deadline:
+ * a billing call that starts late still gets its full timeout, where a flood of calls started at
+ * once would queue inside billing and run out of time there.
+ */
+export class Semaphore {
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error("limit must be >= 1");
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next waiter (it stays counted), or is given back.
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#running--;
+      else next();
+    }
+  }
+}

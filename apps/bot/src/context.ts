@@ -8,8 +8,9 @@ import type { BotMemory } from "./memory.js";
 import type { BotMetrics } from "./metrics.js";
 import type { Cached } from "./cached.js";
 import type { Redactor } from "./telegram/redact.js";
+import type { OutOfBand } from "./telegram/out-of-band.js";
 import type { SendQueue, SendResult } from "./telegram/send-queue.js";
-import type { InlineKeyboard, TelegramApi } from "./telegram/types.js";
+import type { InlineKeyboard, Outgoing, TelegramApi } from "./telegram/types.js";
 import type { GetPriceListResponse } from "@billing/proto/billing/v1/wallet_pb";
 import type { ListTopUpOptionsResponse } from "@billing/proto/billing/v1/payments_pb";
 
@@ -32,6 +33,8 @@ export interface BotContext {
   readonly redact: Redactor;
   readonly api: TelegramApi;
   readonly sendQueue: SendQueue;
+  /** Callback answers and chat actions: at once, outside the send queue. */
+  readonly signals: OutOfBand;
   readonly billing: BillingClient;
   readonly jobs: JobGateway;
   readonly memory: BotMemory;
@@ -64,17 +67,32 @@ export function telegramUserId(ref: string): number | undefined {
   return Number.isSafeInteger(id) ? id : undefined;
 }
 
-/** Queues a text for the user. Replies are not awaited: the queue keeps them in order. */
-export function say(
+/**
+ * Queues a reply for the user and returns at once: a handler decides and enqueues, it never waits for
+ * Telegram (the queue keeps the chat's order, and logs and counts what it could not deliver).
+ */
+export function say(ctx: BotContext, chatId: number, text: string, keyboard?: InlineKeyboard): void {
+  void ctx.sendQueue.enqueue(textMessage(chatId, text, keyboard));
+}
+
+/**
+ * Queues a message the user is waiting for (a result, a payment) ahead of conversation replies, and
+ * resolves once it was delivered or dropped: consumers ack their event only then.
+ */
+export function deliver(
   ctx: BotContext,
   chatId: number,
   text: string,
   keyboard?: InlineKeyboard,
 ): Promise<SendResult> {
-  return ctx.sendQueue.enqueue({
+  return ctx.sendQueue.enqueue(textMessage(chatId, text, keyboard), "high");
+}
+
+function textMessage(chatId: number, text: string, keyboard: InlineKeyboard | undefined): Outgoing {
+  return {
     kind: "text",
     chatId,
     text: text.slice(0, 4096),
     ...(keyboard === undefined ? {} : { keyboard }),
-  });
+  };
 }

@@ -54,7 +54,7 @@ export interface ConsumerHandlers {
 
 export interface EventsConnection {
   readonly gateway: JobGateway;
-  /** Connected, streams and consumers in place, consumers running. */
+  /** Connected now (not merely reconnecting), streams and consumers in place, consumers running. */
   readonly ready: boolean;
   /** Starts both consumers as soon as the connection is up. */
   startConsumers(handlers: ConsumerHandlers): void;
@@ -85,18 +85,58 @@ export function connectEvents(options: {
   const consumers: RunningConsumer[] = [];
   let consumersRunning = false;
 
+  /** The link is up (no disconnect since the last reconnect) and JetStream's set-up is in place. */
+  let linkUp = false;
+  let jetstreamSetUp = false;
+
+  /** Every app ensures what it uses: safe to repeat, and the bot may start before the worker. */
+  const setUpJetStream = async (nc: NatsConnection): Promise<JobBuckets> => {
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
+    const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, config.natsStreamReplicas));
+    await ensureConsumer(jsm, botResultsConsumer(names));
+    await ensureConsumer(jsm, botBillingConsumer(names));
+    return buckets;
+  };
+
+  /** After a reconnect the server may be a new one (streams lost): set up again before saying ready. */
+  const afterReconnect = async (nc: NatsConnection): Promise<void> => {
+    for (let attempt = 1; linkUp && !nc.isClosed() && !stopping.signal.aborted; attempt++) {
+      try {
+        await setUpJetStream(nc);
+        jetstreamSetUp = true;
+        log.info({ namespace: names.namespace }, "NATS reconnected; JetStream set-up checked");
+        return;
+      } catch (error) {
+        log.warn({ attempt, error: describeError(error, redact) }, "JetStream set-up after reconnect failed");
+        await sleep(Math.min(CONNECT_BACKOFF_MAX_MS, 250 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  };
+
+  const watchStatus = async (nc: NatsConnection): Promise<void> => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        linkUp = false;
+        jetstreamSetUp = false;
+        log.warn({ server: status.server }, "NATS disconnected");
+      } else if (status.type === "reconnect") {
+        linkUp = true;
+        void afterReconnect(nc);
+      }
+    }
+  };
+
   const connection = (async (): Promise<Connected | undefined> => {
     for (let attempt = 1; !stopping.signal.aborted; attempt++) {
       let nc: NatsConnection | undefined;
       try {
         nc = await connectNats({ servers: config.natsUrl, name: "bot" });
-        const jsm = await jetstreamManager(nc);
-        // Every app ensures what it uses: safe to repeat, and the bot may start before the worker.
-        await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
-        const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, config.natsStreamReplicas));
-        await ensureConsumer(jsm, botResultsConsumer(names));
-        await ensureConsumer(jsm, botBillingConsumer(names));
+        const buckets = await setUpJetStream(nc);
         connected = { nc, js: jetstream(nc), buckets };
+        linkUp = true;
+        jetstreamSetUp = true;
+        void watchStatus(nc);
         log.info({ namespace: names.namespace }, "NATS connected");
         return connected;
       } catch (error) {
@@ -141,7 +181,9 @@ export function connectEvents(options: {
   return {
     gateway,
     get ready() {
-      return connected !== undefined && !connected.nc.isClosed() && consumersRunning;
+      return (
+        connected !== undefined && !connected.nc.isClosed() && linkUp && jetstreamSetUp && consumersRunning
+      );
     },
     startConsumers(handlers) {
       void connection

@@ -1,9 +1,12 @@
 // The bot's Prometheus metrics (served on /metrics of BOT_OPS_PORT).
-import { Counter, Gauge, type Registry } from "@billing/observability";
+import { Counter, Gauge, Histogram, type Registry } from "@billing/observability";
 
 export interface BotMetrics {
   readonly updates: Counter<"type">;
-  readonly messagesSent: Counter<"method">;
+  readonly messagesSent: Counter<"method" | "priority">;
+  readonly sendWait: Histogram<"priority">;
+  readonly sendCall: Histogram<"method">;
+  readonly outOfBand: Counter<"method" | "outcome">;
   readonly rateLimited: Counter;
   readonly sendRetries: Counter<"reason">;
   readonly messagesDropped: Counter<"reason">;
@@ -34,8 +37,28 @@ export function createBotMetrics(registry: Registry, sources: { sendQueueDepth: 
     }),
     messagesSent: new Counter({
       name: "bot_messages_sent_total",
-      help: "Messages delivered to Telegram, by method",
+      help: "Messages delivered to Telegram, by method and queue priority",
+      labelNames: ["method", "priority"],
+      registers: [registry],
+    }),
+    sendWait: new Histogram({
+      name: "bot_send_wait_seconds",
+      help: "From a message queued to Telegram's answer, by priority (high: results and payments)",
+      labelNames: ["priority"],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    sendCall: new Histogram({
+      name: "bot_send_call_seconds",
+      help: "One delivered send, request to Telegram's answer: each send holds its budget slot this long plus the window",
       labelNames: ["method"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    outOfBand: new Counter({
+      name: "bot_out_of_band_calls_total",
+      help: "answerCallbackQuery / sendChatAction calls outside the send queue, by outcome (ok, failed, skipped)",
+      labelNames: ["method", "outcome"],
       registers: [registry],
     }),
     rateLimited: new Counter({

@@ -5,7 +5,7 @@
 import { FundingSource } from "@billing/proto/billing/v1/wallet_pb";
 import type { GenerationCompleted, GenerationFailed } from "@billing/proto/events/v1/jobs_pb";
 import type { HoldExpired } from "@billing/proto/events/v1/billing_pb";
-import { type BotContext, say } from "./context.js";
+import { type BotContext, deliver } from "./context.js";
 import { callbackData, menuRow } from "./flows/keyboards.js";
 import { type Catalogue, catalogue, type Cost, isLocale, type Locale, type Returned } from "./i18n/index.js";
 import { isOperation } from "./operations.js";
@@ -36,7 +36,7 @@ async function deliverResult(ctx: BotContext, event: GenerationCompleted): Promi
   const bytes = ref === undefined ? undefined : await ctx.jobs.readResult(ref);
   if (bytes === undefined) {
     ctx.log.error({ job_id: event.jobId }, "result image missing from the results store");
-    return settleOnly(await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]));
+    return settleOnly(await deliver(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]));
   }
   const cost: Cost =
     event.chargedFreeOperations > 0n
@@ -47,17 +47,20 @@ async function deliverResult(ctx: BotContext, event: GenerationCompleted): Promi
   const keyboard: InlineKeyboard = [
     [{ text: t.button.again, callbackData: callbackData.again(event.jobId) }, ...menuRow(t)],
   ];
-  const sent = await ctx.sendQueue.enqueue({
-    kind: "photo",
-    chatId,
-    photo: bytes,
-    fileName: `${event.jobId}.${ref?.mimeType === "image/jpeg" ? "jpg" : "png"}`,
-    caption: t.job.done(operation, cost, event.creditsAvailable, event.freeOperationsAvailable),
-    keyboard,
-  });
+  const sent = await ctx.sendQueue.enqueue(
+    {
+      kind: "photo",
+      chatId,
+      photo: bytes,
+      fileName: `${event.jobId}.${ref?.mimeType === "image/jpeg" ? "jpg" : "png"}`,
+      caption: t.job.done(operation, cost, event.creditsAvailable, event.freeOperationsAvailable),
+      keyboard,
+    },
+    "high",
+  );
   if (sent.status === "dropped" && sent.reason === "rejected") {
     // Telegram refused the picture itself: say so rather than stay silent about a paid job.
-    await say(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]);
+    await deliver(ctx, chatId, t.job.resultUnavailable, [menuRow(t)]);
   }
   const outcome = settleOnly(sent);
   if (outcome === "ack") ctx.metrics.jobsCompleted.inc({ operation: event.operation });
@@ -80,7 +83,7 @@ async function tellFailure(ctx: BotContext, event: GenerationFailed): Promise<Se
     HOPELESS.has(event.reasonCode) || !ctx.memory.recentJobs.has(event.jobId)
       ? [menuRow(t)]
       : [[{ text: t.button.again, callbackData: callbackData.again(event.jobId) }, ...menuRow(t)]];
-  const sent = await say(
+  const sent = await deliver(
     ctx,
     Number(event.chatId),
     t.job.failed(operationName(t, event.operation), reason, returned),
@@ -104,7 +107,7 @@ export function onHoldExpired(ctx: BotContext, userId: number, expired: HoldExpi
           : { kind: "nothing" };
     // In a private chat the chat id is the user id.
     const text = t.job.holdExpired(operationName(t, expired.operation), returned);
-    return settleOnly(await say(ctx, userId, text, [menuRow(t)]));
+    return settleOnly(await deliver(ctx, userId, text, [menuRow(t)]));
   };
   return expired.jobId === "" ? tell() : once(ctx, expired.jobId, tell);
 }

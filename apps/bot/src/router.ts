@@ -4,7 +4,7 @@
 // answered with a short apology — it never stops the bot.
 import { Code, ConnectError } from "@billing/client";
 import type { CallbackQuery, Message, Update, User } from "telegraf/types";
-import { KeyedSerializer } from "./bounded.js";
+import { KeyedSerializer, Semaphore } from "./bounded.js";
 import { type BotContext, say, type UserScope } from "./context.js";
 import { showBalance } from "./flows/balance.js";
 import type { PhotoInput, UserInput } from "./flows/conversation.js";
@@ -20,10 +20,21 @@ import { describeError } from "./telegram/redact.js";
 /** Telegram albums have at most 10 items. */
 const ALBUM_MAX_PHOTOS = 10;
 const ALBUMS_PENDING_MAX = 1_000;
+/** Updates taken and not yet handled; beyond it intake waits (bounded memory under a crowd). */
+const HANDLERS_IN_FLIGHT_MAX = 2_000;
+/** Handlers running at once (calling billing); the others wait their turn, "typing…" already shown. */
+const HANDLERS_RUNNING_MAX = 64;
 const IMAGE_DOCUMENT_TYPES = new Set(["image/jpeg", "image/png"]);
 
 export interface Router {
+  /** Handles one update; resolves when it is handled (its replies queued, not delivered). */
   handle(update: Update): Promise<void>;
+  /**
+   * Starts handling one update and resolves as soon as it is taken: at once, unless
+   * HANDLERS_IN_FLIGHT_MAX updates are being handled already (then when one of them ends). Intake
+   * never waits for the replies of earlier updates.
+   */
+  accept(update: Update): Promise<void>;
   /** Stops taking updates and waits for the running handlers (bounded by the caller). */
   close(): Promise<void>;
 }
@@ -38,6 +49,7 @@ interface PendingAlbum {
 
 export function createRouter(ctx: BotContext): Router {
   const serializer = new KeyedSerializer<number>();
+  const running = new Semaphore(HANDLERS_RUNNING_MAX);
   const albums = new Map<string, PendingAlbum>();
   let closed = false;
 
@@ -51,7 +63,7 @@ export function createRouter(ctx: BotContext): Router {
   const safely = (scope: UserScope, updateId: number, work: () => Promise<void>): Promise<void> =>
     serializer.run(scope.userId, async () => {
       try {
-        await work();
+        await running.run(work);
       } catch (error) {
         ctx.metrics.handlerErrors.inc();
         ctx.log.error(
@@ -61,7 +73,7 @@ export function createRouter(ctx: BotContext): Router {
         const unavailable =
           error instanceof ConnectError &&
           (error.code === Code.Unavailable || error.code === Code.DeadlineExceeded);
-        await say(ctx, scope.chatId, unavailable ? scope.t.error.unavailable : scope.t.error.apology);
+        say(ctx, scope.chatId, unavailable ? scope.t.error.unavailable : scope.t.error.apology);
       }
     });
 
@@ -73,11 +85,11 @@ export function createRouter(ctx: BotContext): Router {
         return modeInput(ctx, scope, conversation, input, key);
       case "amount":
         if (input.kind === "text") return typedAmount(ctx, scope, input.text, key);
-        await say(ctx, scope.chatId, scope.t.topUp.notANumber);
+        say(ctx, scope.chatId, scope.t.topUp.notANumber);
         return;
       case "email":
         if (input.kind === "text") return typedEmail(ctx, scope, input.text, conversation.purchase, key);
-        await say(ctx, scope.chatId, scope.t.topUp.emailInvalid);
+        say(ctx, scope.chatId, scope.t.topUp.emailInvalid);
         return;
       case undefined:
         return showMenu(ctx, scope, scope.t.unknownInput);
@@ -87,6 +99,8 @@ export function createRouter(ctx: BotContext): Router {
   const onMessage = async (updateId: number, message: Message): Promise<void> => {
     const from = message.from;
     if (message.chat.type !== "private" || from === undefined || from.is_bot) return;
+    // The user sees "typing…" at once, whatever the reply waits for (billing, the send budget).
+    void ctx.signals.chatAction(message.chat.id, "typing");
     const scope = scopeOf(from, message.chat.id);
     const groupId = "media_group_id" in message ? message.media_group_id : undefined;
     const input = inputOf(message);
@@ -150,12 +164,9 @@ export function createRouter(ctx: BotContext): Router {
 
   const onCallback = async (updateId: number, query: CallbackQuery): Promise<void> => {
     const message = query.message;
-    if (message === undefined || message.chat.type !== "private" || !("data" in query)) {
-      await answer(query.id);
-      return;
-    }
-    // Stops the button's spinner at once; the work may take a few seconds.
-    void answer(query.id);
+    // Stops the button's spinner at once, out of band: the work and the reply may take a while.
+    void ctx.signals.answerCallback(query.id);
+    if (message === undefined || message.chat.type !== "private" || !("data" in query)) return;
     const scope = scopeOf(query.from, message.chat.id);
     const data = query.data;
     const key = buttonKey(ctx.botId, message.chat.id, message.message_id, data);
@@ -185,26 +196,39 @@ export function createRouter(ctx: BotContext): Router {
     });
   };
 
-  const answer = async (queryId: string): Promise<void> => {
-    try {
-      await ctx.api.answerCallback(queryId);
-    } catch (error) {
-      // Cosmetic (the spinner stops by itself): never worth failing the update for.
-      ctx.log.debug({ error: describeError(error, ctx.redact) }, "answerCallbackQuery failed");
+  let inFlight = 0;
+  let admitted: (() => void)[] = [];
+  const handle = async (update: Update): Promise<void> => {
+    if (closed) return;
+    const type = "message" in update ? "message" : "callback_query" in update ? "callback_query" : "other";
+    ctx.metrics.updates.inc({ type });
+    if (!ctx.memory.seenUpdates.addIfAbsent(update.update_id)) {
+      ctx.log.info({ update_id: update.update_id }, "update delivered again; already handled");
+      return;
     }
+    if ("message" in update) await onMessage(update.update_id, update.message);
+    else if ("callback_query" in update) await onCallback(update.update_id, update.callback_query);
   };
 
   return {
-    async handle(update) {
-      if (closed) return;
-      const type = "message" in update ? "message" : "callback_query" in update ? "callback_query" : "other";
-      ctx.metrics.updates.inc({ type });
-      if (!ctx.memory.seenUpdates.addIfAbsent(update.update_id)) {
-        ctx.log.info({ update_id: update.update_id }, "update delivered again; already handled");
-        return;
-      }
-      if ("message" in update) await onMessage(update.update_id, update.message);
-      else if ("callback_query" in update) await onCallback(update.update_id, update.callback_query);
+    handle,
+    async accept(update) {
+      while (inFlight >= HANDLERS_IN_FLIGHT_MAX) await new Promise<void>((resolve) => admitted.push(resolve));
+      inFlight++;
+      void handle(update)
+        .catch((error: unknown) => {
+          ctx.metrics.handlerErrors.inc();
+          ctx.log.error(
+            { update_id: update.update_id, error: describeError(error, ctx.redact) },
+            "unhandled error in an update handler",
+          );
+        })
+        .finally(() => {
+          inFlight--;
+          const waiting = admitted;
+          admitted = [];
+          for (const wake of waiting) wake();
+        });
     },
     async close() {
       closed = true;
@@ -212,6 +236,7 @@ export function createRouter(ctx: BotContext): Router {
       for (const album of albums.values()) clearTimeout(album.timer);
       albums.clear();
       await serializer.idle();
+      while (inFlight > 0) await new Promise<void>((resolve) => admitted.push(resolve));
     },
   };
 }

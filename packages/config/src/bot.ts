@@ -88,7 +88,7 @@ export const botEnvSchema = z
     BOT_STATE_MAX_USERS: positiveInt(10_000, 1_000_000),
     BOT_ALBUM_SETTLE_MS: nonNegativeInt(800, 10_000),
     BOT_SEND_CHAT_INTERVAL_MS: nonNegativeInt(1_000, 60_000),
-    BOT_SEND_CHAT_BURST: positiveInt(3, 30),
+    BOT_SEND_CHAT_BURST: positiveInt(1, 30),
     BOT_SEND_GLOBAL_PER_S: positiveInt(30, 1_000),
     BOT_SEND_QUEUE_MAX: positiveInt(10_000, 1_000_000),
     BOT_SEND_MAX_ATTEMPTS: positiveInt(5, 20),

@@ -50,7 +50,7 @@ export async function showBalance(ctx: BotContext, scope: UserScope): Promise<vo
     ctx.log.warn({ error: describe(ctx, error) }, "top-up options unavailable");
     lines.push("", t.balance.paymentsUnavailable);
   }
-  await say(ctx, scope.chatId, lines.join("\n"), keyboard);
+  say(ctx, scope.chatId, lines.join("\n"), keyboard);
 }
 
 function statementLine(ctx: BotContext, scope: UserScope, entry: Transaction): StatementLine {

@@ -1,16 +1,18 @@
-// A paid operation, once its input is complete: Reserve (key from the update) → the user's photos into
-// the inputs object store → "generating…" → jobs.generation.requested. The worker commits or releases
-// the hold; jobs.ts tells the user. Anything that fails after the reservation releases it, so the
-// user never pays for a job that was not queued.
+// A paid operation, once its input is complete: Reserve (key from the update; a replayed one is checked
+// against the hold's current state) → the user's photos into the inputs object store → "sending a
+// photo…" (a chat action) → jobs.generation.requested. The worker commits or releases the hold;
+// results.ts tells the user. Anything that fails after the reservation releases it, so the user never
+// pays for a job that was not queued.
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampNow } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampMs, timestampNow } from "@bufbuild/protobuf/wkt";
 import { errorReason, insufficientFunds } from "@billing/client";
-import { HoldState, type ReserveResponse } from "@billing/proto/billing/v1/wallet_pb";
+import { type Hold, HoldState, type ReserveResponse } from "@billing/proto/billing/v1/wallet_pb";
 import { GenerationRequestedSchema, type ImageRef } from "@billing/proto/events/v1/jobs_pb";
 import { type BotContext, say, type UserScope, userRef } from "../context.js";
 import type { Operation } from "../operations.js";
 import { TelegramCallError } from "../telegram/types.js";
 import type { PhotoInput } from "./conversation.js";
+import { repeatable } from "../idempotent.js";
 import { jobIdOf, seedOf } from "./keys.js";
 import { menuRow, topUpButton } from "./keyboards.js";
 
@@ -40,6 +42,7 @@ export async function submitGeneration(
   const ref = userRef(scope.userId);
 
   let reserved: ReserveResponse;
+  const reserveStartedMs = Date.now();
   try {
     reserved = await reserve(ctx, {
       userRef: ref,
@@ -53,7 +56,7 @@ export async function submitGeneration(
     const detail = insufficientFunds(error);
     const price = detail?.priceCredits ?? (await priceOf(ctx, request.operation));
     ctx.metrics.insufficientFunds.inc({ operation: request.operation });
-    await say(
+    say(
       ctx,
       scope.chatId,
       t.funds.insufficient(t.operation[request.operation], price, detail?.creditsAvailable ?? 0n),
@@ -61,8 +64,7 @@ export async function submitGeneration(
     );
     return "refused";
   }
-  const hold = reserved.hold;
-  if (hold === undefined) throw new Error("Reserve answered without a hold");
+  const hold = await currentHold(ctx, reserved, reserveStartedMs);
   if (hold.state !== HoldState.PENDING) {
     // A replay of a reservation whose job already ended (the update came back long after): done.
     ctx.log.info(
@@ -93,12 +95,13 @@ export async function submitGeneration(
         : problem === "not_image"
           ? t.invalid.notAnImage
           : t.invalid.photoUnavailable;
-    await say(ctx, scope.chatId, message, [menuRow(t)]);
+    say(ctx, scope.chatId, message, [menuRow(t)]);
     return "failed";
   }
 
-  // Queued before the job is published, so it always precedes the result in the chat.
-  void say(ctx, scope.chatId, t.job.generating);
+  // "Sending a photo…" instead of a message: the result itself is the next message in the chat, and
+  // the send budget (1/s per chat, 30/s overall) goes to what the user waits for.
+  void ctx.signals.chatAction(scope.chatId, "upload_photo");
   const job = create(GenerationRequestedSchema, {
     jobId,
     userRef: ref,
@@ -119,7 +122,7 @@ export async function submitGeneration(
       "could not publish the job; releasing the hold",
     );
     await release(ctx, hold.holdId, "publish_failed");
-    await say(ctx, scope.chatId, t.error.unavailable, [menuRow(t)]);
+    say(ctx, scope.chatId, t.error.unavailable, [menuRow(t)]);
     return "failed";
   }
   ctx.memory.recentJobs.set(jobId, {
@@ -145,7 +148,7 @@ export async function repeatJob(
 ): Promise<Submitted> {
   const recent = ctx.memory.recentJobs.get(jobId);
   if (recent === undefined || recent.userId !== scope.userId) {
-    await say(ctx, scope.chatId, scope.t.job.buttonExpired, [menuRow(scope.t)]);
+    say(ctx, scope.chatId, scope.t.job.buttonExpired, [menuRow(scope.t)]);
     return "failed";
   }
   return submitGeneration(ctx, scope, {
@@ -216,14 +219,34 @@ export function imageMimeType(bytes: Uint8Array): "image/png" | "image/jpeg" | u
   return undefined;
 }
 
+/**
+ * A hold created this long before our Reserve call is a replay (billing answers the stored original,
+ * always PENDING): its current state is read back. Far below JetStream's dedupe window (10 min), so a
+ * younger replay is still deduplicated by the stream; far above the clock skew of NTP-synced hosts.
+ */
+export const REPLAY_AGE_MS = 2_000;
+
+/** The hold as it is now: Reserve's answer for a new hold, GetHold's for a replayed one. */
+async function currentHold(ctx: BotContext, reserved: ReserveResponse, callStartedMs: number): Promise<Hold> {
+  const hold = reserved.hold;
+  if (hold === undefined) throw new Error("Reserve answered without a hold");
+  const createdMs = hold.createdAt === undefined ? callStartedMs : timestampMs(hold.createdAt);
+  if (createdMs >= callStartedMs - REPLAY_AGE_MS) return hold;
+  const current = (await repeatable(() => ctx.billing.wallet.getHold({ holdId: hold.holdId }))).hold;
+  if (current === undefined) throw new Error("GetHold answered without a hold");
+  return current;
+}
+
 /** Reserve; a user who never sent /start (no account yet) gets the account first. */
 async function reserve(ctx: BotContext, request: Parameters<BotContext["billing"]["wallet"]["reserve"]>[0]) {
+  const wallet = ctx.billing.wallet;
   try {
-    return await ctx.billing.wallet.reserve(request);
+    return await repeatable(() => wallet.reserve(request));
   } catch (error) {
-    if (errorReason(error) !== "ACCOUNT_NOT_FOUND" || request.userRef === undefined) throw error;
-    await ctx.billing.wallet.openAccount({ userRef: request.userRef });
-    return await ctx.billing.wallet.reserve(request);
+    const userRef = request.userRef;
+    if (errorReason(error) !== "ACCOUNT_NOT_FOUND" || userRef === undefined) throw error;
+    await repeatable(() => wallet.openAccount({ userRef }));
+    return await repeatable(() => wallet.reserve(request));
   }
 }
 

@@ -24,7 +24,7 @@ export async function chooseMode(ctx: BotContext, scope: UserScope, operation: O
   }
   ctx.memory.conversations.set(scope.userId, startMode(operation));
   const priceLine = price === 0n ? t.ask.priceFree : t.ask.price(t.amount.credits(price));
-  await say(ctx, scope.chatId, `${t.ask[operation]}\n${priceLine}`, [menuRow(t)]);
+  say(ctx, scope.chatId, `${t.ask[operation]}\n${priceLine}\n${t.ask.resultNext}`, [menuRow(t)]);
 }
 
 export async function modeInput(
@@ -37,11 +37,11 @@ export async function modeInput(
   const step = applyInput(conversation, input, ctx.config.limits);
   switch (step.kind) {
     case "invalid":
-      await say(ctx, scope.chatId, problemText(scope, step.problem), [menuRow(scope.t)]);
+      say(ctx, scope.chatId, problemText(scope, step.problem), [menuRow(scope.t)]);
       return;
     case "continue":
       ctx.memory.conversations.set(scope.userId, step.conversation);
-      await say(ctx, scope.chatId, askText(scope, step.ask), [menuRow(scope.t)]);
+      say(ctx, scope.chatId, askText(scope, step.ask), [menuRow(scope.t)]);
       return;
     case "ready":
       ctx.memory.conversations.delete(scope.userId);

@@ -3,12 +3,13 @@
 import type { GetPriceListResponse } from "@billing/proto/billing/v1/wallet_pb";
 import { type BotContext, say, type UserScope, userRef } from "../context.js";
 import type { Catalogue } from "../i18n/index.js";
+import { repeatable } from "../idempotent.js";
 import { isOperation, OPERATIONS } from "../operations.js";
 import { mainMenu } from "./keyboards.js";
 
 export async function start(ctx: BotContext, scope: UserScope): Promise<void> {
   const { t } = scope;
-  const opened = await ctx.billing.wallet.openAccount({ userRef: userRef(scope.userId) });
+  const opened = await repeatable(() => ctx.billing.wallet.openAccount({ userRef: userRef(scope.userId) }));
   const prices = await ctx.prices.get();
   const credits = opened.balance?.creditsAvailable ?? 0n;
   const free = opened.balance?.freeOperationsAvailable ?? 0n;
@@ -19,17 +20,17 @@ export async function start(ctx: BotContext, scope: UserScope): Promise<void> {
   ];
   if (!opened.created || credits > 0n) lines.push(t.start.balance(credits));
   lines.push(...priceLines(t, prices), "", t.start.choose);
-  await say(ctx, scope.chatId, lines.join("\n"), mainMenu(t, prices));
+  say(ctx, scope.chatId, lines.join("\n"), mainMenu(t, prices));
 }
 
 export async function showMenu(ctx: BotContext, scope: UserScope, text?: string): Promise<void> {
   const prices = await ctx.prices.get();
-  await say(ctx, scope.chatId, text ?? scope.t.menu, mainMenu(scope.t, prices));
+  say(ctx, scope.chatId, text ?? scope.t.menu, mainMenu(scope.t, prices));
 }
 
 export async function help(ctx: BotContext, scope: UserScope): Promise<void> {
   const prices = await ctx.prices.get();
-  await say(
+  say(
     ctx,
     scope.chatId,
     [scope.t.help, "", ...priceLines(scope.t, prices)].join("\n"),

@@ -13,7 +13,7 @@ import { menuRow } from "./keyboards.js";
 export async function chooseCustomAmount(ctx: BotContext, scope: UserScope): Promise<void> {
   const options = await ctx.topUpOptions.get();
   ctx.memory.conversations.set(scope.userId, { kind: "amount" });
-  await say(
+  say(
     ctx,
     scope.chatId,
     scope.t.topUp.askAmount(options.customMinAmountMinor, options.customMaxAmountMinor),
@@ -64,7 +64,7 @@ export async function typedAmount(
           ? t.topUp.tooSmall(options.customMinAmountMinor)
           : t.topUp.tooLarge(options.customMaxAmountMinor);
     // Still waiting for an amount: the next message is another try.
-    await say(ctx, scope.chatId, message, [menuRow(t)]);
+    say(ctx, scope.chatId, message, [menuRow(t)]);
     return;
   }
   ctx.memory.conversations.delete(scope.userId);
@@ -81,7 +81,7 @@ export async function typedEmail(
 ): Promise<void> {
   const email = parseEmail(text);
   if (email === undefined) {
-    await say(ctx, scope.chatId, scope.t.topUp.emailInvalid, [menuRow(scope.t)]);
+    say(ctx, scope.chatId, scope.t.topUp.emailInvalid, [menuRow(scope.t)]);
     return;
   }
   ctx.memory.emails.set(scope.userId, email);
@@ -99,7 +99,7 @@ async function purchase(
   const email = ctx.memory.emails.get(scope.userId);
   if (options.receiptRequired && email === undefined) {
     ctx.memory.conversations.set(scope.userId, { kind: "email", purchase: wanted });
-    await say(ctx, scope.chatId, scope.t.topUp.askEmail, [menuRow(scope.t)]);
+    say(ctx, scope.chatId, scope.t.topUp.askEmail, [menuRow(scope.t)]);
     return;
   }
   await createTopUp(ctx, scope, wanted, options.receiptRequired ? email : undefined, idempotencyKey);
@@ -137,7 +137,7 @@ async function createTopUp(
       reason === "PROVIDER_UNAVAILABLE" || code === Code.Unavailable || code === Code.DeadlineExceeded
         ? t.topUp.unavailable
         : t.topUp.rejected;
-    await say(ctx, scope.chatId, message, [menuRow(t)]);
+    say(ctx, scope.chatId, message, [menuRow(t)]);
     return;
   }
   ctx.metrics.topUpsCreated.inc();
@@ -149,10 +149,10 @@ async function createTopUp(
       { user_id: scope.userId, payment_id: payment?.paymentId },
       "CreateTopUp answered without a confirmation URL",
     );
-    await say(ctx, scope.chatId, t.topUp.rejected, [menuRow(t)]);
+    say(ctx, scope.chatId, t.topUp.rejected, [menuRow(t)]);
     return;
   }
-  await say(ctx, scope.chatId, t.topUp.link(amountMinor, payment?.credits ?? 0n), [
+  say(ctx, scope.chatId, t.topUp.link(amountMinor, payment?.credits ?? 0n), [
     [{ text: t.button.pay(amountMinor), url }],
     menuRow(t),
   ]);

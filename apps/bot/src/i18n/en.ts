@@ -73,6 +73,11 @@ export const en: Catalogue = {
     "Commands: /start — menu, /balance — balance and top-up, /help — this help.",
   ].join("\n"),
   menu: "Choose a mode:",
+  commands: {
+    start: "Main menu and free operations",
+    balance: "Balance, history and top-up",
+    help: "How it works and prices",
+  },
   unknownInput: "I didn't get that 🙂 Choose a mode in the menu:",
   ask: {
     generate: "🎨 Describe the picture you want.",
@@ -87,6 +92,7 @@ export const en: Catalogue = {
     nextPhoto: (received: number, total: number) => `Got photo ${received} of ${total}. Send the next one.`,
     price: (cost: string) => `Price: ${cost} (free operations are used first).`,
     priceFree: "Free.",
+    resultNext: "When the picture is ready I send it; while I work, the chat shows “sending a photo…”.",
   },
   invalid: {
     expectedPhoto: "I need a photo. Send an image (JPG or PNG).",
@@ -103,7 +109,6 @@ export const en: Catalogue = {
     photoUnavailable: "I could not get the photo from Telegram. Please send it again.",
   },
   job: {
-    generating: "⏳ Generating… This takes a moment.",
     alreadyRunning: "This request is already running.",
     buttonExpired: "This button has expired. Choose a mode again: /start",
     done: (operation, cost, creditsLeft, freeLeft) => {

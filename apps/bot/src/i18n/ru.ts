@@ -76,6 +76,11 @@ export const ru = {
     "Команды: /start — меню, /balance — баланс и пополнение, /help — эта справка.",
   ].join("\n"),
   menu: "Выберите режим:",
+  commands: {
+    start: "Главное меню и бесплатные операции",
+    balance: "Баланс, история и пополнение",
+    help: "Как это работает и цены",
+  },
   unknownInput: "Не понял 🙂 Выберите режим в меню:",
   ask: {
     generate: "🎨 Опишите картинку, которую хотите получить.",
@@ -91,6 +96,7 @@ export const ru = {
       `Фото ${received} из ${total} получено. Пришлите следующее.`,
     price: (cost: string) => `Стоимость: ${cost} (сначала тратятся бесплатные операции).`,
     priceFree: "Бесплатно.",
+    resultNext: "Когда картинка будет готова, я её пришлю; пока я работаю, в чате видно «отправляет фото…».",
   },
   invalid: {
     expectedPhoto: "Нужна фотография. Пришлите изображение (JPG или PNG).",
@@ -107,7 +113,6 @@ export const ru = {
     photoUnavailable: "Не удалось получить фото от Telegram. Пришлите его ещё раз.",
   },
   job: {
-    generating: "⏳ Генерирую… Это займёт немного времени.",
     alreadyRunning: "Этот запрос уже выполняется.",
     buttonExpired: "Эта кнопка устарела. Выберите режим заново: /start",
     done: (operation: string, cost: Cost, creditsLeft: bigint, freeLeft: bigint) => {

@@ -1,15 +1,19 @@
 // Every message the bot sends goes through this queue. telegraf retries nothing outside getUpdates: a
 // 429 or a 502 on sendMessage is simply thrown. The queue
 //   - keeps each chat's messages in order (one in flight per chat; the head blocks the chat),
-//   - paces each chat (a small burst, then about one message per interval) and the whole bot
-//     (about 30 per second), as Telegram asks,
+//   - spends Telegram's budget the way Telegram counts it: at most chatBurst messages per
+//     chatIntervalMs to one chat and globalPerSecond per second overall, both as sliding windows
+//     measured from when Telegram ANSWERED (a send counts from the moment it may have been recorded,
+//     so network jitter can never squeeze two sends into one of Telegram's windows),
+//   - serves chats with a "high" message first (job results, payment confirmations) so menus never
+//     starve them; within a priority, chats go in the order they became ready,
 //   - honours 429's retry_after for that chat, retries 5xx and network failures a bounded number of
 //     times with backoff, drops a chat's messages when the user blocked the bot (403) and a message
-//     Telegram refuses (other 4xx), with a log line each,
+//     Telegram refuses (other 4xx), with a log line and a counted reason each,
 //   - is bounded (in total and per chat, and in how long one message may wait), and drains within a
 //     bound on shutdown.
-import { setTimeout as sleep } from "node:timers/promises";
 import { type Outgoing, TelegramCallError, type TelegramApi } from "./types.js";
+import { SlidingWindow } from "./sliding-window.js";
 
 export type DropReason = "blocked" | "rejected" | "gave_up" | "queue_full" | "shutdown";
 
@@ -17,8 +21,12 @@ export type SendResult =
   | { readonly status: "sent"; readonly messageId: number }
   | { readonly status: "dropped"; readonly reason: DropReason };
 
+/** "high": what the user waits for and paid for (results, payments); "normal": conversation replies. */
+export type SendPriority = "high" | "normal";
+
 export interface SendQueueHooks {
-  sent?(method: string): void;
+  /** waitedMs: from queued to Telegram's answer; callMs: the API call alone. */
+  sent?(method: string, priority: SendPriority, waitedMs: number, callMs: number): void;
   rateLimited?(retryAfterMs: number): void;
   retried?(reason: "server_error"): void;
   dropped?(reason: DropReason): void;
@@ -31,8 +39,9 @@ interface QueueLog {
 
 export interface SendQueueOptions {
   api: Pick<TelegramApi, "send">;
-  /** One message per this interval per chat once the burst is used; 0 = no per-chat pacing. */
+  /** The per-chat window; 0 = no per-chat pacing. */
   chatIntervalMs: number;
+  /** Messages to one chat per chatIntervalMs (Telegram: 1 per second). */
   chatBurst: number;
   globalPerSecond: number;
   /** Messages waiting in all chats together. */
@@ -50,6 +59,7 @@ export interface SendQueueOptions {
 
 interface Item {
   readonly message: Outgoing;
+  readonly priority: SendPriority;
   readonly enqueuedAtMs: number;
   attempts: number;
   settled: boolean;
@@ -59,56 +69,38 @@ interface Item {
 interface ChatQueue {
   readonly chatId: number;
   readonly items: Item[];
-  readonly bucket: TokenBucket;
+  readonly window: SlidingWindow;
+  /** 429 or backoff: nothing goes to this chat before then. */
   pausedUntilMs: number;
-  running: boolean;
+  inFlight: boolean;
+  /** Waiting in a ready list for the global budget. */
+  listed: boolean;
+  /** Woken when its pause or window ends. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 const DEFAULT_CHAT_QUEUE_MAX = 200;
-
-/**
- * A token bucket that lends ahead: reserve() takes a token even when none is left and says how long
- * to wait for it, so concurrent senders queue up fairly instead of spinning.
- */
-export class TokenBucket {
-  #tokens: number;
-  #lastMs: number;
-
-  constructor(
-    private readonly capacity: number,
-    /** Tokens per millisecond; Infinity = no limit. */
-    private readonly ratePerMs: number,
-    nowMs: number,
-  ) {
-    this.#tokens = capacity;
-    this.#lastMs = nowMs;
-  }
-
-  reserve(nowMs: number): number {
-    if (!Number.isFinite(this.ratePerMs)) return 0;
-    this.#tokens = Math.min(this.capacity, this.#tokens + (nowMs - this.#lastMs) * this.ratePerMs);
-    this.#lastMs = nowMs;
-    this.#tokens -= 1;
-    return this.#tokens >= 0 ? 0 : Math.ceil(-this.#tokens / this.ratePerMs);
-  }
-}
+const GLOBAL_WINDOW_MS = 1_000;
 
 export class SendQueue {
   readonly #options: SendQueueOptions;
   readonly #chats = new Map<number, ChatQueue>();
-  readonly #global: TokenBucket;
-  readonly #abort = new AbortController();
+  readonly #global: SlidingWindow;
+  /** Chats whose head may go now but for the global budget, by priority, oldest first. */
+  readonly #ready: Record<SendPriority, ChatQueue[]> = { high: [], normal: [] };
   readonly #now: () => number;
+  #globalTimer: NodeJS.Timeout | undefined;
   #depth = 0;
   #closing = false;
+  #stopped = false;
   #idleWaiters: (() => void)[] = [];
 
   constructor(options: SendQueueOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#global = new TokenBucket(options.globalPerSecond, options.globalPerSecond / 1000, this.#now());
+    this.#global = new SlidingWindow(options.globalPerSecond, GLOBAL_WINDOW_MS);
   }
 
   /** Messages waiting or in flight. */
@@ -118,36 +110,27 @@ export class SendQueue {
 
   /**
    * Queues a message behind the chat's earlier ones. Never rejects: the result says whether it was
-   * delivered or why it was dropped. Callers that must know (a job result before its ack) await it;
-   * conversation replies need not.
+   * delivered or why it was dropped. Consumers that must know (a job result before its ack) await it;
+   * conversation replies do not.
    */
-  enqueue(message: Outgoing): Promise<SendResult> {
+  enqueue(message: Outgoing, priority: SendPriority = "normal"): Promise<SendResult> {
     if (this.#closing) return this.#drop("shutdown");
     if (this.#depth >= this.#options.queueMax) return this.#drop("queue_full", message.chatId);
-    let chat = this.#chats.get(message.chatId);
-    if (chat === undefined) {
-      const interval = this.#options.chatIntervalMs;
-      chat = {
-        chatId: message.chatId,
-        items: [],
-        bucket: new TokenBucket(
-          this.#options.chatBurst,
-          interval === 0 ? Infinity : 1 / interval,
-          this.#now(),
-        ),
-        pausedUntilMs: 0,
-        running: false,
-      };
-      this.#chats.set(message.chatId, chat);
-    }
+    const chat = this.#chatOf(message.chatId);
     if (chat.items.length >= (this.#options.chatQueueMax ?? DEFAULT_CHAT_QUEUE_MAX)) {
       return this.#drop("queue_full", message.chatId);
     }
     const result = new Promise<SendResult>((resolve) => {
-      chat.items.push({ message, enqueuedAtMs: this.#now(), attempts: 0, settled: false, resolve });
+      chat.items.push({ message, priority, enqueuedAtMs: this.#now(), attempts: 0, settled: false, resolve });
     });
     this.#depth++;
-    if (!chat.running) void this.#run(chat);
+    // A high message behind normal ones lifts its chat: the chat's order is kept, its turn comes sooner.
+    if (chat.listed && priority === "high" && this.#ready.normal.includes(chat)) {
+      this.#ready.normal.splice(this.#ready.normal.indexOf(chat), 1);
+      this.#ready.high.push(chat);
+    }
+    this.#schedule(chat);
+    this.#pump();
     return result;
   }
 
@@ -157,24 +140,47 @@ export class SendQueue {
    */
   async close(graceMs: number): Promise<boolean> {
     this.#closing = true;
+    let drained = true;
     if (this.#depth > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      let handle: NodeJS.Timeout | undefined;
       const timer = new Promise<"timeout">((resolve) => {
-        const handle = setTimeout(() => resolve("timeout"), graceMs);
-        void idle.then(() => clearTimeout(handle));
+        handle = setTimeout(() => resolve("timeout"), graceMs);
       });
-      if ((await Promise.race([idle, timer])) === "timeout") {
+      drained = (await Promise.race([idle, timer])) !== "timeout";
+      clearTimeout(handle);
+      if (!drained) {
         this.#options.log.warn(
           { undelivered: this.#depth },
           "send queue not drained in time; dropping the rest",
         );
-        this.#abort.abort();
-        for (const chat of this.#chats.values()) this.#dropAll(chat, "shutdown");
-        return false;
       }
     }
-    this.#abort.abort();
-    return true;
+    this.#stopped = true;
+    clearTimeout(this.#globalTimer);
+    for (const chat of this.#chats.values()) {
+      clearTimeout(chat.timer);
+      this.#dropAll(chat, "shutdown");
+    }
+    return drained;
+  }
+
+  #chatOf(chatId: number): ChatQueue {
+    let chat = this.#chats.get(chatId);
+    if (chat === undefined) {
+      const interval = this.#options.chatIntervalMs;
+      chat = {
+        chatId,
+        items: [],
+        window: new SlidingWindow(interval === 0 ? Infinity : this.#options.chatBurst, interval),
+        pausedUntilMs: 0,
+        inFlight: false,
+        listed: false,
+        timer: undefined,
+      };
+      this.#chats.set(chatId, chat);
+    }
+    return chat;
   }
 
   #drop(reason: DropReason, chatId?: number): Promise<SendResult> {
@@ -184,82 +190,140 @@ export class SendQueue {
     return Promise.resolve({ status: "dropped", reason });
   }
 
-  async #run(chat: ChatQueue): Promise<void> {
-    chat.running = true;
-    try {
-      for (;;) {
-        const item = chat.items[0];
-        if (item === undefined || this.#abort.signal.aborted) break;
-        await this.#pause(chat.pausedUntilMs - this.#now());
-        await this.#pause(chat.bucket.reserve(this.#now()));
-        await this.#pause(this.#global.reserve(this.#now()));
-        if (this.#abort.signal.aborted) break;
-        await this.#attempt(chat, item);
+  /**
+   * Puts a chat with messages on a ready list now, or wakes it when its pause/window ends; forgets a
+   * chat with nothing left to send once its window is over.
+   */
+  #schedule(chat: ChatQueue): void {
+    if (this.#stopped || chat.inFlight || chat.listed || chat.timer !== undefined) return;
+    const now = this.#now();
+    const readyAtMs = Math.max(chat.pausedUntilMs, chat.window.freeAtMs(now));
+    // An idle chat is kept until its window and pause are over: its next message must respect them.
+    if (chat.items.length === 0 && readyAtMs <= now) {
+      this.#chats.delete(chat.chatId);
+      return;
+    }
+    if (readyAtMs > now) {
+      chat.timer = setTimeout(() => {
+        chat.timer = undefined;
+        this.#schedule(chat);
+        this.#pump();
+      }, readyAtMs - now);
+      return;
+    }
+    chat.listed = true;
+    this.#ready[chat.items.some((item) => item.priority === "high") ? "high" : "normal"].push(chat);
+  }
+
+  /** Sends the heads of ready chats while the global budget allows, highest priority first. */
+  #pump(): void {
+    if (this.#stopped) return;
+    for (;;) {
+      const list = this.#ready.high.length > 0 ? this.#ready.high : this.#ready.normal;
+      if (list.length === 0) return;
+      const now = this.#now();
+      const freeAtMs = this.#global.freeAtMs(now);
+      if (freeAtMs > now) {
+        // Budget used up: wake when the oldest send leaves the window (or when a send completes).
+        if (this.#globalTimer === undefined && this.#global.inFlight === 0) {
+          this.#globalTimer = setTimeout(() => {
+            this.#globalTimer = undefined;
+            this.#pump();
+          }, freeAtMs - now);
+        }
+        return;
       }
-    } finally {
-      chat.running = false;
-      if (chat.items.length === 0) this.#chats.delete(chat.chatId);
+      const chat = list.shift();
+      if (chat === undefined) return;
+      chat.listed = false;
+      const item = chat.items[0];
+      if (item === undefined) {
+        this.#schedule(chat);
+        continue;
+      }
+      chat.inFlight = true;
+      chat.window.begin();
+      this.#global.begin();
+      void this.#attempt(chat, item).finally(() => {
+        const done = this.#now();
+        chat.window.end(done);
+        this.#global.end(done);
+        chat.inFlight = false;
+        this.#schedule(chat);
+        this.#pump();
+      });
     }
   }
 
   async #attempt(chat: ChatQueue, item: Item): Promise<void> {
     const method = item.message.kind === "text" ? "sendMessage" : "sendPhoto";
+    const startedMs = this.#now();
     try {
       const { messageId } = await this.#options.api.send(item.message);
-      this.#options.hooks?.sent?.(method);
+      const answeredMs = this.#now();
+      this.#options.hooks?.sent?.(
+        method,
+        item.priority,
+        answeredMs - item.enqueuedAtMs,
+        answeredMs - startedMs,
+      );
       this.#settle(chat, item, { status: "sent", messageId });
       return;
     } catch (error) {
-      const failure = error instanceof TelegramCallError ? error.failure : ({ kind: "transient" } as const);
-      const context = { chat_id: chat.chatId, method, attempt: item.attempts + 1 };
-      const waitedMs = this.#now() - item.enqueuedAtMs;
-      switch (failure.kind) {
-        case "rate_limited": {
-          this.#options.hooks?.rateLimited?.(failure.retryAfterMs);
-          if (waitedMs + failure.retryAfterMs > this.#options.maxWaitMs) {
-            this.#options.log.warn(
-              { ...context, waited_ms: waitedMs },
-              "rate limited for too long; message dropped",
-            );
-            this.#settle(chat, item, { status: "dropped", reason: "gave_up" });
-            return;
-          }
-          // The same message goes again after the pause; the chat's later messages wait behind it.
-          chat.pausedUntilMs = Math.max(chat.pausedUntilMs, this.#now() + failure.retryAfterMs);
-          return;
-        }
-        case "transient": {
-          item.attempts++;
-          if (item.attempts >= this.#options.maxAttempts || waitedMs > this.#options.maxWaitMs) {
-            this.#options.log.error(
-              { ...context, error: describe(error) },
-              "send failed repeatedly; message dropped",
-            );
-            this.#settle(chat, item, { status: "dropped", reason: "gave_up" });
-            return;
-          }
-          this.#options.hooks?.retried?.("server_error");
-          const backoffMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (item.attempts - 1));
-          chat.pausedUntilMs = this.#now() + backoffMs * (0.5 + Math.random() / 2);
-          return;
-        }
-        case "forbidden":
-          // The user blocked the bot: everything queued for them would fail the same way.
+      this.#failed(chat, item, method, error);
+    }
+  }
+
+  #failed(chat: ChatQueue, item: Item, method: string, error: unknown): void {
+    const failure = error instanceof TelegramCallError ? error.failure : ({ kind: "transient" } as const);
+    const context = { chat_id: chat.chatId, method, attempt: item.attempts + 1 };
+    const waitedMs = this.#now() - item.enqueuedAtMs;
+    switch (failure.kind) {
+      case "rate_limited": {
+        this.#options.hooks?.rateLimited?.(failure.retryAfterMs);
+        if (waitedMs + failure.retryAfterMs > this.#options.maxWaitMs) {
           this.#options.log.warn(
-            { chat_id: chat.chatId, dropped: chat.items.length },
-            "bot blocked by the user; dropping the chat's messages",
+            { ...context, waited_ms: waitedMs },
+            "rate limited for too long; message dropped",
           );
-          this.#dropAll(chat, "blocked");
+          this.#settle(chat, item, { status: "dropped", reason: "gave_up" });
           return;
-        case "rejected":
-        case "too_large":
+        }
+        // The same message goes again after the pause; the chat's later messages wait behind it.
+        chat.pausedUntilMs = Math.max(chat.pausedUntilMs, this.#now() + failure.retryAfterMs);
+        return;
+      }
+      case "transient": {
+        item.attempts++;
+        if (item.attempts >= this.#options.maxAttempts || waitedMs > this.#options.maxWaitMs) {
           this.#options.log.error(
             { ...context, error: describe(error) },
-            "Telegram refused the message; dropped",
+            "send failed repeatedly; message dropped",
           );
-          this.#settle(chat, item, { status: "dropped", reason: "rejected" });
+          this.#settle(chat, item, { status: "dropped", reason: "gave_up" });
           return;
+        }
+        this.#options.hooks?.retried?.("server_error");
+        const backoffMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (item.attempts - 1));
+        chat.pausedUntilMs = this.#now() + backoffMs * (0.5 + Math.random() / 2);
+        return;
       }
+      case "forbidden":
+        // The user blocked the bot: everything queued for them would fail the same way.
+        this.#options.log.warn(
+          { chat_id: chat.chatId, dropped: chat.items.length },
+          "bot blocked by the user; dropping the chat's messages",
+        );
+        this.#dropAll(chat, "blocked");
+        return;
+      case "rejected":
+      case "too_large":
+        this.#options.log.error(
+          { ...context, error: describe(error) },
+          "Telegram refused the message; dropped",
+        );
+        this.#settle(chat, item, { status: "dropped", reason: "rejected" });
+        return;
     }
   }
 
@@ -281,15 +345,6 @@ export class SendQueue {
 
   #dropAll(chat: ChatQueue, reason: DropReason): void {
     for (const item of [...chat.items]) this.#settle(chat, item, { status: "dropped", reason });
-  }
-
-  async #pause(ms: number): Promise<void> {
-    if (ms <= 0 || this.#abort.signal.aborted) return;
-    try {
-      await sleep(ms, undefined, { signal: this.#abort.signal });
-    } catch {
-      // Aborted by close(): the loop sees the signal and stops.
-    }
   }
 }
 

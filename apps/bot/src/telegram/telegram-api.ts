@@ -66,6 +66,19 @@ export function createTelegramApi(options: {
       );
     },
 
+    async chatAction(chatId, action) {
+      await call("sendChatAction", () => telegram.sendChatAction(chatId, action));
+    },
+
+    async setCommands(commands, languageCode) {
+      await call("setMyCommands", () =>
+        telegram.setMyCommands(
+          commands.map((c) => ({ command: c.command, description: c.description })),
+          languageCode === undefined ? {} : { language_code: languageCode },
+        ),
+      );
+    },
+
     async getFile(fileId): Promise<TelegramFile> {
       const file = await call("getFile", () => telegram.getFile(fileId));
       if (file.file_path === undefined || file.file_path === "") {

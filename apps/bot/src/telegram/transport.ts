@@ -1,7 +1,9 @@
 // How updates reach the bot: telegraf's long polling, or a webhook on our own HTTP server (bounded
 // body, exact path, Telegram's secret header checked by telegraf: 403 otherwise). Either way each
-// update is handed to `onUpdate`; telegraf's own context helpers are not used (replies go through the
-// send queue), so webhookReply is off and every call is a real, retried, counted API call.
+// update is handed to `onUpdate`, which resolves as soon as the update is taken (not when it is
+// handled), so polling fetches the next batch at once and a webhook request is answered at once.
+// telegraf's own context helpers are not used (replies go through the send queue), so webhookReply
+// is off and every call is a real, retried, counted API call.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -34,6 +36,7 @@ export interface TransportOptions {
   webhook: WebhookSettings | undefined;
   log: TransportLog;
   redact: Redactor;
+  /** Takes an update; resolves once it is taken (handling goes on without the transport). */
   onUpdate(update: Update): Promise<void>;
   /** A handler error that escaped onUpdate (the router catches its own): counted and logged. */
   onHandlerError(): void;

@@ -33,6 +33,12 @@ export interface OutgoingPhoto {
 
 export type Outgoing = OutgoingText | OutgoingPhoto;
 
+export interface BotCommand {
+  /** 1-32 characters: lowercase letters, digits, underscores. */
+  readonly command: string;
+  readonly description: string;
+}
+
 export interface TelegramFile {
   /** Relative path for the download endpoint. */
   readonly filePath: string;
@@ -44,6 +50,10 @@ export interface TelegramApi {
   send(message: Outgoing): Promise<{ messageId: number }>;
   /** Stops the button's spinner, optionally with a short toast. Throws TelegramCallError. */
   answerCallback(callbackQueryId: string, text?: string): Promise<void>;
+  /** "typing…" / "sending a photo…" in the chat for up to 5 s. Throws TelegramCallError. */
+  chatAction(chatId: number, action: "typing" | "upload_photo"): Promise<void>;
+  /** The command menu for users whose Telegram language is `languageCode` (undefined = everyone else). */
+  setCommands(commands: readonly BotCommand[], languageCode: string | undefined): Promise<void>;
   getFile(fileId: string): Promise<TelegramFile>;
   /** The file's bytes, refusing more than maxBytes (TelegramCallError kind "too_large"). */
   download(filePath: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>;

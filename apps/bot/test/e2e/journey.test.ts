@@ -3,7 +3,7 @@
 // Every assertion is about what the user saw (the fake's record of the chat) or the state left behind
 // (balances and statements from billing, bytes in the object stores).
 import { TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
-import { createTestPng, type TgMessage } from "@billing/testkit";
+import { createTestPng, type TgCallRecord, type TgMessage } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { damagedPng, type Stack, startStack, TestUser } from "./stack.js";
 
@@ -20,6 +20,8 @@ afterAll(async () => {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const isPhoto = (m: TgMessage) => m.photo !== undefined;
 const buttons = (m: TgMessage) => (m.reply_markup?.inline_keyboard ?? []).flat().map((b) => b.text);
+const isUploadPhoto = (call: TgCallRecord, chatId: number) =>
+  call.params["action"] === "upload_photo" && Number(call.params["chat_id"]) === chatId;
 const balanceOf = (userId: number) => stack.client.wallet.getBalance({ userRef: `telegram:${userId}` });
 const jobIdOf = (result: TgMessage): string => {
   const again = (result.reply_markup?.inline_keyboard ?? [])
@@ -34,8 +36,10 @@ async function generate(user: TestUser, prompt: string): Promise<TgMessage> {
   const before = user.mark();
   user.press("🎨");
   await user.reply(before, /Опишите картинку|Describe the picture/);
+  const seq = stack.telegram.lastSeq();
   const sent = user.send(prompt).message_id;
-  await user.reply(sent, /⏳/);
+  // "Sending a photo…" shows while the job runs (a chat action, not a message of its own).
+  await user.uploadingPhoto(seq);
   return user.reply(sent, isPhoto);
 }
 
@@ -130,12 +134,18 @@ describe("paying once", () => {
     user.press("🎨", { ...(menu === undefined ? {} : { on: menu }) });
     await user.reply(at, /Опишите картинку/);
     stack.telegram.duplicateNextUpdates(1);
+    const promptSeq = stack.telegram.lastSeq();
     at = user.send("сова на ветке").message_id;
     const result = await user.reply(at, isPhoto);
     // Give a second (wrong) job time to show up, if there were one.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(user.replies(at).filter(isPhoto)).toHaveLength(1);
-    expect(user.replies(at).filter((m) => (m.text ?? "").startsWith("⏳"))).toHaveLength(1);
+    // One job, so one "sending a photo…" and no other message than the result.
+    expect(
+      stack.telegram.calls("sendChatAction").filter((c) => c.seq > promptSeq && isUploadPhoto(c, 1002)),
+    ).toHaveLength(1);
+    // (the second tap's question may land after the prompt; nothing else may)
+    expect(user.replies(at).filter((m) => !/Опишите картинку/.test(m.text ?? ""))).toHaveLength(1);
     expect(await balanceOf(1002)).toMatchObject({ freeOperationsAvailable: 3n, freeOperationsReserved: 0n });
     // The prompt's update really reached the bot twice.
     const deliveredPrompt = stack.telegram

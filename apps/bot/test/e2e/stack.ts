@@ -21,6 +21,7 @@ import {
   type AppProcess,
   type BillingProcess,
   type FakeTelegram,
+  type FakeTelegramOptions,
   type FakeYooKassa,
   freePort,
   NATS_URL,
@@ -71,6 +72,10 @@ export interface StackOptions {
   webhook?: boolean;
   /** 54-FZ receipts on: billing and the YooKassa fake want a customer email. */
   receipts?: boolean;
+  /** Options of the Telegram fake (e.g. Telegram's flood limits, a call observer). */
+  telegram?: Omit<FakeTelegramOptions, "token">;
+  /** Environment of the worker beyond the stack's own. */
+  workerEnv?: Record<string, string>;
 }
 
 export const WEBHOOK_SECRET = "e2e_webhook_secret-0123456789";
@@ -78,7 +83,7 @@ export const WEBHOOK_PATH = "/telegram/hook";
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const names = natsNames(uniqueName(options.label));
-  const telegram = await startFakeTelegram({ token: TOKEN });
+  const telegram = await startFakeTelegram({ ...options.telegram, token: TOKEN });
   const yookassa = await startFakeYooKassa({
     shopId: SHOP_ID,
     secretKey: SECRET_KEY,
@@ -126,6 +131,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         WORKER_OPS_PORT: String(workerOps),
         WORKER_ACK_WAIT_MS: "5000",
         LOG_LEVEL,
+        ...options.workerEnv,
       },
       `http://127.0.0.1:${workerOps}/readyz`,
     );
@@ -300,6 +306,15 @@ export class TestUser {
       }
     }
     throw new Error(`user ${this.id}: no button labelled "${label}"`);
+  }
+
+  /** Waits for "sending a photo…" (the chat action shown while a job runs) after call `afterSeq`. */
+  async uploadingPhoto(afterSeq: number, timeoutMs = 20_000): Promise<void> {
+    await this.telegram.waitForCall(
+      "sendChatAction",
+      (c) => c.params["action"] === "upload_photo" && Number(c.params["chat_id"]) === this.id,
+      { afterSeq, timeoutMs },
+    );
   }
 
   /** The URL button's link on a message. */

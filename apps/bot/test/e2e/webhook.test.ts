@@ -76,6 +76,33 @@ describe("webhook mode", () => {
   });
 });
 
+describe("webhook mode under slow delivery", () => {
+  it("answers each update at once, even while every sendMessage takes 3 s", async () => {
+    const users = [3101, 3102, 3103].map((id) => stack.user({ id, language_code: "en" }));
+    const seq = stack.telegram.lastSeq();
+    const sinceMs = Date.now();
+    stack.telegram.storm("sendMessage", { type: "delay", delayMs: 3_000 });
+    try {
+      // The fake posts one update at a time and waits for each answer: every update delivered (200)
+      // before any reply is through means no answer waited for a reply.
+      for (const user of users) user.send("/start");
+      const deliveries = await stack.telegram.waitFor(
+        () => {
+          const since = stack.telegram.webhookDeliveries().filter((d) => d.atMs >= sinceMs);
+          return since.length >= users.length ? since : undefined;
+        },
+        10_000,
+        "a delivery of every update",
+      );
+      expect(deliveries.every((d) => d.status === 200)).toBe(true);
+      expect(stack.telegram.calls("sendMessage").filter((c) => c.seq > seq)).toHaveLength(0);
+    } finally {
+      stack.telegram.stopStorms();
+    }
+    for (const user of users) await user.reply(0, /Hi/, 30_000);
+  });
+});
+
 describe("payments and holds, told in the chat", () => {
   it("asks the receipt email once, then hands out payment links directly", async () => {
     const user = stack.user({ id: 3010, first_name: "Rita", language_code: "en" });
@@ -124,8 +151,9 @@ describe("payments and holds, told in the chat", () => {
     at = user.mark();
     user.press("🎨");
     await user.reply(at, /Describe the picture/);
+    const seq = stack.telegram.lastSeq();
     at = user.send("a lighthouse").message_id;
-    await user.reply(at, /⏳/);
+    await user.uploadingPhoto(seq);
     const expired = await user.reply(at, /did not finish in time/, 20_000);
     expect(expired.text).toContain("“Create” did not finish in time and was cancelled.");
     expect(expired.text).toContain("Your free operation was returned.");

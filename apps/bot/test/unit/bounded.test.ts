@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BoundedMap, BoundedSet, KeyedSerializer } from "../../src/bounded.js";
+import { BoundedMap, BoundedSet, KeyedSerializer, Semaphore } from "../../src/bounded.js";
 
 describe("bounded memory", () => {
   it("forgets after the ttl and evicts the least recently used beyond the size", () => {
@@ -39,5 +39,34 @@ describe("bounded memory", () => {
     await serializer.idle();
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(serializer.active).toBe(0);
+  });
+});
+
+describe("Semaphore", () => {
+  it("runs at most `limit` tasks at once, the rest in arrival order, and survives failing tasks", async () => {
+    const slots = new Semaphore(2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const task = (id: number) => async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      order.push(id);
+      running--;
+      if (id === 1) throw new Error("boom");
+      return id;
+    };
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((id) => slots.run(task(id))));
+    expect(peak).toBe(2);
+    expect(results.map((r) => r.status)).toEqual([
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect(order.slice(2).sort()).toEqual([3, 4, 5]);
+    expect(await slots.run(() => Promise.resolve("after"))).toBe("after");
   });
 });

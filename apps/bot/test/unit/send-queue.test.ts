@@ -76,14 +76,14 @@ describe("send queue", () => {
     expect(q.depth).toBe(0);
   });
 
-  it("paces one chat after its burst", async () => {
+  it("paces one chat as Telegram counts: at most chatBurst sends in any chatIntervalMs", async () => {
     const tg = scriptedApi(() => undefined);
     const { q } = queue(tg.api, { chatIntervalMs: 40, chatBurst: 2 });
     await Promise.all([1, 2, 3, 4, 5].map((i) => q.enqueue(text(7, String(i)))));
-    const gaps = tg.times.slice(1).map((t, i) => t - (tg.times[i] ?? t));
-    // The burst goes at once; then about one per 40 ms.
-    expect(gaps.slice(2).every((gap) => gap >= 30)).toBe(true);
-    expect((tg.times.at(-1) ?? 0) - (tg.times[0] ?? 0)).toBeGreaterThanOrEqual(100);
+    // The burst goes at once; every later send waits until the window holds fewer than two.
+    const windows = tg.times.slice(2).map((t, i) => t - (tg.times[i] ?? t));
+    expect(windows.every((span) => span >= 39)).toBe(true);
+    expect((tg.times.at(-1) ?? 0) - (tg.times[0] ?? 0)).toBeGreaterThanOrEqual(78);
   });
 
   it("holds the whole bot to the global rate", async () => {
@@ -156,5 +156,44 @@ describe("send queue", () => {
     expect(await q.close(2_000)).toBe(true);
     expect((await Promise.all(pending)).map((r) => r.status)).toEqual(["sent", "sent"]);
     expect(tg.delivered.get(1)).toEqual(["1", "2"]);
+  });
+});
+
+describe("send queue priorities and Telegram's windows", () => {
+  it("sends a chat's high message (a result) before other chats' normal ones, keeping each chat's order", async () => {
+    const tg = scriptedApi(() => undefined);
+    // One message per 100 ms overall: the order of service is visible.
+    const { q } = queue(tg.api, { globalPerSecond: 10 });
+    const order: string[] = [];
+    const track = (promise: Promise<unknown>, label: string) => promise.then(() => order.push(label));
+    const pending = [];
+    for (let chat = 1; chat <= 12; chat++) pending.push(track(q.enqueue(text(chat, "menu")), `menu:${chat}`));
+    pending.push(track(q.enqueue(text(99, "result"), "high"), "result:99"));
+    await Promise.all(pending);
+    // The first ten went at once (the window was empty); the result went before the rest of the menus.
+    expect(order.indexOf("result:99")).toBeLessThan(order.indexOf("menu:11"));
+    expect(order.indexOf("result:99")).toBeLessThan(order.indexOf("menu:12"));
+    expect(tg.delivered.get(99)).toEqual(["result"]);
+  });
+
+  it("never has more than globalPerSecond sends in any second", async () => {
+    const tg = scriptedApi(() => undefined);
+    const { q } = queue(tg.api, { globalPerSecond: 20 });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => q.enqueue(text(500 + i, "x"))));
+    const times = tg.times;
+    for (let i = 20; i < times.length; i++) {
+      expect((times[i] ?? 0) - (times[i - 20] ?? 0)).toBeGreaterThanOrEqual(999);
+    }
+  });
+});
+
+describe("send queue pacing across quiet moments", () => {
+  it("a chat's next message waits out the window of its last one, even when the queue was empty between", async () => {
+    const tg = scriptedApi(() => undefined);
+    const { q } = queue(tg.api, { chatIntervalMs: 60, chatBurst: 1 });
+    await q.enqueue(text(3, "greeting"));
+    // The user answers at once; the bot's reply must not go within 60 ms of the greeting.
+    await q.enqueue(text(3, "reply"));
+    expect((tg.times[1] ?? 0) - (tg.times[0] ?? 0)).toBeGreaterThanOrEqual(59);
   });
 });

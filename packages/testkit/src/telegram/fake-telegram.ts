@@ -553,6 +553,17 @@ export class FakeTelegram {
     return clone(this.store.chats.get(chatId)?.replyKeyboard ?? null);
   }
 
+  /**
+   * The command menu the bot registered with setMyCommands for users of `languageCode` (omitted =
+   * the menu for every other language), in the default scope; undefined when none was set.
+   */
+  myCommands(languageCode?: string): { command: string; description: string }[] | undefined {
+    const commands = this.store.commands.get(`default::${languageCode ?? ""}`);
+    return commands === undefined
+      ? undefined
+      : (clone(commands) as { command: string; description: string }[]);
+  }
+
   isBlocked(userId: number): boolean {
     return this.store.blocked.has(userId);
   }
