@@ -83,28 +83,26 @@ export async function handleJob(delivery: Delivery<GenerationRequested>, deps: J
 
   // A result stored by an earlier delivery (which then died before committing or publishing) is the
   // result: the provider does not run, and is not paid, twice.
-  let result = await steps.time("result_lookup", () =>
+  const result = await steps.time("result_lookup", () =>
     findImage(deps.buckets.results, deps.buckets.names.jobResults, job.jobId),
   );
-  if (result === undefined) {
-    if (startsTooLate(job, deps)) {
-      // The provider would finish after the hold expired, and billing could not take the payment:
-      // the provider is not called (nor paid), and the user gets their credits back now.
-      return releaseAndFail(deps, job, "hold_expired", USER_MESSAGES.hold_expired, () =>
-        // Committed by an earlier delivery whose result is gone: it is paid, so it is delivered.
-        generateAndCommit(delivery, deps),
-      );
-    }
-    const generated = await generateResult(delivery, deps);
-    if ("done" in generated) return generated.done;
-    result = generated.ref;
+  if (result !== undefined) return commitAndAnnounce(deps, job, result, "reused");
+  if (startsTooLate(job, deps)) {
+    // The provider would finish after the hold expired, and billing could not take the payment:
+    // the provider is not called (nor paid), and the user gets their credits back now.
+    return releaseAndFail(deps, job, "hold_expired", USER_MESSAGES.hold_expired, () =>
+      // Committed by an earlier delivery whose result is gone: it is paid, so it is delivered.
+      generateAndCommit(delivery, deps),
+    );
   }
-  return commitAndAnnounce(deps, job, result);
+  return generateAndCommit(delivery, deps);
 }
 
 async function generateAndCommit(delivery: Delivery<GenerationRequested>, deps: JobDeps): Promise<JobEnd> {
   const generated = await generateResult(delivery, deps);
-  return "done" in generated ? generated.done : commitAndAnnounce(deps, delivery.message, generated.ref);
+  return "done" in generated
+    ? generated.done
+    : commitAndAnnounce(deps, delivery.message, generated.ref, "created");
 }
 
 /** True when less than the job's expected duration is left before its hold expires. */
@@ -118,8 +116,16 @@ export function startsTooLate(
   return leftMs < (deps.expectedJobMs?.(job.operation) ?? 0);
 }
 
-/** Commits the hold (checking it is this job's) and announces the result; or says why not. */
-async function commitAndAnnounce(deps: JobDeps, job: GenerationRequested, result: ImageRef): Promise<JobEnd> {
+/**
+ * Commits the hold (checking it is this job's) and announces the result; or says why not. `origin`:
+ * whether this delivery made the result or found it under the job id.
+ */
+async function commitAndAnnounce(
+  deps: JobDeps,
+  job: GenerationRequested,
+  result: ImageRef,
+  origin: "created" | "reused",
+): Promise<JobEnd> {
   let committed;
   try {
     // A hold posted by an earlier delivery answers the same again: the charge, once.
@@ -129,10 +135,14 @@ async function commitAndAnnounce(deps: JobDeps, job: GenerationRequested, result
   } catch (error) {
     const refusal = endingRefusal(error);
     if (refusal === undefined) return retryBilling(deps, job, "Commit", error);
-    // Not paid: the image must never reach the user.
-    await deps.buckets.results.delete(job.jobId).catch((e: unknown) => {
-      deps.log.warn({ job_id: job.jobId, err: e }, "could not delete the unpaid result");
-    });
+    // Not paid: the image must never reach the user. A result found under the job id is deleted
+    // only when the hold is this job's (expired or released): a job naming another hold must not
+    // remove what a real job of that id made.
+    if (origin === "created" || refusal.refunded) {
+      await deps.buckets.results.delete(job.jobId).catch((e: unknown) => {
+        deps.log.warn({ job_id: job.jobId, err: e }, "could not delete the unpaid result");
+      });
+    }
     logRefusal(deps, job, refusal.code);
     return publishFailure(deps, job, refusal.code, USER_MESSAGES[refusal.code], refusal.refunded);
   }

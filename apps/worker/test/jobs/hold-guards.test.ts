@@ -3,8 +3,8 @@
 // charged, the provider neither called nor paid; and a hold of another job or user is refused by
 // billing at Commit (HOLD_MISMATCH), left untouched, and nothing is delivered.
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { create } from "@bufbuild/protobuf";
-import { findImage, publishGenerationRequested } from "@billing/events";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { findImage, publishGenerationRequested, publishRaw } from "@billing/events";
 import { HoldState } from "@billing/proto/billing/v1/wallet_pb";
 import { GenerationRequestedSchema } from "@billing/proto/events/v1/jobs_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import {
   startWorker,
   type Worker,
 } from "../../src/index.js";
-import { startJobsHarness, testLog, type JobsHarness } from "./harness.js";
+import { startJobsHarness, testLog, waitUntil, type JobsHarness } from "./harness.js";
 
 describe("startsTooLate (pure)", () => {
   const job = (expiresAtMs?: number) =>
@@ -143,5 +143,31 @@ describe("a job naming a hold that is not its own", { timeout: 60_000 }, () => {
     expect((await h.bot.wallet.getHold({ holdId })).hold?.state).toBe(HoldState.POSTED);
     const balance = await h.bot.wallet.getBalance({ userRef: owner });
     expect([balance.creditsAvailable, balance.creditsReserved]).toEqual([0n, 10n]);
+
+    // The same, under the id of a job that completed: its paid result is not the intruder's to delete.
+    const delivered = await findImage(h.buckets.results, h.buckets.names.jobResults, "job-3003");
+    expect(delivered).toBeDefined();
+    await publishRaw(h.js, {
+      subject: h.names.subjects.generationRequested,
+      data: toBinary(
+        GenerationRequestedSchema,
+        create(GenerationRequestedSchema, {
+          jobId: "job-3003",
+          userRef: "telegram:3004",
+          operation: "generate",
+          holdId: ownersHold,
+          prompt: "x",
+        }),
+      ),
+      msgId: "job-3003#intruder",
+      stream: h.names.streams.jobs,
+    });
+    await waitUntil(async () => (await h.resultsOf("job-3003")).length === 2, "the intruder refused");
+    expect((await h.resultsOf("job-3003"))[1]).toMatchObject({
+      kind: "failed",
+      event: { reasonCode: "hold_mismatch", refunded: false },
+    });
+    expect(await findImage(h.buckets.results, h.buckets.names.jobResults, "job-3003")).toEqual(delivered);
+    expect((await h.bot.wallet.getHold({ holdId: ownersHold })).hold?.state).toBe(HoldState.PENDING);
   });
 });
