@@ -92,25 +92,27 @@ export async function putImage(
   bytes: Uint8Array,
   mimeType: string,
 ): Promise<ImageRef> {
+  checkImageSize(bytes);
+  const sha256 = sha256Hex(bytes);
+  await store.putBlob({ name, description: mimeType, metadata: { "mime-type": mimeType, sha256 } }, bytes);
+  return imageRef(bucket, name, mimeType, bytes.length, sha256);
+}
+
+function checkImageSize(bytes: Uint8Array): void {
   if (bytes.length === 0 || bytes.length > MAX_IMAGE_BYTES) {
     throw new Error(`an image must have 1..${MAX_IMAGE_BYTES} bytes, not ${bytes.length}`);
   }
-  const sha256 = sha256Hex(bytes);
-  await store.putBlob({ name, description: mimeType, metadata: { "mime-type": mimeType, sha256 } }, bytes);
-  return create(ImageRefSchema, {
-    bucket,
-    objectName: name,
-    mimeType,
-    sizeBytes: BigInt(bytes.length),
-    sha256,
-  });
+}
+
+function imageRef(bucket: string, name: string, mimeType: string, size: number, sha256: string): ImageRef {
+  return create(ImageRefSchema, { bucket, objectName: name, mimeType, sizeBytes: BigInt(size), sha256 });
 }
 
 /** Chunk size of the object store's own client (ADR-20): objects written here read back the same. */
 const CHUNK_BYTES = 128 * 1024;
 
 /**
- * putImage for a name that holds no object (findImage said so), in two round trips instead of four:
+ * putImage for a name that holds no object (findImage said so), in two round trips instead of three:
  * every chunk at once, then the metadata — in the object store's own format (NATS ADR-20: chunks on
  * `$O.<bucket>.C.<nuid>`, metadata rolled up on `$O.<bucket>.M.<base64url name>`), so the store
  * reads it like any other object. It skips what putBlob does first: reading the name's current
@@ -124,9 +126,7 @@ export async function putNewImage(
   bytes: Uint8Array,
   mimeType: string,
 ): Promise<ImageRef> {
-  if (bytes.length === 0 || bytes.length > MAX_IMAGE_BYTES) {
-    throw new Error(`an image must have 1..${MAX_IMAGE_BYTES} bytes, not ${bytes.length}`);
-  }
+  checkImageSize(bytes);
   const nuid = randomBytes(16).toString("hex");
   const stream = `OBJ_${bucket}`;
   const chunkSubject = `$O.${bucket}.C.${nuid}`;
@@ -158,13 +158,7 @@ export async function putNewImage(
     headers: rollup,
     expect: { streamName: stream },
   });
-  return create(ImageRefSchema, {
-    bucket,
-    objectName: name,
-    mimeType,
-    sizeBytes: BigInt(bytes.length),
-    sha256,
-  });
+  return imageRef(bucket, name, mimeType, bytes.length, sha256);
 }
 
 function base64UrlPadded(bytes: Uint8Array): string {
@@ -182,7 +176,7 @@ export async function findImage(
   const sha256 = info.metadata?.sha256;
   const mimeType = info.metadata?.["mime-type"];
   if (sha256 === undefined || mimeType === undefined) return undefined;
-  return create(ImageRefSchema, { bucket, objectName: name, mimeType, sizeBytes: BigInt(info.size), sha256 });
+  return imageRef(bucket, name, mimeType, info.size, sha256);
 }
 
 export class ImageUnavailableError extends Error {
