@@ -1,20 +1,23 @@
-// `npm run bench:jobs [-- --jobs 2000 --workers 2 --concurrency 16 --submitters 16 --users 100]`
+// `npm run bench:jobs [-- --jobs 2000 --workers 2 --concurrency 16 --submitters 16 --users 100
+//                        --open-rate 50 --open-jobs 500 --profile DIR]`
 //
 // Pushes generation jobs through the whole pipeline — Reserve (billing) → JetStream → worker
 // (local provider, zeroWork) → Commit (billing) → jobs.generation.completed — with billing and the
 // workers as real processes built from dist/, and prints throughput, end-to-end latency (from the
-// Reserve call to the completed event arriving here) and peak RSS. Three rows, one run:
+// Reserve call to the completed event arriving here) and peak RSS. One run, side by side:
 //   baseline   the same JetStream path (publish → durable pull consumer → publish completed → ack)
 //              with no billing, no provider and no object store, handled in this process: the floor
-//              the messaging itself costs;
-//   1 worker   the full pipeline with one worker process;
-//   N workers  the full pipeline with N worker processes.
-// Then checks that every hold is POSTED, every job has exactly one completed event and one result
-// object, nothing is left queued or dead-lettered, the ledger verifies, and the outbox drained.
+//              the messaging itself costs; closed loop, and open loop at the fixed rate;
+//   full       the full pipeline with 1 and with N worker processes, closed loop (throughput), and
+//              open loop at a fixed rate (everyday latency: with zeroWork, all of it is pipeline).
+// A second table says where a full-pipeline job's time went (the worker's per-step metrics, billing's
+// per-procedure metrics, CPU per job from /proc). --profile DIR also writes V8 CPU profiles of billing
+// and the workers there. Then it checks that every hold is POSTED, every job has exactly one
+// completed event and one result object, nothing is left queued or dead-lettered, the ledger
+// verifies, and the outbox drained.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { createBillingClient } from "@billing/client";
 import {
@@ -28,9 +31,7 @@ import {
   ensureStreams,
   jetstream,
   jetstreamManager,
-  type NatsConnection,
   natsNames,
-  type NatsNames,
   publishGenerationCompleted,
   publishGenerationRequested,
   startConsumer,
@@ -40,6 +41,16 @@ import { createLogger } from "@billing/observability";
 import { GenerationCompletedSchema, GenerationRequestedSchema } from "@billing/proto/events/v1/jobs_pb";
 import { freePort, NATS_URL, testDatabase, testToken, uniqueName, withPg } from "@billing/testkit";
 import { ROOT } from "../local-env.js";
+import {
+  collectCompletions,
+  cpuMsOf,
+  type Load,
+  measure,
+  memoryOf,
+  type Row,
+  scrape,
+} from "./jobs-measure.js";
+import { printTables } from "./jobs-report.js";
 
 const { values } = parseArgs({
   options: {
@@ -49,49 +60,38 @@ const { values } = parseArgs({
     submitters: { type: "string", default: "16" },
     users: { type: "string", default: "100" },
     warmup: { type: "string", default: "100" },
+    "open-rate": { type: "string", default: "50" },
+    "open-jobs": { type: "string", default: "500" },
+    // A directory: billing and the workers then write V8 CPU profiles (.cpuprofile) into it.
+    profile: { type: "string" },
   },
 });
 const JOBS = Number(values.jobs);
 const WORKERS = Number(values.workers);
 const CONCURRENCY = Number(values.concurrency);
-const SUBMITTERS = Number(values.submitters);
 const USERS = Number(values.users);
 const WARMUP = Number(values.warmup);
+const OPEN_RATE = Number(values["open-rate"]);
+const OPEN_JOBS = Number(values["open-jobs"]);
+const CLOSED: Load = { kind: "closed", submitters: Number(values.submitters) };
+const OPEN: Load = { kind: "open", jobsPerSecond: OPEN_RATE };
 const log = createLogger({ app: "bench", level: "warn" });
-
-interface Row {
-  pipeline: string;
-  workers: string;
-  jobs: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-  /** Publish → completed: the queue, the worker and its billing calls, without the Reserve. */
-  queueP50: number;
-  queueP99: number;
-  workerRss: string;
-  billingRss: string;
-  /** Mean time a worker spent on one job (its own metric), the rest being queueing. */
-  handlerMs: string;
-}
-
-function memoryOf(pid: number | undefined): { hwmMiB: number; rssMiB: number } {
-  if (pid === undefined) return { hwmMiB: 0, rssMiB: 0 };
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-  return { hwmMiB: kb("VmHWM") / 1024, rssMiB: kb("VmRSS") / 1024 };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
+/**
+ * As apps/worker's `npm start` runs it: a small young generation. The worker allocates briefly per
+ * job; with V8's default semi-spaces its heap grew past 240 MiB under load, with 2 MiB it stays near
+ * 130 MiB at the same throughput.
+ */
+const WORKER_NODE_FLAGS = ["--max-semi-space-size=2"];
 
 function spawnDist(app: "billing" | "worker", env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [`apps/${app}/dist/main.js`], {
+  const profiling = values.profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${values.profile}`];
+  const flags = app === "worker" ? WORKER_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...profiling, ...flags, `apps/${app}/dist/main.js`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "inherit", "inherit"],
   });
+  if (values.profile !== undefined) console.error(`profiling ${app}: CPU.*.${child.pid}.*.cpuprofile`);
   child.once("exit", (code, signal) => {
     if (code !== 0 && signal !== "SIGTERM" && code !== null) console.error(`${app} exited with ${code}`);
   });
@@ -116,127 +116,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
-}
-
-/** Collects completed events of one namespace; latency is measured from `started` to arrival. */
-function collectCompletions(nc: NatsConnection, names: NatsNames) {
-  const started = new Map<string, number>();
-  const published = new Map<string, number>();
-  const latencies = new Map<string, number>();
-  const queueLatencies = new Map<string, number>();
-  let duplicates = 0;
-  let failed = 0;
-  let last = 0;
-  let waiter: { count: number; resolve: () => void } | undefined;
-  const prefixCount = new Map<string, number>();
-  nc.subscribe(names.subjects.generationCompleted, {
-    callback: (_error, msg) => {
-      const now = performance.now();
-      const jobId = fromBinary(GenerationCompletedSchema, msg.data).jobId;
-      if (latencies.has(jobId)) {
-        duplicates++;
-        return;
-      }
-      latencies.set(jobId, now - (started.get(jobId) ?? now));
-      queueLatencies.set(jobId, now - (published.get(jobId) ?? now));
-      last = now;
-      const prefix = jobId.slice(0, jobId.indexOf("-"));
-      prefixCount.set(prefix, (prefixCount.get(prefix) ?? 0) + 1);
-      if (waiter !== undefined && (prefixCount.get("m") ?? 0) >= waiter.count) waiter.resolve();
-    },
-  });
-  nc.subscribe(names.subjects.generationFailed, { callback: () => void failed++ });
-  return {
-    started,
-    published,
-    latencies,
-    queueLatencies,
-    get duplicates() {
-      return duplicates;
-    },
-    get failed() {
-      return failed;
-    },
-    get last() {
-      return last;
-    },
-    /** Resolves once `count` measured ("m-" prefixed) jobs completed. */
-    measured(count: number, timeoutMs: number): Promise<void> {
-      if ((prefixCount.get("m") ?? 0) >= count) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`only ${prefixCount.get("m") ?? 0}/${count} completed`)),
-          timeoutMs,
-        );
-        waiter = {
-          count,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-      });
-    },
-    reset() {
-      started.clear();
-      published.clear();
-      latencies.clear();
-      queueLatencies.clear();
-      prefixCount.clear();
-    },
-  };
-}
-
-/** Runs `count` submissions with at most SUBMITTERS at once; returns when all were submitted. */
-async function submitAll(count: number, submit: (index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(SUBMITTERS, count) }, async () => {
-      for (let index = next++; index < count; index = next++) await submit(index);
-    }),
-  );
-}
-
-async function measure(
-  pipeline: string,
-  workers: string,
-  collector: ReturnType<typeof collectCompletions>,
-  phase: string,
-  submit: (jobId: string, index: number) => Promise<void>,
-  memory: () => Promise<{ workerRss: string; billingRss: string; handlerMs: string }>,
-): Promise<Row> {
-  // Warm-up (not measured): JIT, connection pools, consumer state.
-  collector.reset();
-  await submitAll(WARMUP, (i) => submit(`w-${phase}-${i}`, i));
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
-  collector.reset();
-  const t0 = performance.now();
-  const done = collector.measured(JOBS, 300_000);
-  await submitAll(JOBS, async (i) => {
-    const jobId = `m-${phase}-${i}`;
-    collector.started.set(jobId, performance.now());
-    await submit(jobId, i);
-  });
-  await done;
-  const seconds = (collector.last - t0) / 1000;
-  const measured = (latencies: Map<string, number>) =>
-    [...latencies.entries()]
-      .filter(([id]) => id.startsWith("m-"))
-      .map(([, ms]) => ms)
-      .sort((a, b) => a - b);
-  const sorted = measured(collector.latencies);
-  const queue = measured(collector.queueLatencies);
-  return {
-    pipeline,
-    workers,
-    jobs: JOBS,
-    seconds,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    queueP50: percentile(queue, 50),
-    queueP99: percentile(queue, 99),
-    ...(await memory()),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,28 +175,31 @@ const baseConsumer = await startConsumer({
   },
 });
 const baseCollector = collectCompletions(nc, baseNames);
-rows.push(
-  await measure(
-    "baseline: JetStream only",
-    `in-process ×${CONCURRENCY}`,
-    baseCollector,
-    "base",
-    async (jobId) => {
-      baseCollector.published.set(jobId, performance.now());
-      await publishGenerationRequested(
-        js,
-        baseNames,
-        create(GenerationRequestedSchema, { jobId, holdId: "none" }),
-      );
-    },
-    () =>
-      Promise.resolve({
-        workerRss: `bench ${memoryOf(process.pid).hwmMiB.toFixed(0)}`,
-        billingRss: "—",
-        handlerMs: "—",
-      }),
-  ),
-);
+for (const [phase, load, jobs] of [
+  ["base", CLOSED, JOBS],
+  ["base-open", OPEN, OPEN_JOBS],
+] as const) {
+  rows.push(
+    await measure({
+      pipeline: "baseline: JetStream only",
+      workers: `in-process ×${CONCURRENCY}`,
+      load,
+      jobs,
+      warmup: WARMUP,
+      collector: baseCollector,
+      phase,
+      submit: async (jobId) => {
+        baseCollector.published.set(jobId, performance.now());
+        await publishGenerationRequested(
+          js,
+          baseNames,
+          create(GenerationRequestedSchema, { jobId, holdId: "none" }),
+        );
+      },
+      memory: () => ({ workerRss: `bench ${memoryOf(process.pid).hwmMiB.toFixed(0)}`, billingRss: "—" }),
+    }),
+  );
+}
 await baseConsumer.stop();
 if (baseCollector.duplicates > 0)
   problems.push(`baseline: ${baseCollector.duplicates} duplicate completions`);
@@ -360,6 +242,7 @@ try {
     });
   }
   const collector = collectCompletions(nc, names);
+  // What the bot does: Reserve, then publish the job with the hold's id and expiry.
   const submit = async (jobId: string, index: number) => {
     const userRef = userOf(index);
     const reserved = await botClient.wallet.reserve({
@@ -379,6 +262,7 @@ try {
         operation: "generate",
         holdId: reserved.hold?.holdId ?? "",
         prompt: "bench",
+        ...(reserved.hold?.expiresAt === undefined ? {} : { holdExpiresAt: reserved.hold.expiresAt }),
       }),
     );
   };
@@ -402,36 +286,43 @@ try {
       await waitReady(`http://127.0.0.1:${opsPort}/readyz`, "worker");
     }
   };
-  const handlerMean = async () => {
-    let sum = 0;
-    let count = 0;
-    for (const port of workerOpsPorts) {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const value = (name: string) =>
-        Number(new RegExp(`^${name}\\{[^}]*outcome="completed"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-      sum += value("worker_job_duration_seconds_sum");
-      count += value("worker_job_duration_seconds_count");
-    }
-    return count === 0 ? "—" : ((sum / count) * 1000).toFixed(1);
-  };
-  const memory = async () => ({
-    handlerMs: await handlerMean(),
+  const snapshot = async () => ({
+    workers: await scrape(workerOpsPorts.map((port) => `http://127.0.0.1:${port}/metrics`)),
+    billing: await scrape([`http://127.0.0.1:${billingMetricsPort}/metrics`]),
+    workerCpuMs: workerProcesses.reduce((sum, p) => sum + cpuMsOf(p.pid), 0),
+    billingCpuMs: cpuMsOf(billingProcess.pid),
+  });
+  const memory = () => ({
     workerRss: workerProcesses.map((p) => memoryOf(p.pid).hwmMiB.toFixed(0)).join(" + "),
     billingRss: memoryOf(billingProcess.pid).hwmMiB.toFixed(0),
   });
-  const phases: [string, number][] = [
-    ["1w", 1],
-    [`${WORKERS}w`, WORKERS],
+  const phases = [
+    { count: 1, load: CLOSED, jobs: JOBS },
+    { count: WORKERS, load: CLOSED, jobs: JOBS },
+    { count: WORKERS, load: OPEN, jobs: OPEN_JOBS },
   ];
-  for (const [phase, count] of phases) {
+  for (const [index, { count, load, jobs }] of phases.entries()) {
     await startWorkers(count);
-    rows.push(await measure("full pipeline", `${count} × ${CONCURRENCY}`, collector, phase, submit, memory));
+    rows.push(
+      await measure({
+        pipeline: "full pipeline",
+        workers: `${count} × ${CONCURRENCY}`,
+        load,
+        jobs,
+        warmup: WARMUP,
+        collector,
+        phase: `p${index}`,
+        submit,
+        snapshot,
+        memory,
+      }),
+    );
     for (const child of workerProcesses.splice(0)) await stop(child);
     workerOpsPorts.length = 0;
   }
 
   // 3. Checks.
-  const expected = phases.length * (JOBS + WARMUP);
+  const expected = phases.reduce((sum, phase) => sum + phase.jobs + WARMUP, 0);
   if (collector.duplicates > 0) problems.push(`${collector.duplicates} duplicate completed events`);
   if (collector.failed > 0) problems.push(`${collector.failed} failed events`);
   const holds = await withPg(
@@ -473,41 +364,12 @@ try {
   botClient.close();
   adminClient.close();
 
-  // 4. The table.
-  const header = [
-    "pipeline",
-    "workers × concurrency",
-    "jobs",
-    "jobs/s",
-    "e2e p50 ms",
-    "e2e p99 ms",
-    "publish→completed p50 / p99 ms",
-    "worker ms/job",
-    "worker peak RSS MiB",
-    "billing peak RSS MiB",
-  ];
-  const table = [
-    header,
-    ...rows.map((r) => [
-      r.pipeline,
-      r.workers,
-      String(r.jobs),
-      (r.jobs / r.seconds).toFixed(0),
-      r.p50.toFixed(1),
-      r.p99.toFixed(1),
-      `${r.queueP50.toFixed(1)} / ${r.queueP99.toFixed(1)}`,
-      r.handlerMs,
-      r.workerRss,
-      r.billingRss,
-    ]),
-  ];
-  const widths = header.map((_, c) => Math.max(...table.map((row) => (row[c] ?? "").length)));
-  const line = (row: string[]) => `| ${row.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join(" | ")} |`;
-  console.log(`\n${line(header)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
-  for (const row of table.slice(1)) console.log(line(row));
+  // 4. The tables.
+  printTables(rows);
   console.log(
-    `\ne2e: Reserve call (baseline: publish) → completed event received here; ${SUBMITTERS} submitters in a closed loop, ${USERS} users, ` +
-      `local provider with zeroWork; ${WARMUP} warm-up jobs per row not measured.`,
+    `\ne2e: Reserve call (baseline: publish) → completed event received here; closed loop: ${CLOSED.submitters} ` +
+      `submitters back to back; open loop: one job every ${1000 / OPEN_RATE} ms, latency from its scheduled ` +
+      `start; ${USERS} users, local provider with zeroWork; ${WARMUP} warm-up jobs per row not measured.`,
   );
   console.log(
     `checks: ${expected} holds POSTED, ${objects.length} result objects, ${results} completed events, ` +

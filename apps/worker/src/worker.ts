@@ -114,6 +114,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       buckets,
       provider,
       log,
+      steps: metrics.steps,
+      expectedJobMs: (operation: string) =>
+        config.expectedJobMs.byOperation.get(operation) ?? config.expectedJobMs.default,
       ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
     };
     if (shuttingDown) return;
@@ -145,7 +148,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         );
         return outcome;
       },
-      onSettled: (kind, durationMs) => {
+      onSettled: (kind, durationMs, settleMs) => {
+        if (kind === "ack") metrics.steps.record("ack", settleMs);
         // Poison never reaches the handler; count it here.
         if (kind === "undecodable") metrics.job("dead_letter", durationMs);
       },

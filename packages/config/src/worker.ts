@@ -19,6 +19,32 @@ export type WorkerProviderConfig =
   | { name: "fal"; fal: { apiKey: string; baseUrl?: string } }
   | { name: "gemini"; gemini: { apiKey: string; baseUrl?: string; model?: string } };
 
+/**
+ * WORKER_EXPECTED_JOB_MS_BY_OPERATION: "upscale=60000,merge=45000" — operations whose jobs take
+ * longer (or shorter) than WORKER_EXPECTED_JOB_MS.
+ */
+const expectedByOperation = z
+  .string()
+  .default("")
+  .refine(
+    (value) =>
+      value.trim() === "" ||
+      value.split(",").every((pair) => /^\s*[a-z][a-z0-9_]{0,63}=\d{1,7}\s*$/.test(pair)),
+    "must be comma-separated operation=milliseconds pairs, e.g. upscale=60000,merge=45000",
+  )
+  .transform(
+    (value): ReadonlyMap<string, number> =>
+      new Map(
+        value
+          .split(",")
+          .filter((pair) => pair.trim() !== "")
+          .map((pair) => {
+            const [operation = "", ms = "0"] = pair.trim().split("=");
+            return [operation, Number(ms)];
+          }),
+      ),
+  );
+
 const secret = z.string().min(8, "must be at least 8 characters").max(512).optional();
 const nonNegativeInt = (fallback: number, max: number) =>
   z.coerce.number().int().min(0).max(max).default(fallback);
@@ -37,6 +63,9 @@ export const workerEnvSchema = z
     ),
     WORKER_MAX_DELIVER: positiveInt(5, 20),
     WORKER_ACK_WAIT_MS: positiveInt(30_000, 600_000).refine((ms) => ms >= 1_000, "must be at least 1000"),
+    // A job whose hold expires sooner than this is not started: its hold is released instead.
+    WORKER_EXPECTED_JOB_MS: nonNegativeInt(30_000, 3_600_000),
+    WORKER_EXPECTED_JOB_MS_BY_OPERATION: expectedByOperation,
     WORKER_PROVIDER: z
       .enum(WORKER_PROVIDERS, { error: `must be one of ${WORKER_PROVIDERS.join(", ")}` })
       .default("local"),
@@ -73,6 +102,10 @@ export const workerEnvSchema = z
     jobTimeoutMs: env.WORKER_JOB_TIMEOUT_MS,
     maxDeliver: env.WORKER_MAX_DELIVER,
     ackWaitMs: env.WORKER_ACK_WAIT_MS,
+    expectedJobMs: {
+      default: env.WORKER_EXPECTED_JOB_MS,
+      byOperation: env.WORKER_EXPECTED_JOB_MS_BY_OPERATION,
+    },
     provider: providerOf(env),
     opsHost: env.WORKER_OPS_HOST,
     opsPort: env.WORKER_OPS_PORT,

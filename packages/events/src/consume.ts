@@ -56,8 +56,11 @@ export interface ConsumeOptions<Desc extends DescMessage> {
   fetchExpiresMs?: number;
   /** Delay before redelivery when a handler throws (default: exponential 1 s..60 s). */
   retryDelayMs?: (deliveryCount: number) => number;
-  /** Called once per message with what became of it (for metrics). */
-  onSettled?: (kind: SettledKind, durationMs: number) => void;
+  /**
+   * Called once per message with what became of it (for metrics): `durationMs` from receipt to
+   * settled, `settleMs` the part spent acking, nak'ing or dead-lettering.
+   */
+  onSettled?: (kind: SettledKind, durationMs: number, settleMs: number) => void;
 }
 
 export interface RunningConsumer {
@@ -72,7 +75,6 @@ export interface RunningConsumer {
 export const MAX_CONCURRENCY = 256;
 /** Longest nak delay honoured: a provider's Retry-After beyond it is clamped. */
 export const MAX_NAK_DELAY_MS = 15 * 60_000;
-const ACK_TIMEOUT_MS = 5_000;
 const FETCH_ERROR_BACKOFF_MAX_MS = 5_000;
 
 export function defaultRetryDelayMs(deliveryCount: number): number {
@@ -124,14 +126,23 @@ export async function startConsumer<Desc extends DescMessage>(
       message = fromBinary(options.schema, msg.data);
     } catch (error) {
       log.error({ ...context, err: error }, "undecodable message; dead-lettering it");
+      const settling = performance.now();
       await settle(msg, deadLetter("undecodable", errorMessage(error)), context, isLastDelivery);
-      options.onSettled?.("undecodable", performance.now() - started);
+      const now = performance.now();
+      options.onSettled?.("undecodable", now - started, now - settling);
       return;
     }
-    const signal =
+    // A timer cleared when the handler returns (AbortSignal.timeout would keep each signal and its
+    // timer alive for the whole timeout, long after the message was settled).
+    const controller = new AbortController();
+    const { signal } = controller;
+    const deadline =
       options.handlerTimeoutMs === undefined
-        ? new AbortController().signal
-        : AbortSignal.timeout(options.handlerTimeoutMs);
+        ? undefined
+        : setTimeout(
+            () => controller.abort(new DOMException("handler timed out", "TimeoutError")),
+            options.handlerTimeoutMs,
+          );
     const heartbeat = setInterval(() => {
       // A handler past its timeout gets no more heartbeats: if it hangs, the message comes back.
       if (!signal.aborted) msg.working();
@@ -152,9 +163,12 @@ export async function startConsumer<Desc extends DescMessage>(
       outcome = nak(retryDelay(deliveryCount));
     } finally {
       clearInterval(heartbeat);
+      clearTimeout(deadline);
     }
+    const settling = performance.now();
     const settled = await settle(msg, outcome, context, isLastDelivery);
-    options.onSettled?.(settled, performance.now() - started);
+    const now = performance.now();
+    options.onSettled?.(settled, now - started, now - settling);
   };
 
   /** Applies an outcome to the message; returns what was actually done. */
@@ -172,13 +186,11 @@ export async function startConsumer<Desc extends DescMessage>(
     }
     switch (outcome.kind) {
       case "ack":
-        try {
-          // Wait for the server's confirmation so "acked" means removed from a work queue; a lost ack
-          // only means one redelivery, which handlers absorb (they are idempotent).
-          if (!(await msg.ackAck({ timeout: ACK_TIMEOUT_MS }))) log.warn(context, "ack not confirmed");
-        } catch (error) {
-          log.warn({ ...context, err: error }, "ack not confirmed; the message may be redelivered");
-        }
+        // Sent, not confirmed: waiting for the server's answer would hold the slot for a round trip
+        // per message. The ack leaves before the next pull request on the same connection, so the
+        // server sees it first; a lost ack only means one redelivery, which handlers absorb (they
+        // are idempotent).
+        msg.ack();
         return "ack";
       case "nak":
         msg.nak(Math.min(Math.max(0, Math.round(outcome.delayMs)), MAX_NAK_DELAY_MS));

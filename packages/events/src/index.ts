@@ -45,6 +45,7 @@ export {
   ImageUnavailableError,
   MAX_IMAGE_BYTES,
   putImage,
+  putNewImage,
   readImage,
   sha256Hex,
   type BucketLimits,

@@ -28,6 +28,7 @@ export const ERROR_REASONS = [
   "PERMISSION_DENIED",
   "UNAVAILABLE",
   "INTERNAL",
+  "HOLD_MISMATCH",
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

@@ -27,6 +27,7 @@ import {
 import { Batcher, type Outcome } from "./batcher.js";
 import { applyMovement, available, type Movement } from "./balances.js";
 import { chooseFunding } from "./funding.js";
+import { assertHoldExpected, type HoldExpectation } from "./hold-expectation.js";
 import type { Balance, ChargeResult, GrantResult, HoldResult, HoldView, RefundResult } from "./types.js";
 
 export interface LedgerConfig {
@@ -81,6 +82,8 @@ interface ResolutionLocks {
 /** A commit or a release of one hold; `decide` validates the request against the locked hold. */
 export interface Resolution {
   holdId: string;
+  /** Checked first, on the locked hold: a mismatch is refused before anything else is looked at. */
+  expected?: HoldExpectation | undefined;
   decide: (hold: LedgerHold) => { kind: "post"; amount: bigint } | { kind: "void"; reason: string };
 }
 
@@ -300,9 +303,14 @@ export class Ledger {
   }
 
   /** Posts a pending hold (all of it, or `amount` of it; the rest returns). */
-  async commit(command: { holdId: string; amount: bigint | undefined }): Promise<HoldResult> {
+  async commit(command: {
+    holdId: string;
+    amount: bigint | undefined;
+    expected?: HoldExpectation | undefined;
+  }): Promise<HoldResult> {
     return this.#resolutions.submit({
       holdId: command.holdId,
+      expected: command.expected,
       decide: (hold) => {
         const amount = command.amount ?? hold.amount;
         if (amount < 0n) {
@@ -328,9 +336,14 @@ export class Ledger {
   }
 
   /** Voids a pending hold: everything held returns to its source. */
-  async release(command: { holdId: string; reason: string }): Promise<HoldResult> {
+  async release(command: {
+    holdId: string;
+    reason: string;
+    expected?: HoldExpectation | undefined;
+  }): Promise<HoldResult> {
     return this.#resolutions.submit({
       holdId: command.holdId,
+      expected: command.expected,
       decide: () => ({ kind: "void", reason: command.reason }),
     });
   }
@@ -623,6 +636,7 @@ export class Ledger {
         try {
           const hold = holds.find((h) => h.id === resolution.holdId);
           if (hold === undefined) throw holdNotFound(resolution.holdId);
+          assertHoldExpected(hold, resolution.expected);
           const accounts = locks.accounts.get(hold.userRef);
           if (accounts === undefined)
             throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);

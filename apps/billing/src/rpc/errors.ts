@@ -28,6 +28,7 @@ const CODE_OF: Readonly<Record<ErrorReason, Code>> = {
   HOLD_ALREADY_POSTED: Code.FailedPrecondition,
   HOLD_ALREADY_VOIDED: Code.FailedPrecondition,
   HOLD_EXPIRED: Code.FailedPrecondition,
+  HOLD_MISMATCH: Code.FailedPrecondition,
   ALREADY_REFUNDED: Code.FailedPrecondition,
   NOT_REFUNDABLE: Code.FailedPrecondition,
   PAYMENT_STATE: Code.FailedPrecondition,

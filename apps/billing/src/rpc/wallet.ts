@@ -21,7 +21,8 @@ import {
 import { PAGE_SIZE_MAX, readStatement } from "../ledger/statement.js";
 import type { HoldView } from "../ledger/types.js";
 import { type InvariantCheck, verifyLedger } from "../ledger/verify.js";
-import { validate } from "./validate.js";
+import type { HoldExpectation } from "../ledger/hold-expectation.js";
+import { validate, type Validator } from "./validate.js";
 
 export interface WalletDeps {
   readonly ledger: Ledger;
@@ -99,6 +100,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
         amount: request.amount === undefined ? undefined : v.nonNegative("amount", request.amount),
+        expected: expectation(v, request.expected),
       }));
       const result = await deps.ledger.commit(command);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
@@ -108,6 +110,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
         reason: v.text("reason", request.reason, { max: 256, required: false }),
+        expected: expectation(v, request.expected),
       }));
       const result = await deps.ledger.release(command);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
@@ -243,5 +246,18 @@ function toHold(hold: HoldView): MessageInitShape<typeof HoldSchema> {
     resolutionReason: hold.resolutionReason,
     postedTransferId: hold.postedTransferId,
     refunded: hold.refunded,
+  };
+}
+
+/** Commit's and Release's optional `expected`: each field, when set, in the shape Reserve accepts. */
+function expectation(
+  v: Validator,
+  expected: { jobId: string; userRef: string; operation: string } | undefined,
+): HoldExpectation | undefined {
+  if (expected === undefined) return undefined;
+  return {
+    jobId: v.text("expected.job_id", expected.jobId, { max: 128, required: false }),
+    userRef: expected.userRef === "" ? "" : v.userRef("expected.user_ref", expected.userRef),
+    operation: expected.operation === "" ? "" : v.name("expected.operation", expected.operation),
   };
 }

@@ -113,6 +113,8 @@ export async function submitGeneration(
     locale: scope.locale,
     requestedAt: timestampNow(),
     seed: seedOf(jobId),
+    // The worker does not start a job that cannot finish before its hold expires.
+    ...(hold.expiresAt === undefined ? {} : { holdExpiresAt: hold.expiresAt }),
   });
   try {
     await ctx.jobs.publish(job);

@@ -153,6 +153,7 @@ export async function startJobsHarness(
         timeout: durationFromMs(job.holdTimeoutMs ?? 60_000),
       });
       const holdId = reserved.hold?.holdId ?? "";
+      const holdExpiresAt = reserved.hold?.expiresAt;
       await publishGenerationRequested(
         js,
         names,
@@ -166,6 +167,7 @@ export async function startJobsHarness(
           chatId: 42n,
           locale: "en",
           seed: 7n,
+          ...(holdExpiresAt === undefined ? {} : { holdExpiresAt }),
         }),
       );
       return { holdId };

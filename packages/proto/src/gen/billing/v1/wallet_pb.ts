@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file billing/v1/wallet.proto.
  */
 export const file_billing_v1_wallet: GenFile = /*@__PURE__*/
-  fileDesc("ChdiaWxsaW5nL3YxL3dhbGxldC5wcm90bxIKYmlsbGluZy52MSKDAQoHQmFsYW5jZRIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDIiYKEk9wZW5BY2NvdW50UmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCSJeChNPcGVuQWNjb3VudFJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJAoHYmFsYW5jZRgDIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIlChFHZXRCYWxhbmNlUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCSKgAQoSR2V0QmFsYW5jZVJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEhkKEWNyZWRpdHNfYXZhaWxhYmxlGAIgASgDEhgKEGNyZWRpdHNfcmVzZXJ2ZWQYAyABKAMSIQoZZnJlZV9vcGVyYXRpb25zX2F2YWlsYWJsZRgEIAEoAxIgChhmcmVlX29wZXJhdGlvbnNfcmVzZXJ2ZWQYBSABKAMiFQoTR2V0UHJpY2VMaXN0UmVxdWVzdCJbCg5PcGVyYXRpb25QcmljZRIRCglvcGVyYXRpb24YASABKAkSFQoNcHJpY2VfY3JlZGl0cxgCIAEoAxIfChdmcmVlX29wZXJhdGlvbl9lbGlnaWJsZRgDIAEoCCJjChRHZXRQcmljZUxpc3RSZXNwb25zZRIqCgZwcmljZXMYASADKAsyGi5iaWxsaW5nLnYxLk9wZXJhdGlvblByaWNlEh8KF3N0YXJ0ZXJfZnJlZV9vcGVyYXRpb25zGAIgASgDImAKDUNoYXJnZVJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkizgEKDkNoYXJnZVJlc3BvbnNlEhMKC3RyYW5zZmVyX2lkGAEgASgJEiwKCWZ1bmRlZF9ieRgCIAEoDjIZLmJpbGxpbmcudjEuRnVuZGluZ1NvdXJjZRIWCg5hbW91bnRfY3JlZGl0cxgDIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAQgASgDEhUKDXByaWNlX2NyZWRpdHMYBSABKAMSKgoNYmFsYW5jZV9hZnRlchgGIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSKKAQoOUmVzZXJ2ZVJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRIqCgd0aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBmpvYl9pZBgFIAEoCSLgAwoESG9sZBIPCgdob2xkX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIOCgZqb2JfaWQYBCABKAkSJAoFc3RhdGUYBSABKA4yFS5iaWxsaW5nLnYxLkhvbGRTdGF0ZRIsCglmdW5kZWRfYnkYBiABKA4yGS5iaWxsaW5nLnYxLkZ1bmRpbmdTb3VyY2USFgoOYW1vdW50X2NyZWRpdHMYByABKAMSHgoWYW1vdW50X2ZyZWVfb3BlcmF0aW9ucxgIIAEoAxIVCg1wb3N0ZWRfYW1vdW50GAkgASgDEhUKDXByaWNlX2NyZWRpdHMYCiABKAMSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEXJlc29sdXRpb25fcmVhc29uGA4gASgJEhoKEnBvc3RlZF90cmFuc2Zlcl9pZBgPIAEoCRIQCghyZWZ1bmRlZBgQIAEoCCJdCg9SZXNlcnZlUmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmJpbGxpbmcudjEuSG9sZBIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlIkAKDUNvbW1pdFJlcXVlc3QSDwoHaG9sZF9pZBgBIAEoCRITCgZhbW91bnQYAiABKANIAIgBAUIJCgdfYW1vdW50IlwKDkNvbW1pdFJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIxCg5SZWxlYXNlUmVxdWVzdBIPCgdob2xkX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJdCg9SZWxlYXNlUmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmJpbGxpbmcudjEuSG9sZBIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlIiEKDkdldEhvbGRSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkiMQoPR2V0SG9sZFJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQibAoNUmVmdW5kUmVxdWVzdBIVCgt0cmFuc2Zlcl9pZBgBIAEoCUgAEhEKB2hvbGRfaWQYAiABKAlIABIOCgZyZWFzb24YAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJQggKBnRhcmdldCLAAQoOUmVmdW5kUmVzcG9uc2USGgoScmVmdW5kX3RyYW5zZmVyX2lkGAEgASgJEi4KC3JldHVybmVkX2FzGAIgASgOMhkuYmlsbGluZy52MS5GdW5kaW5nU291cmNlEhYKDmFtb3VudF9jcmVkaXRzGAMgASgDEh4KFmFtb3VudF9mcmVlX29wZXJhdGlvbnMYBCABKAMSKgoNYmFsYW5jZV9hZnRlchgFIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSJ6CgxHcmFudFJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSFgoOYW1vdW50X2NyZWRpdHMYAiABKAMSFwoPZnJlZV9vcGVyYXRpb25zGAMgASgDEg4KBnJlYXNvbhgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkiUQoNR3JhbnRSZXNwb25zZRIUCgx0cmFuc2Zlcl9pZHMYASADKAkSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSJSChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSKNAgoLVHJhbnNhY3Rpb24SEwoLdHJhbnNmZXJfaWQYASABKAkSKQoEa2luZBgCIAEoDjIbLmJpbGxpbmcudjEuVHJhbnNhY3Rpb25LaW5kEiAKBWFzc2V0GAMgASgOMhEuYmlsbGluZy52MS5Bc3NldBIOCgZhbW91bnQYBCABKAMSFQoNYmFsYW5jZV9hZnRlchgFIAEoAxIRCglvcGVyYXRpb24YBiABKAkSDwoHaG9sZF9pZBgHIAEoCRIOCgZqb2JfaWQYCCABKAkSEQoJcmVmZXJlbmNlGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImIKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRItCgx0cmFuc2FjdGlvbnMYASADKAsyFy5iaWxsaW5nLnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIVChNWZXJpZnlMZWRnZXJSZXF1ZXN0IkoKD0xlZGdlclZpb2xhdGlvbhIRCglpbnZhcmlhbnQYASABKAkSDwoHc3ViamVjdBgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSKfAQoUVmVyaWZ5TGVkZ2VyUmVzcG9uc2USCgoCb2sYASABKAgSLwoKdmlvbGF0aW9ucxgCIAMoCzIbLmJpbGxpbmcudjEuTGVkZ2VyVmlvbGF0aW9uEhgKEGFjY291bnRzX2NoZWNrZWQYAyABKAMSGQoRdHJhbnNmZXJzX2NoZWNrZWQYBCABKAMSFQoNaG9sZHNfY2hlY2tlZBgFIAEoAyqHAQoNRnVuZGluZ1NvdXJjZRIeChpGVU5ESU5HX1NPVVJDRV9VTlNQRUNJRklFRBAAEhcKE0ZVTkRJTkdfU09VUkNFX05PTkUQARIhCh1GVU5ESU5HX1NPVVJDRV9GUkVFX09QRVJBVElPThACEhoKFkZVTkRJTkdfU09VUkNFX0NSRURJVFMQAyqFAQoJSG9sZFN0YXRlEhoKFkhPTERfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJIT0xEX1NUQVRFX1BFTkRJTkcQARIVChFIT0xEX1NUQVRFX1BPU1RFRBACEhUKEUhPTERfU1RBVEVfVk9JREVEEAMSFgoSSE9MRF9TVEFURV9FWFBJUkVEEAQq8QIKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASIgoeVFJBTlNBQ1RJT05fS0lORF9TVEFSVEVSX0dSQU5UEAESGgoWVFJBTlNBQ1RJT05fS0lORF9HUkFOVBACEhsKF1RSQU5TQUNUSU9OX0tJTkRfQ0hBUkdFEAMSGQoVVFJBTlNBQ1RJT05fS0lORF9IT0xEEAQSIAocVFJBTlNBQ1RJT05fS0lORF9IT0xEX1BPU1RFRBAFEiAKHFRSQU5TQUNUSU9OX0tJTkRfSE9MRF9WT0lERUQQBhIhCh1UUkFOU0FDVElPTl9LSU5EX0hPTERfRVhQSVJFRBAHEhsKF1RSQU5TQUNUSU9OX0tJTkRfUkVGVU5EEAgSGwoXVFJBTlNBQ1RJT05fS0lORF9UT1BfVVAQCRIjCh9UUkFOU0FDVElPTl9LSU5EX1BBWU1FTlRfUkVGVU5EEAoqTAoFQXNzZXQSFQoRQVNTRVRfVU5TUEVDSUZJRUQQABIRCg1BU1NFVF9DUkVESVRTEAESGQoVQVNTRVRfRlJFRV9PUEVSQVRJT05TEAIyugcKDVdhbGxldFNlcnZpY2USUwoLT3BlbkFjY291bnQSHi5iaWxsaW5nLnYxLk9wZW5BY2NvdW50UmVxdWVzdBofLmJpbGxpbmcudjEuT3BlbkFjY291bnRSZXNwb25zZSIDkAICElAKCkdldEJhbGFuY2USHS5iaWxsaW5nLnYxLkdldEJhbGFuY2VSZXF1ZXN0Gh4uYmlsbGluZy52MS5HZXRCYWxhbmNlUmVzcG9uc2UiA5ACARJWCgxHZXRQcmljZUxpc3QSHy5iaWxsaW5nLnYxLkdldFByaWNlTGlzdFJlcXVlc3QaIC5iaWxsaW5nLnYxLkdldFByaWNlTGlzdFJlc3BvbnNlIgOQAgESRAoGQ2hhcmdlEhkuYmlsbGluZy52MS5DaGFyZ2VSZXF1ZXN0GhouYmlsbGluZy52MS5DaGFyZ2VSZXNwb25zZSIDkAICEkcKB1Jlc2VydmUSGi5iaWxsaW5nLnYxLlJlc2VydmVSZXF1ZXN0GhsuYmlsbGluZy52MS5SZXNlcnZlUmVzcG9uc2UiA5ACAhJECgZDb21taXQSGS5iaWxsaW5nLnYxLkNvbW1pdFJlcXVlc3QaGi5iaWxsaW5nLnYxLkNvbW1pdFJlc3BvbnNlIgOQAgISRwoHUmVsZWFzZRIaLmJpbGxpbmcudjEuUmVsZWFzZVJlcXVlc3QaGy5iaWxsaW5nLnYxLlJlbGVhc2VSZXNwb25zZSIDkAICEkcKB0dldEhvbGQSGi5iaWxsaW5nLnYxLkdldEhvbGRSZXF1ZXN0GhsuYmlsbGluZy52MS5HZXRIb2xkUmVzcG9uc2UiA5ACARJECgZSZWZ1bmQSGS5iaWxsaW5nLnYxLlJlZnVuZFJlcXVlc3QaGi5iaWxsaW5nLnYxLlJlZnVuZFJlc3BvbnNlIgOQAgISQQoFR3JhbnQSGC5iaWxsaW5nLnYxLkdyYW50UmVxdWVzdBoZLmJpbGxpbmcudjEuR3JhbnRSZXNwb25zZSIDkAICEmIKEExpc3RUcmFuc2FjdGlvbnMSIy5iaWxsaW5nLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiQuYmlsbGluZy52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiA5ACARJWCgxWZXJpZnlMZWRnZXISHy5iaWxsaW5nLnYxLlZlcmlmeUxlZGdlclJlcXVlc3QaIC5iaWxsaW5nLnYxLlZlcmlmeUxlZGdlclJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdiaWxsaW5nL3YxL3dhbGxldC5wcm90bxIKYmlsbGluZy52MSKDAQoHQmFsYW5jZRIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDIiYKEk9wZW5BY2NvdW50UmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCSJeChNPcGVuQWNjb3VudFJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJAoHYmFsYW5jZRgDIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIlChFHZXRCYWxhbmNlUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCSKgAQoSR2V0QmFsYW5jZVJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEhkKEWNyZWRpdHNfYXZhaWxhYmxlGAIgASgDEhgKEGNyZWRpdHNfcmVzZXJ2ZWQYAyABKAMSIQoZZnJlZV9vcGVyYXRpb25zX2F2YWlsYWJsZRgEIAEoAxIgChhmcmVlX29wZXJhdGlvbnNfcmVzZXJ2ZWQYBSABKAMiFQoTR2V0UHJpY2VMaXN0UmVxdWVzdCJbCg5PcGVyYXRpb25QcmljZRIRCglvcGVyYXRpb24YASABKAkSFQoNcHJpY2VfY3JlZGl0cxgCIAEoAxIfChdmcmVlX29wZXJhdGlvbl9lbGlnaWJsZRgDIAEoCCJjChRHZXRQcmljZUxpc3RSZXNwb25zZRIqCgZwcmljZXMYASADKAsyGi5iaWxsaW5nLnYxLk9wZXJhdGlvblByaWNlEh8KF3N0YXJ0ZXJfZnJlZV9vcGVyYXRpb25zGAIgASgDImAKDUNoYXJnZVJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRIRCglyZWZlcmVuY2UYBCABKAkizgEKDkNoYXJnZVJlc3BvbnNlEhMKC3RyYW5zZmVyX2lkGAEgASgJEiwKCWZ1bmRlZF9ieRgCIAEoDjIZLmJpbGxpbmcudjEuRnVuZGluZ1NvdXJjZRIWCg5hbW91bnRfY3JlZGl0cxgDIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAQgASgDEhUKDXByaWNlX2NyZWRpdHMYBSABKAMSKgoNYmFsYW5jZV9hZnRlchgGIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSKKAQoOUmVzZXJ2ZVJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgDIAEoCRIqCgd0aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBmpvYl9pZBgFIAEoCSLgAwoESG9sZBIPCgdob2xkX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIOCgZqb2JfaWQYBCABKAkSJAoFc3RhdGUYBSABKA4yFS5iaWxsaW5nLnYxLkhvbGRTdGF0ZRIsCglmdW5kZWRfYnkYBiABKA4yGS5iaWxsaW5nLnYxLkZ1bmRpbmdTb3VyY2USFgoOYW1vdW50X2NyZWRpdHMYByABKAMSHgoWYW1vdW50X2ZyZWVfb3BlcmF0aW9ucxgIIAEoAxIVCg1wb3N0ZWRfYW1vdW50GAkgASgDEhUKDXByaWNlX2NyZWRpdHMYCiABKAMSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEXJlc29sdXRpb25fcmVhc29uGA4gASgJEhoKEnBvc3RlZF90cmFuc2Zlcl9pZBgPIAEoCRIQCghyZWZ1bmRlZBgQIAEoCCJdCg9SZXNlcnZlUmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmJpbGxpbmcudjEuSG9sZBIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlIkYKD0hvbGRFeHBlY3RhdGlvbhIOCgZqb2JfaWQYASABKAkSEAoIdXNlcl9yZWYYAiABKAkSEQoJb3BlcmF0aW9uGAMgASgJIm8KDUNvbW1pdFJlcXVlc3QSDwoHaG9sZF9pZBgBIAEoCRITCgZhbW91bnQYAiABKANIAIgBARItCghleHBlY3RlZBgEIAEoCzIbLmJpbGxpbmcudjEuSG9sZEV4cGVjdGF0aW9uQgkKB19hbW91bnQiXAoOQ29tbWl0UmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmJpbGxpbmcudjEuSG9sZBIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlImAKDlJlbGVhc2VSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEi0KCGV4cGVjdGVkGAMgASgLMhsuYmlsbGluZy52MS5Ib2xkRXhwZWN0YXRpb24iXQoPUmVsZWFzZVJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIhCg5HZXRIb2xkUmVxdWVzdBIPCgdob2xkX2lkGAEgASgJIjEKD0dldEhvbGRSZXNwb25zZRIeCgRob2xkGAEgASgLMhAuYmlsbGluZy52MS5Ib2xkImwKDVJlZnVuZFJlcXVlc3QSFQoLdHJhbnNmZXJfaWQYASABKAlIABIRCgdob2xkX2lkGAIgASgJSAASDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCUIICgZ0YXJnZXQiwAEKDlJlZnVuZFJlc3BvbnNlEhoKEnJlZnVuZF90cmFuc2Zlcl9pZBgBIAEoCRIuCgtyZXR1cm5lZF9hcxgCIAEoDjIZLmJpbGxpbmcudjEuRnVuZGluZ1NvdXJjZRIWCg5hbW91bnRfY3JlZGl0cxgDIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAQgASgDEioKDWJhbGFuY2VfYWZ0ZXIYBSABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UiegoMR3JhbnRSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhYKDmFtb3VudF9jcmVkaXRzGAIgASgDEhcKD2ZyZWVfb3BlcmF0aW9ucxgDIAEoAxIOCgZyZWFzb24YBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJIlEKDUdyYW50UmVzcG9uc2USFAoMdHJhbnNmZXJfaWRzGAEgAygJEioKDWJhbGFuY2VfYWZ0ZXIYAiABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UiUgoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkijQIKC1RyYW5zYWN0aW9uEhMKC3RyYW5zZmVyX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5iaWxsaW5nLnYxLlRyYW5zYWN0aW9uS2luZBIgCgVhc3NldBgDIAEoDjIRLmJpbGxpbmcudjEuQXNzZXQSDgoGYW1vdW50GAQgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYBSABKAMSEQoJb3BlcmF0aW9uGAYgASgJEg8KB2hvbGRfaWQYByABKAkSDgoGam9iX2lkGAggASgJEhEKCXJlZmVyZW5jZRgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USLQoMdHJhbnNhY3Rpb25zGAEgAygLMhcuYmlsbGluZy52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiFQoTVmVyaWZ5TGVkZ2VyUmVxdWVzdCJKCg9MZWRnZXJWaW9sYXRpb24SEQoJaW52YXJpYW50GAEgASgJEg8KB3N1YmplY3QYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkinwEKFFZlcmlmeUxlZGdlclJlc3BvbnNlEgoKAm9rGAEgASgIEi8KCnZpb2xhdGlvbnMYAiADKAsyGy5iaWxsaW5nLnYxLkxlZGdlclZpb2xhdGlvbhIYChBhY2NvdW50c19jaGVja2VkGAMgASgDEhkKEXRyYW5zZmVyc19jaGVja2VkGAQgASgDEhUKDWhvbGRzX2NoZWNrZWQYBSABKAMqhwEKDUZ1bmRpbmdTb3VyY2USHgoaRlVORElOR19TT1VSQ0VfVU5TUEVDSUZJRUQQABIXChNGVU5ESU5HX1NPVVJDRV9OT05FEAESIQodRlVORElOR19TT1VSQ0VfRlJFRV9PUEVSQVRJT04QAhIaChZGVU5ESU5HX1NPVVJDRV9DUkVESVRTEAMqhQEKCUhvbGRTdGF0ZRIaChZIT0xEX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSSE9MRF9TVEFURV9QRU5ESU5HEAESFQoRSE9MRF9TVEFURV9QT1NURUQQAhIVChFIT0xEX1NUQVRFX1ZPSURFRBADEhYKEkhPTERfU1RBVEVfRVhQSVJFRBAEKvECCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEiIKHlRSQU5TQUNUSU9OX0tJTkRfU1RBUlRFUl9HUkFOVBABEhoKFlRSQU5TQUNUSU9OX0tJTkRfR1JBTlQQAhIbChdUUkFOU0FDVElPTl9LSU5EX0NIQVJHRRADEhkKFVRSQU5TQUNUSU9OX0tJTkRfSE9MRBAEEiAKHFRSQU5TQUNUSU9OX0tJTkRfSE9MRF9QT1NURUQQBRIgChxUUkFOU0FDVElPTl9LSU5EX0hPTERfVk9JREVEEAYSIQodVFJBTlNBQ1RJT05fS0lORF9IT0xEX0VYUElSRUQQBxIbChdUUkFOU0FDVElPTl9LSU5EX1JFRlVORBAIEhsKF1RSQU5TQUNUSU9OX0tJTkRfVE9QX1VQEAkSIwofVFJBTlNBQ1RJT05fS0lORF9QQVlNRU5UX1JFRlVORBAKKkwKBUFzc2V0EhUKEUFTU0VUX1VOU1BFQ0lGSUVEEAASEQoNQVNTRVRfQ1JFRElUUxABEhkKFUFTU0VUX0ZSRUVfT1BFUkFUSU9OUxACMroHCg1XYWxsZXRTZXJ2aWNlElMKC09wZW5BY2NvdW50Eh4uYmlsbGluZy52MS5PcGVuQWNjb3VudFJlcXVlc3QaHy5iaWxsaW5nLnYxLk9wZW5BY2NvdW50UmVzcG9uc2UiA5ACAhJQCgpHZXRCYWxhbmNlEh0uYmlsbGluZy52MS5HZXRCYWxhbmNlUmVxdWVzdBoeLmJpbGxpbmcudjEuR2V0QmFsYW5jZVJlc3BvbnNlIgOQAgESVgoMR2V0UHJpY2VMaXN0Eh8uYmlsbGluZy52MS5HZXRQcmljZUxpc3RSZXF1ZXN0GiAuYmlsbGluZy52MS5HZXRQcmljZUxpc3RSZXNwb25zZSIDkAIBEkQKBkNoYXJnZRIZLmJpbGxpbmcudjEuQ2hhcmdlUmVxdWVzdBoaLmJpbGxpbmcudjEuQ2hhcmdlUmVzcG9uc2UiA5ACAhJHCgdSZXNlcnZlEhouYmlsbGluZy52MS5SZXNlcnZlUmVxdWVzdBobLmJpbGxpbmcudjEuUmVzZXJ2ZVJlc3BvbnNlIgOQAgISRAoGQ29tbWl0EhkuYmlsbGluZy52MS5Db21taXRSZXF1ZXN0GhouYmlsbGluZy52MS5Db21taXRSZXNwb25zZSIDkAICEkcKB1JlbGVhc2USGi5iaWxsaW5nLnYxLlJlbGVhc2VSZXF1ZXN0GhsuYmlsbGluZy52MS5SZWxlYXNlUmVzcG9uc2UiA5ACAhJHCgdHZXRIb2xkEhouYmlsbGluZy52MS5HZXRIb2xkUmVxdWVzdBobLmJpbGxpbmcudjEuR2V0SG9sZFJlc3BvbnNlIgOQAgESRAoGUmVmdW5kEhkuYmlsbGluZy52MS5SZWZ1bmRSZXF1ZXN0GhouYmlsbGluZy52MS5SZWZ1bmRSZXNwb25zZSIDkAICEkEKBUdyYW50EhguYmlsbGluZy52MS5HcmFudFJlcXVlc3QaGS5iaWxsaW5nLnYxLkdyYW50UmVzcG9uc2UiA5ACAhJiChBMaXN0VHJhbnNhY3Rpb25zEiMuYmlsbGluZy52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBokLmJpbGxpbmcudjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlIgOQAgESVgoMVmVyaWZ5TGVkZ2VyEh8uYmlsbGluZy52MS5WZXJpZnlMZWRnZXJSZXF1ZXN0GiAuYmlsbGluZy52MS5WZXJpZnlMZWRnZXJSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message billing.v1.Balance
@@ -470,6 +470,38 @@ export const ReserveResponseSchema: GenMessage<ReserveResponse> = /*@__PURE__*/
   messageDesc(file_billing_v1_wallet, 12);
 
 /**
+ * What a caller expects a hold to pay for. Each field that is set must match the hold, or Commit and
+ * Release answer HOLD_MISMATCH and change nothing; an empty field is not checked.
+ *
+ * @generated from message billing.v1.HoldExpectation
+ */
+export type HoldExpectation = Message<"billing.v1.HoldExpectation"> & {
+  /**
+   * The job_id given to Reserve (a hold reserved without one matches no expected job_id).
+   *
+   * @generated from field: string job_id = 1;
+   */
+  jobId: string;
+
+  /**
+   * @generated from field: string user_ref = 2;
+   */
+  userRef: string;
+
+  /**
+   * @generated from field: string operation = 3;
+   */
+  operation: string;
+};
+
+/**
+ * Describes the message billing.v1.HoldExpectation.
+ * Use `create(HoldExpectationSchema)` to create a new message.
+ */
+export const HoldExpectationSchema: GenMessage<HoldExpectation> = /*@__PURE__*/
+  messageDesc(file_billing_v1_wallet, 13);
+
+/**
  * @generated from message billing.v1.CommitRequest
  */
 export type CommitRequest = Message<"billing.v1.CommitRequest"> & {
@@ -484,6 +516,13 @@ export type CommitRequest = Message<"billing.v1.CommitRequest"> & {
    * @generated from field: optional int64 amount = 2;
    */
   amount?: bigint | undefined;
+
+  /**
+   * Optional: the job, user and operation the hold must pay for, checked in the commit's transaction.
+   *
+   * @generated from field: billing.v1.HoldExpectation expected = 4;
+   */
+  expected?: HoldExpectation | undefined;
 };
 
 /**
@@ -491,7 +530,7 @@ export type CommitRequest = Message<"billing.v1.CommitRequest"> & {
  * Use `create(CommitRequestSchema)` to create a new message.
  */
 export const CommitRequestSchema: GenMessage<CommitRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 13);
+  messageDesc(file_billing_v1_wallet, 14);
 
 /**
  * @generated from message billing.v1.CommitResponse
@@ -513,7 +552,7 @@ export type CommitResponse = Message<"billing.v1.CommitResponse"> & {
  * Use `create(CommitResponseSchema)` to create a new message.
  */
 export const CommitResponseSchema: GenMessage<CommitResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 14);
+  messageDesc(file_billing_v1_wallet, 15);
 
 /**
  * @generated from message billing.v1.ReleaseRequest
@@ -530,6 +569,13 @@ export type ReleaseRequest = Message<"billing.v1.ReleaseRequest"> & {
    * @generated from field: string reason = 2;
    */
   reason: string;
+
+  /**
+   * Optional: as in CommitRequest.
+   *
+   * @generated from field: billing.v1.HoldExpectation expected = 3;
+   */
+  expected?: HoldExpectation | undefined;
 };
 
 /**
@@ -537,7 +583,7 @@ export type ReleaseRequest = Message<"billing.v1.ReleaseRequest"> & {
  * Use `create(ReleaseRequestSchema)` to create a new message.
  */
 export const ReleaseRequestSchema: GenMessage<ReleaseRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 15);
+  messageDesc(file_billing_v1_wallet, 16);
 
 /**
  * @generated from message billing.v1.ReleaseResponse
@@ -559,7 +605,7 @@ export type ReleaseResponse = Message<"billing.v1.ReleaseResponse"> & {
  * Use `create(ReleaseResponseSchema)` to create a new message.
  */
 export const ReleaseResponseSchema: GenMessage<ReleaseResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 16);
+  messageDesc(file_billing_v1_wallet, 17);
 
 /**
  * @generated from message billing.v1.GetHoldRequest
@@ -576,7 +622,7 @@ export type GetHoldRequest = Message<"billing.v1.GetHoldRequest"> & {
  * Use `create(GetHoldRequestSchema)` to create a new message.
  */
 export const GetHoldRequestSchema: GenMessage<GetHoldRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 17);
+  messageDesc(file_billing_v1_wallet, 18);
 
 /**
  * @generated from message billing.v1.GetHoldResponse
@@ -593,7 +639,7 @@ export type GetHoldResponse = Message<"billing.v1.GetHoldResponse"> & {
  * Use `create(GetHoldResponseSchema)` to create a new message.
  */
 export const GetHoldResponseSchema: GenMessage<GetHoldResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 18);
+  messageDesc(file_billing_v1_wallet, 19);
 
 /**
  * @generated from message billing.v1.RefundRequest
@@ -634,7 +680,7 @@ export type RefundRequest = Message<"billing.v1.RefundRequest"> & {
  * Use `create(RefundRequestSchema)` to create a new message.
  */
 export const RefundRequestSchema: GenMessage<RefundRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 19);
+  messageDesc(file_billing_v1_wallet, 20);
 
 /**
  * @generated from message billing.v1.RefundResponse
@@ -671,7 +717,7 @@ export type RefundResponse = Message<"billing.v1.RefundResponse"> & {
  * Use `create(RefundResponseSchema)` to create a new message.
  */
 export const RefundResponseSchema: GenMessage<RefundResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 20);
+  messageDesc(file_billing_v1_wallet, 21);
 
 /**
  * @generated from message billing.v1.GrantRequest
@@ -710,7 +756,7 @@ export type GrantRequest = Message<"billing.v1.GrantRequest"> & {
  * Use `create(GrantRequestSchema)` to create a new message.
  */
 export const GrantRequestSchema: GenMessage<GrantRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 21);
+  messageDesc(file_billing_v1_wallet, 22);
 
 /**
  * @generated from message billing.v1.GrantResponse
@@ -734,7 +780,7 @@ export type GrantResponse = Message<"billing.v1.GrantResponse"> & {
  * Use `create(GrantResponseSchema)` to create a new message.
  */
 export const GrantResponseSchema: GenMessage<GrantResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 22);
+  messageDesc(file_billing_v1_wallet, 23);
 
 /**
  * @generated from message billing.v1.ListTransactionsRequest
@@ -765,7 +811,7 @@ export type ListTransactionsRequest = Message<"billing.v1.ListTransactionsReques
  * Use `create(ListTransactionsRequestSchema)` to create a new message.
  */
 export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 23);
+  messageDesc(file_billing_v1_wallet, 24);
 
 /**
  * @generated from message billing.v1.Transaction
@@ -831,7 +877,7 @@ export type Transaction = Message<"billing.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 24);
+  messageDesc(file_billing_v1_wallet, 25);
 
 /**
  * @generated from message billing.v1.ListTransactionsResponse
@@ -855,7 +901,7 @@ export type ListTransactionsResponse = Message<"billing.v1.ListTransactionsRespo
  * Use `create(ListTransactionsResponseSchema)` to create a new message.
  */
 export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 25);
+  messageDesc(file_billing_v1_wallet, 26);
 
 /**
  * @generated from message billing.v1.VerifyLedgerRequest
@@ -868,7 +914,7 @@ export type VerifyLedgerRequest = Message<"billing.v1.VerifyLedgerRequest"> & {
  * Use `create(VerifyLedgerRequestSchema)` to create a new message.
  */
 export const VerifyLedgerRequestSchema: GenMessage<VerifyLedgerRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 26);
+  messageDesc(file_billing_v1_wallet, 27);
 
 /**
  * @generated from message billing.v1.LedgerViolation
@@ -898,7 +944,7 @@ export type LedgerViolation = Message<"billing.v1.LedgerViolation"> & {
  * Use `create(LedgerViolationSchema)` to create a new message.
  */
 export const LedgerViolationSchema: GenMessage<LedgerViolation> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 27);
+  messageDesc(file_billing_v1_wallet, 28);
 
 /**
  * @generated from message billing.v1.VerifyLedgerResponse
@@ -935,7 +981,7 @@ export type VerifyLedgerResponse = Message<"billing.v1.VerifyLedgerResponse"> & 
  * Use `create(VerifyLedgerResponseSchema)` to create a new message.
  */
 export const VerifyLedgerResponseSchema: GenMessage<VerifyLedgerResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 28);
+  messageDesc(file_billing_v1_wallet, 29);
 
 /**
  * What paid for an operation.
@@ -1201,7 +1247,8 @@ export const WalletService: GenService<{
   /**
    * Posts a pending hold, for amount_credits <= held (0 or absent = all of it); the remainder returns
    * to the user. Committing a posted hold again with the same amount answers the same.
-   * Outcomes, in order: NOT_FOUND / HOLD_NOT_FOUND; FAILED_PRECONDITION / HOLD_ALREADY_VOIDED,
+   * Outcomes, in order: NOT_FOUND / HOLD_NOT_FOUND; FAILED_PRECONDITION / HOLD_MISMATCH (the hold
+   * is not the one `expected` describes; nothing changes); FAILED_PRECONDITION / HOLD_ALREADY_VOIDED,
    * HOLD_EXPIRED, HOLD_ALREADY_POSTED (posted before with another amount);
    * INVALID_ARGUMENT / AMOUNT_EXCEEDS_HOLD; OK.
    *
@@ -1215,7 +1262,8 @@ export const WalletService: GenService<{
   /**
    * Voids a pending hold: everything held returns to where it came from. Releasing a voided hold
    * again answers the same. Outcomes, in order: NOT_FOUND / HOLD_NOT_FOUND;
-   * FAILED_PRECONDITION / HOLD_ALREADY_POSTED, HOLD_EXPIRED; OK.
+   * FAILED_PRECONDITION / HOLD_MISMATCH (as for Commit); FAILED_PRECONDITION / HOLD_ALREADY_POSTED,
+   * HOLD_EXPIRED; OK.
    *
    * @generated from rpc billing.v1.WalletService.Release
    */
