@@ -21,6 +21,8 @@ import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
 import { Quotas } from "./quotas/quotas.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
+import { createMoneyObserver } from "./observability/observer.js";
+import { observeMoneyEffects } from "./observability/record.js";
 import { verifyPayments } from "./payments/invariants.js";
 import { Payments } from "./payments/payments.js";
 import type { PlanPurchases } from "./payments/plans.js";
@@ -65,6 +67,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   const log = options.log ?? createLogger({ app: "billing", level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const registry = createMetricsRegistry("billing");
+  const moneyObserver = createMoneyObserver(registry, log, config);
   const health = new HealthState(BILLING_SERVICES.map((s) => s.typeName));
   let shuttingDown = false;
   let db: Database | undefined;
@@ -166,6 +169,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       }
     }
     if (db === undefined) return;
+    observeMoneyEffects(db.orm, moneyObserver);
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
     ledger = await Ledger.create(
