@@ -23,6 +23,7 @@ import { Quotas } from "./quotas/quotas.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
 import { createMoneyObserver } from "./observability/observer.js";
 import { observeMoneyEffects } from "./observability/record.js";
+import { yooKassaObserver } from "./observability/yookassa-metrics.js";
 import { verifyPayments } from "./payments/invariants.js";
 import { Payments } from "./payments/payments.js";
 import type { PlanPurchases } from "./payments/plans.js";
@@ -68,6 +69,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   const clock = options.clock ?? systemClock;
   const registry = createMetricsRegistry("billing");
   const moneyObserver = createMoneyObserver(registry, log, config);
+  const observeYooKassa = yooKassaObserver(registry);
   const health = new HealthState(BILLING_SERVICES.map((s) => s.typeName));
   let shuttingDown = false;
   let db: Database | undefined;
@@ -188,7 +190,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       clock,
       log,
       config: config.payments,
-      provider: yooKassaClientOf(config.payments.yookassa, log),
+      provider: observeYooKassa(yooKassaClientOf(config.payments.yookassa, log)),
       // Plans of QuotaService's catalogue are bought through payments (activated in the payment's transaction).
       plans: options.planPurchases ?? planPurchasesOf(quotas),
     });
