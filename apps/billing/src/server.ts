@@ -29,6 +29,8 @@ import { Payments } from "./payments/payments.js";
 import type { PlanPurchases } from "./payments/plans.js";
 import { yooKassaClientOf } from "./payments/provider.js";
 import { planPurchasesOf } from "./quotas/plan-purchases.js";
+import { Reports } from "./reports/index.js";
+import { registerReportGauges } from "./reports/gauges.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -70,6 +72,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   const registry = createMetricsRegistry("billing");
   const moneyObserver = createMoneyObserver(registry, log, config);
   const observeYooKassa = yooKassaObserver(registry);
+  registerReportGauges(registry, () => reports);
   const health = new HealthState(BILLING_SERVICES.map((s) => s.typeName));
   let shuttingDown = false;
   let db: Database | undefined;
@@ -77,6 +80,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let quotas: Quotas | undefined;
   let relay: OutboxRelay | undefined;
   let payments: Payments | undefined;
+  let reports: Reports | undefined;
   const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
@@ -96,6 +100,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     get payments() {
       if (payments === undefined) throw unavailable();
       return payments;
+    },
+    get reports() {
+      if (reports === undefined) throw unavailable();
+      return reports;
     },
     invariantChecks,
   };
@@ -184,6 +192,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       clock,
     );
     quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
+    reports = new Reports(db, { timeZone: config.quotaTimeZone }, clock);
     payments = new Payments({
       db,
       ledger,

@@ -98,6 +98,7 @@ export function createMoneyMetrics(
     creditsSpent.inc({ operation }, 0);
     freeOpsUsed.inc({ operation }, 0);
   }
+  for (const kind of ["charge", "payment"]) refunds.inc({ kind }, 0);
   for (const event of ["created", "succeeded", "canceled"]) {
     payments.inc({ event }, 0);
     paymentKopecks.inc({ event }, 0);
