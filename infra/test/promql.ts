@@ -23,7 +23,8 @@ export function metricNamesOf(expr: string): string[] {
     .replace(/\[[^\]]*\]/g, "")
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "");
   const names = new Set<string>();
-  for (const match of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
+  // Not after a digit: the unit of a duration (offset 1h) or an exponent (1e3) is no name.
+  for (const match of stripped.matchAll(/(?<![0-9.A-Za-z_:])[A-Za-z_:][A-Za-z0-9_:]*/g)) {
     const name = match[0];
     const next = stripped.slice((match.index ?? 0) + name.length).trimStart();
     if (next.startsWith("(") || KEYWORDS.has(name.toLowerCase())) continue;

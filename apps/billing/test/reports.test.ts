@@ -22,13 +22,11 @@ const report = (day: string) => admin().reports.getProductReport({ day });
 
 async function topUp(userRef: string, pay: boolean): Promise<void> {
   await bot().openAccount({ userRef });
-  const created = await env.billing
-    .client("bot")
-    .payments.createTopUp({
-      userRef,
-      purchase: { case: "packageCode", value: "rub_100" },
-      idempotencyKey: `t-${userRef}`,
-    });
+  const created = await env.billing.client("bot").payments.createTopUp({
+    userRef,
+    purchase: { case: "packageCode", value: "rub_100" },
+    idempotencyKey: `t-${userRef}`,
+  });
   const payment = created.payment;
   if (payment === undefined || !pay) return;
   env.fake.pay(payment.providerPaymentId);
