@@ -93,7 +93,7 @@ describe("a real Prometheus against the local stack", () => {
       return found.length === 4 && found.every((t) => t.health === "up") ? found : undefined;
     });
     expect(targets.map((t) => t.labels["app"]).sort()).toEqual(["billing", "bot", "webhooks", "worker"]);
-  });
+  }, 90_000);
 
   it("a recording rule yields the average paid cost the journey implies (24 credits / 3 paid generations)", async () => {
     // The counters must have been scraped at 0 first, so that increase() sees the whole journey.
@@ -120,7 +120,7 @@ describe("a real Prometheus against the local stack", () => {
       return sample !== undefined && sample.value > 0 ? sample.value : undefined;
     });
     expect(jobTime).toBeLessThan(30);
-  });
+  }, 90_000);
 
   it("every dashboard query is valid PromQL and names metrics the apps serve or rules record", async () => {
     const served = new Set<string>();
@@ -158,5 +158,5 @@ describe("a real Prometheus against the local stack", () => {
     const rules = (infraYaml("prometheus/rules.yml") as { groups: { rules: { expr: string }[] }[] }).groups;
     const ruleInputs = rules.flatMap((g) => g.rules.flatMap((r) => metricNamesOf(r.expr)));
     expect(ruleInputs.filter((name) => !served.has(name))).toEqual([]);
-  });
+  }, 90_000);
 });
