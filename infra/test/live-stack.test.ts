@@ -2,6 +2,7 @@
 // ports, PostgreSQL, NATS, the Telegram and YooKassa fakes): every target is up, a recording rule
 // yields the figure a scripted journey implies, and every dashboard query names metrics that the
 // apps' live /metrics really serve (or recording rules) and is valid PromQL.
+import { waitFor } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack, type TestUser } from "../../apps/bot/test/e2e/stack.js";
 import { DASHBOARDS } from "../src/dashboards.js";
@@ -12,6 +13,8 @@ import { metricNamesOf } from "./promql.js";
 let stack: Stack;
 let prometheus: PrometheusServer;
 const hostOf = (url: string) => new URL(url).host;
+/** Scrapes and rule evaluations run every second; a loaded CI machine may take a while. */
+const settle = <T>(what: string, probe: () => Promise<T | undefined>) => waitFor(what, probe, 30_000);
 
 beforeAll(async () => {
   stack = await startStack({ label: "infra_prometheus" });
@@ -26,20 +29,6 @@ afterAll(async () => {
   await prometheus?.close();
   await stack?.close();
 });
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${prometheus.logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /** Chooses the first mode from the newest menu, sends a prompt and waits for the picture. */
 async function generate(user: TestUser, prompt: string): Promise<void> {
@@ -59,7 +48,7 @@ async function journey(): Promise<void> {
   await generate(user, "a red fox");
   // The job-time histogram's series appear with the first job; a scrape between the two jobs lets
   // rate() see the second one.
-  await eventually("the first job scraped", async () =>
+  await settle("the first job scraped", async () =>
     (await prometheus.query("worker_job_duration_seconds_count")).length > 0 ? true : undefined,
   );
   await generate(user, "a blue fox");
@@ -88,7 +77,7 @@ async function journey(): Promise<void> {
 
 describe("a real Prometheus against the local stack", () => {
   it("scrapes every app: each target is up", async () => {
-    const targets = await eventually("every target up", async () => {
+    const targets = await settle("every target up", async () => {
       const found = await prometheus.targets();
       return found.length === 4 && found.every((t) => t.health === "up") ? found : undefined;
     });
@@ -97,13 +86,13 @@ describe("a real Prometheus against the local stack", () => {
 
   it("a recording rule yields the average paid cost the journey implies (24 credits / 3 paid generations)", async () => {
     // The counters must have been scraped at 0 first, so that increase() sees the whole journey.
-    await eventually("billing's counters scraped at zero", async () => {
+    await settle("billing's counters scraped at zero", async () => {
       const zero = await prometheus.query('sum(billing_generations_total{funded_by="CREDITS"})');
       return zero.length === 1 && zero[0]?.value === 0 ? true : undefined;
     });
     await journey();
     const expectSettled = async (expr: string, expected: number) => {
-      const value = await eventually(`${expr} = ${expected}`, async () => {
+      const value = await settle(`${expr} = ${expected}`, async () => {
         const [sample] = await prometheus.query(expr);
         return sample !== undefined && Math.abs(sample.value - expected) < 1e-9 ? sample.value : undefined;
       });
@@ -115,7 +104,7 @@ describe("a real Prometheus against the local stack", () => {
     await expectSettled("sum(billing_generations_total)", 9);
     await expectSettled("sum(billing_starter_grants_total)", 2);
     await expectSettled('sum(worker_jobs_total{outcome="completed"})', 2);
-    const jobTime = await eventually("the job processing time rule", async () => {
+    const jobTime = await settle("the job processing time rule", async () => {
       const [sample] = await prometheus.query("worker:job_duration_seconds:mean5m");
       return sample !== undefined && sample.value > 0 ? sample.value : undefined;
     });
