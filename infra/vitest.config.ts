@@ -1,3 +1,6 @@
+import { defineConfig, mergeConfig } from "vitest/config";
 import shared from "../vitest.shared.ts";
 
-export default shared;
+// Two of these files run a whole stack of processes each: one at a time, so they do not starve the
+// other workspaces' tests running next to them.
+export default mergeConfig(shared, defineConfig({ test: { fileParallelism: false } }));

@@ -21,11 +21,16 @@ import { Ledger } from "./ledger/ledger.js";
 import type { InvariantCheck } from "./ledger/verify.js";
 import { Quotas } from "./quotas/quotas.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
+import { createMoneyObserver } from "./observability/observer.js";
+import { observeMoneyEffects } from "./observability/record.js";
+import { yooKassaObserver } from "./observability/yookassa-metrics.js";
 import { verifyPayments } from "./payments/invariants.js";
 import { Payments } from "./payments/payments.js";
 import type { PlanPurchases } from "./payments/plans.js";
 import { yooKassaClientOf } from "./payments/provider.js";
 import { planPurchasesOf } from "./quotas/plan-purchases.js";
+import { Reports } from "./reports/index.js";
+import { registerReportGauges } from "./reports/gauges.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -65,6 +70,9 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   const log = options.log ?? createLogger({ app: "billing", level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const registry = createMetricsRegistry("billing");
+  const moneyObserver = createMoneyObserver(registry, log, config);
+  const observeYooKassa = yooKassaObserver(registry);
+  registerReportGauges(registry, () => reports);
   const health = new HealthState(BILLING_SERVICES.map((s) => s.typeName));
   let shuttingDown = false;
   let db: Database | undefined;
@@ -72,6 +80,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let quotas: Quotas | undefined;
   let relay: OutboxRelay | undefined;
   let payments: Payments | undefined;
+  let reports: Reports | undefined;
   const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
@@ -91,6 +100,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     get payments() {
       if (payments === undefined) throw unavailable();
       return payments;
+    },
+    get reports() {
+      if (reports === undefined) throw unavailable();
+      return reports;
     },
     invariantChecks,
   };
@@ -166,6 +179,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       }
     }
     if (db === undefined) return;
+    observeMoneyEffects(db.orm, moneyObserver);
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
     ledger = await Ledger.create(
@@ -178,13 +192,14 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       clock,
     );
     quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
+    reports = new Reports(db, { timeZone: config.quotaTimeZone }, clock);
     payments = new Payments({
       db,
       ledger,
       clock,
       log,
       config: config.payments,
-      provider: yooKassaClientOf(config.payments.yookassa, log),
+      provider: observeYooKassa(yooKassaClientOf(config.payments.yookassa, log)),
       // Plans of QuotaService's catalogue are bought through payments (activated in the payment's transaction).
       plans: options.planPurchases ?? planPurchasesOf(quotas),
     });

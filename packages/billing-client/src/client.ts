@@ -5,6 +5,7 @@ import { type Client, Code, ConnectError, createClient, type Interceptor } from 
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { PaymentService } from "@billing/proto/billing/v1/payments_pb";
 import { QuotaService } from "@billing/proto/billing/v1/quotas_pb";
+import { ReportService } from "@billing/proto/billing/v1/reports_pb";
 import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
 import { Health } from "@billing/proto/grpc/health/v1/health_pb";
 
@@ -25,6 +26,8 @@ export interface BillingClient {
   readonly wallet: Client<typeof WalletService>;
   readonly payments: Client<typeof PaymentService>;
   readonly quotas: Client<typeof QuotaService>;
+  /** Product figures (admin token). */
+  readonly reports: Client<typeof ReportService>;
   readonly health: Client<typeof Health>;
   /** Closes the HTTP/2 connection. */
   close(): void;
@@ -71,6 +74,7 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     wallet: createClient(WalletService, transport),
     payments: createClient(PaymentService, transport),
     quotas: createClient(QuotaService, transport),
+    reports: createClient(ReportService, transport),
     health: createClient(Health, transport),
     close: () => sessionManager.abort(),
   };

@@ -5,6 +5,7 @@ import { createRegistry, type DescFile } from "@bufbuild/protobuf";
 import { file_billing_v1_errors } from "./gen/billing/v1/errors_pb.js";
 import { file_billing_v1_payments } from "./gen/billing/v1/payments_pb.js";
 import { file_billing_v1_quotas } from "./gen/billing/v1/quotas_pb.js";
+import { file_billing_v1_reports } from "./gen/billing/v1/reports_pb.js";
 import { file_billing_v1_wallet } from "./gen/billing/v1/wallet_pb.js";
 import { file_events_v1_billing } from "./gen/events/v1/billing_pb.js";
 import { file_events_v1_deadletter } from "./gen/events/v1/deadletter_pb.js";
@@ -20,6 +21,7 @@ export const billingApiFiles: readonly DescFile[] = [
   file_billing_v1_wallet,
   file_billing_v1_payments,
   file_billing_v1_quotas,
+  file_billing_v1_reports,
   file_billing_v1_errors,
   file_google_rpc_status,
   file_google_rpc_error_details,

@@ -16,6 +16,15 @@ import { findReplay, fingerprint, loadKeys, rememberResult, replayOf } from "../
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import { recordEvent } from "../outbox/outbox.js";
+import { callerScope, SYSTEM_SCOPE } from "../observability/effects.js";
+import {
+  grantEffects,
+  holdResolutionEffect,
+  refundEffect,
+  spendEffect,
+  starterGrantEffect,
+} from "../observability/effect-of.js";
+import { recordMoneyEffect } from "../observability/record.js";
 import {
   AccountDirectory,
   accountNotFound,
@@ -84,11 +93,17 @@ export interface Resolution {
   holdId: string;
   /** Checked first, on the locked hold: a mismatch is refused before anything else is looked at. */
   expected?: HoldExpectation | undefined;
+  /** The caller's scope, captured at submit (a batch resolves many callers' holds together). */
+  scope?: string;
   decide: (hold: LedgerHold) => { kind: "post"; amount: bigint } | { kind: "void"; reason: string };
 }
 
-export type SpendCommand =
-  { type: "charge"; command: ChargeCommand } | { type: "reserve"; command: ReserveCommand };
+/** `scope`: the caller's, captured at submit (a batch runs many callers' commands together). */
+export type SpendCommand = (
+  { type: "charge"; command: ChargeCommand } | { type: "reserve"; command: ReserveCommand }
+) & {
+  scope?: string;
+};
 export type SpendOutcome = Outcome<ChargeResult | HoldResult>;
 
 /** Spending commands lock the user's accounts and the revenue shards of both assets. */
@@ -155,7 +170,7 @@ export class Ledger {
         { name: SYSTEM.issuance, asset: "FREE_OPERATIONS" },
       ]);
       if (created && this.config.starterFreeOperations > 0n) {
-        this.#move(
+        const starter = this.#move(
           tx,
           "STARTER_GRANT",
           "FREE_OPERATIONS",
@@ -168,6 +183,7 @@ export class Ledger {
           { userRef, reason: "starter free operations" },
         );
         this.#balanceChanged(tx, userRef, locked, "starter_grant");
+        recordMoneyEffect(tx, starterGrantEffect(userRef, this.config.starterFreeOperations, starter.id));
       }
       return { created, balance: balanceOf(locked) };
     });
@@ -180,13 +196,13 @@ export class Ledger {
   /** One-step debit: a free operation, else credits; nothing for an operation priced 0. */
   async charge(command: ChargeCommand): Promise<ChargeResult> {
     this.priceOf(command.operation);
-    return (await this.#spending.submit({ type: "charge", command })) as ChargeResult;
+    return (await this.#spending.submit({ type: "charge", command, scope: callerScope() })) as ChargeResult;
   }
 
   /** Holds the price of an operation until Commit, Release or the timeout. */
   async reserve(command: ReserveCommand): Promise<HoldResult> {
     this.priceOf(command.operation);
-    return (await this.#spending.submit({ type: "reserve", command })) as HoldResult;
+    return (await this.#spending.submit({ type: "reserve", command, scope: callerScope() })) as HoldResult;
   }
 
   /**
@@ -227,6 +243,7 @@ export class Ledger {
             command.idempotencyKey,
             rememberResult(tx, command.idempotencyKey, name, requestFingerprint, result, this.clock.now()),
           );
+          recordMoneyEffect(tx, spendEffect(command, result), item.scope);
           return { ok: true, value: result };
         } catch (error) {
           if (error instanceof DomainError) return { ok: false, error };
@@ -311,6 +328,7 @@ export class Ledger {
     return this.#resolutions.submit({
       holdId: command.holdId,
       expected: command.expected,
+      scope: callerScope(),
       decide: (hold) => {
         const amount = command.amount ?? hold.amount;
         if (amount < 0n) {
@@ -344,6 +362,7 @@ export class Ledger {
     return this.#resolutions.submit({
       holdId: command.holdId,
       expected: command.expected,
+      scope: callerScope(),
       decide: () => ({ kind: "void", reason: command.reason }),
     });
   }
@@ -469,6 +488,7 @@ export class Ledger {
         balance: balanceOf(locked),
       };
       rememberResult(tx, command.idempotencyKey, "Refund", requestFingerprint, result, this.clock.now());
+      recordMoneyEffect(tx, refundEffect(original, command.idempotencyKey, result));
       return result;
     });
   }
@@ -512,6 +532,7 @@ export class Ledger {
       this.#balanceChanged(tx, command.userRef, locked, "grant");
       const result: GrantResult = { transferIds, balance: balanceOf(locked) };
       rememberResult(tx, command.idempotencyKey, "Grant", requestFingerprint, result, this.clock.now());
+      for (const effect of grantEffects(command, parts, transferIds)) recordMoneyEffect(tx, effect);
       return result;
     });
   }
@@ -642,7 +663,7 @@ export class Ledger {
             throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);
           return {
             ok: true,
-            value: this.#resolveLocked(tx, hold, accounts, locks.counterpartyOf, resolution.decide),
+            value: this.#resolveLocked(tx, hold, accounts, locks.counterpartyOf, resolution),
           };
         } catch (error) {
           if (error instanceof DomainError) return { ok: false, error };
@@ -658,7 +679,7 @@ export class Ledger {
     hold: LedgerHold,
     locked: LockedAccounts,
     counterpartyOf: ResolutionLocks["counterpartyOf"],
-    decide: Resolution["decide"],
+    { decide, scope }: Resolution,
   ): HoldResult {
     if (hold.state === "PENDING" && hold.expiresAt <= this.clock.now()) {
       // Past its timeout: the service expires it now (kept when the batch commits), then refuses.
@@ -679,6 +700,7 @@ export class Ledger {
       hold.postedAmount = decision.kind === "post" ? 0n : null;
       hold.resolutionReason = decision.kind === "void" ? decision.reason : null;
       hold.resolvedAt = now;
+      recordMoneyEffect(tx, holdResolutionEffect(hold), scope);
       return { hold: holdView(hold), balance: balanceOf(locked) };
     }
     const asset = FUNDING_ASSET[hold.fundedBy];
@@ -726,6 +748,7 @@ export class Ledger {
     }
     hold.resolutionTransferId = transfer.id;
     hold.resolvedAt = now;
+    recordMoneyEffect(tx, holdResolutionEffect(hold), scope);
     // Spending the caller asked for is answered to the caller; giving value back is announced.
     if (decision.kind === "void") this.#balanceChanged(tx, hold.userRef, locked, "hold_voided");
     return { hold: holdView(hold), balance: balanceOf(locked) };
@@ -811,6 +834,7 @@ export class Ledger {
     hold.state = "EXPIRED";
     hold.resolutionReason = "expired";
     hold.resolvedAt = now;
+    recordMoneyEffect(tx, holdResolutionEffect(hold), SYSTEM_SCOPE);
     recordEvent(
       tx,
       hold.userRef,

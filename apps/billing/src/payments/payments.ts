@@ -25,6 +25,8 @@ import { DomainError, invalidFields } from "../domain/errors.js";
 import { balanceOf } from "../ledger/accounts.js";
 import { available } from "../ledger/balances.js";
 import type { Ledger } from "../ledger/ledger.js";
+import { paymentEffect, paymentRefundEffect } from "../observability/effect-of.js";
+import { moneyObserverOf, recordMoneyEffect } from "../observability/record.js";
 import { recordEvent } from "../outbox/outbox.js";
 import type { PlanPurchases } from "./plans.js";
 import { isDefinitiveRefusal, paymentsDisabled, providerFailure } from "./provider.js";
@@ -151,7 +153,7 @@ export class Payments {
               },
             }),
       };
-      tx.create(Payment, {
+      const created = tx.create(Payment, {
         id,
         userRef: command.userRef,
         purpose: bought.purpose,
@@ -177,6 +179,7 @@ export class Payments {
         nextSyncAt: this.#nextSync(now),
       });
       rememberResult(tx, command.idempotencyKey, "CreateTopUp", requestFingerprint, { paymentId: id }, now);
+      recordMoneyEffect(tx, paymentEffect("payment_created", created));
       return id;
     });
     const payment = await this.#load(this.o.db.reader(), paymentId);
@@ -515,6 +518,7 @@ export class Payments {
   ): Promise<{ outcome: NotificationOutcomeCode; view: PaymentView }> {
     const applied = await this.#apply(paymentId, remote);
     if (applied.kind === "mismatch") {
+      moneyObserverOf(this.o.db.orm)?.metrics.paymentMismatch();
       this.o.log.error(
         { payment_id: paymentId, provider_payment_id: remote.id, problems: applied.problems },
         "PAYMENT MISMATCH: YooKassa's payment disagrees with billing's; nothing credited, operators must look",
@@ -628,6 +632,7 @@ export class Payments {
       },
       now,
     );
+    recordMoneyEffect(tx, paymentEffect("payment_succeeded", payment));
     this.o.log.info(
       { payment_id: payment.id, purpose: payment.purpose, credits: payment.credits.toString() },
       "payment succeeded and credited",
@@ -640,6 +645,7 @@ export class Payments {
     payment.cancellationReason = reason;
     payment.nextSyncAt = null;
     payment.updatedAt = now;
+    recordMoneyEffect(tx, paymentEffect("payment_canceled", payment));
     recordEvent(
       tx,
       payment.userRef,
@@ -756,6 +762,7 @@ export class Payments {
   ): Promise<{ outcome: NotificationOutcomeCode; refund: RefundView; payment: PaymentView }> {
     const applied = await this.#applyRefund(refundId, remote);
     if (applied.kind === "mismatch") {
+      moneyObserverOf(this.o.db.orm)?.metrics.paymentMismatch();
       this.o.log.error(
         { refund_id: refundId, provider_refund_id: remote.id, problems: applied.problems },
         "REFUND MISMATCH: YooKassa's refund disagrees with billing's; nothing taken back, operators must look",
@@ -847,6 +854,7 @@ export class Payments {
             refund.nextSyncAt = null;
             payment.refundedAmountMinor += refund.amountMinor;
             payment.updatedAt = now;
+            recordMoneyEffect(tx, paymentRefundEffect(payment, refund));
             recordEvent(
               tx,
               payment.userRef,

@@ -12,6 +12,8 @@ import { findReplay, fingerprint, rememberResult } from "../db/idempotency.js";
 import { QuotaCounter, QuotaPlanActivation, QuotaUserPlan } from "../db/quota-entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError, invalidFields } from "../domain/errors.js";
+import { quotaEffect } from "../observability/effect-of.js";
+import { moneyObserverOf, recordMoneyEffect } from "../observability/record.js";
 import { recordEvent } from "../outbox/outbox.js";
 import { type CalendarWindow, windowAt } from "./calendar.js";
 import {
@@ -219,11 +221,16 @@ export class Quotas {
           quota: metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter),
         };
         rememberResult(tx, key, "ConsumeQuota", requestFingerprint, result, now);
+        recordMoneyEffect(tx, quotaEffect("quota_debit", { ...command, plan: plan.code, key }));
         return { result, replayed: false };
       });
     } catch (error) {
       if (error instanceof DomainError && error.reason === "QUOTA_EXCEEDED") {
         this.#rejected.inc({ metric: command.metric, plan: error.detail.metadata?.plan_code ?? "" });
+        moneyObserverOf(this.db.orm)?.metrics.quotaExceeded(
+          command.metric,
+          error.detail.metadata?.plan_code ?? "",
+        );
       }
       throw error;
     }
@@ -278,6 +285,8 @@ export class Quotas {
         }),
       };
       rememberResult(tx, key, "AddQuota", requestFingerprint, result, now);
+      for (const { line } of lines)
+        recordMoneyEffect(tx, quotaEffect("quota_credit", { ...command, ...line, plan: plan.code, key }));
       return result;
     });
   }

@@ -37,6 +37,7 @@ const ALLOWED: Readonly<Record<string, readonly Scope[]>> = {
   "billing.v1.QuotaService/GetQuota": ["bot", "service"],
   "billing.v1.QuotaService/ConsumeQuota": ["service"],
   "billing.v1.QuotaService/AddQuota": ["service"],
+  "billing.v1.ReportService/GetProductReport": [],
 };
 
 export function isOpen(serviceName: string): boolean {

@@ -5,6 +5,7 @@ import { Code, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "@billing/observability";
 import { Histogram, type Registry } from "@billing/observability";
 import { DomainError } from "../domain/errors.js";
+import { withCallerScope } from "../observability/effects.js";
 import { type Authenticator, isOpen } from "./auth.js";
 import { toWireError } from "./errors.js";
 
@@ -55,7 +56,7 @@ export function createCallInterceptor(options: CallInterceptorOptions): {
           throw new DomainError("UNAVAILABLE", "billing is starting or shutting down; retry shortly");
         }
       }
-      const response = await next(request);
+      const response = await withCallerScope(scope, () => next(request));
       response.header.set("x-request-id", requestId);
       return response;
     } catch (error) {

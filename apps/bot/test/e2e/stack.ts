@@ -49,6 +49,9 @@ export interface Stack {
   readonly bot: AppProcess;
   /** http://127.0.0.1:<ops port> of the bot. */
   readonly botOps: string;
+  /** http://127.0.0.1:<port> of the worker's ops server and of the webhooks app (their /metrics). */
+  readonly workerOps: string;
+  readonly webhooksOrigin: string;
   readonly names: NatsNames;
   readonly nc: NatsConnection;
   readonly buckets: JobBuckets;
@@ -203,6 +206,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       webhooks,
       bot,
       botOps,
+      workerOps: `http://127.0.0.1:${workerOps}`,
+      webhooksOrigin: `http://127.0.0.1:${webhooksPort}`,
       names,
       nc,
       buckets,
