@@ -12,7 +12,8 @@ import {
   botResultsConsumer,
   bucketOf,
   bucketOptionsFor,
-  connectNats,
+  connectAndSetUp,
+  type ConnectionWatch,
   ensureBuckets,
   ensureConsumer,
   ensureStreams,
@@ -41,7 +42,6 @@ import {
   type GenerationFailed,
   GenerationFailedSchema,
 } from "@billing/proto/events/v1/jobs_pb";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { JobGateway } from "./context.js";
 import type { Settle } from "./results.js";
 import { describeError, type Redactor } from "./telegram/redact.js";
@@ -71,6 +71,7 @@ interface Connected {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly buckets: JobBuckets;
+  readonly link: ConnectionWatch;
 }
 
 export function connectEvents(options: {
@@ -85,30 +86,27 @@ export function connectEvents(options: {
   const consumers: RunningConsumer[] = [];
   let consumersRunning = false;
 
-  const connection = (async (): Promise<Connected | undefined> => {
-    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
-      let nc: NatsConnection | undefined;
-      try {
-        nc = await connectNats({ servers: config.natsUrl, name: "bot" });
-        const jsm = await jetstreamManager(nc);
-        // Every app ensures what it uses: safe to repeat, and the bot may start before the worker.
-        await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
-        const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, config.natsStreamReplicas));
-        await ensureConsumer(jsm, botResultsConsumer(names));
-        await ensureConsumer(jsm, botBillingConsumer(names));
-        connected = { nc, js: jetstream(nc), buckets };
-        log.info({ namespace: names.namespace }, "NATS connected");
-        return connected;
-      } catch (error) {
-        await nc?.close().catch(() => undefined);
-        log.warn({ attempt, error: describeError(error, redact) }, "NATS not available yet; retrying");
-        await sleep(Math.min(CONNECT_BACKOFF_MAX_MS, 250 * 2 ** Math.min(attempt, 6)), undefined, {
-          signal: stopping.signal,
-        }).catch(() => undefined);
-      }
-    }
-    return undefined;
-  })();
+  // Every app ensures what it uses: safe to repeat, and the bot may start before the worker.
+  const connection = connectAndSetUp({
+    servers: config.natsUrl,
+    name: "bot",
+    log,
+    signal: stopping.signal,
+    maxDelayMs: CONNECT_BACKOFF_MAX_MS,
+    setUp: async (nc) => {
+      const jsm = await jetstreamManager(nc);
+      await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
+      const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, config.natsStreamReplicas));
+      await ensureConsumer(jsm, botResultsConsumer(names));
+      await ensureConsumer(jsm, botBillingConsumer(names));
+      return buckets;
+    },
+  }).then((up): Connected | undefined => {
+    if (up === undefined) return undefined;
+    connected = { nc: up.nc, js: jetstream(up.nc), buckets: up.value, link: up.link };
+    log.info({ namespace: names.namespace }, "NATS connected");
+    return connected;
+  });
 
   const require = (): Connected => {
     if (connected === undefined || connected.nc.isClosed()) throw new Error("NATS is not connected");
@@ -141,7 +139,7 @@ export function connectEvents(options: {
   return {
     gateway,
     get ready() {
-      return connected !== undefined && !connected.nc.isClosed() && consumersRunning;
+      return connected !== undefined && connected.link.up && consumersRunning;
     },
     startConsumers(handlers) {
       void connection
