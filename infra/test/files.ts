@@ -1,7 +1,7 @@
 // Reads the deployment files under infra/ for the checks in this folder.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 
 const infraRoot = fileURLToPath(new URL("..", import.meta.url));
 
@@ -11,6 +11,13 @@ export function infraText(relativePath: string): string {
 
 export function infraYaml(relativePath: string): unknown {
   return parse(infraText(relativePath));
+}
+
+/** Every document of a multi-document YAML file (`---` separated), empty ones skipped. */
+export function infraYamlDocuments(relativePath: string): unknown[] {
+  return parseAllDocuments(infraText(relativePath))
+    .map((document) => document.toJS() as unknown)
+    .filter((value) => value !== null && value !== undefined);
 }
 
 /** KEY=value lines of an env file (comments and blank lines skipped). */

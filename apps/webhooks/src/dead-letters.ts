@@ -4,7 +4,7 @@
 // YooKassa redelivering the same garbage parks it once.
 import { createHash } from "node:crypto";
 import {
-  connectNats,
+  connectAndSetUp,
   ensureStreams,
   jetstream,
   jetstreamManager,
@@ -53,28 +53,28 @@ export function startDeadLetterSink(options: DeadLetterOptions): DeadLetterSink 
   const stop = new AbortController();
   let nc: NatsConnection | undefined;
 
-  const connected = (async () => {
-    for (let delay = 200; !stop.signal.aborted; delay = Math.min(delay * 2, RECONNECT_MAX_MS)) {
-      try {
-        const connection = await connectNats({ servers: options.natsUrl, name: "webhooks" });
-        await ensureStreams(
-          await jetstreamManager(connection),
-          names,
-          streamOptionsFor(names, options.streamReplicas),
-        );
-        if (stop.signal.aborted) {
-          await connection.close();
-          return;
-        }
-        nc = connection;
-        options.log.info({ stream: names.streams.deadLetter }, "dead-letter stream ready");
-        return;
-      } catch (error) {
-        options.log.warn({ err: error, retry_in_ms: delay }, "NATS not reachable for dead letters; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      }
+  const connected = connectAndSetUp({
+    servers: options.natsUrl,
+    name: "webhooks",
+    log: options.log,
+    signal: stop.signal,
+    maxDelayMs: RECONNECT_MAX_MS,
+    setUp: async (connection) => {
+      await ensureStreams(
+        await jetstreamManager(connection),
+        names,
+        streamOptionsFor(names, options.streamReplicas),
+      );
+    },
+  }).then(async (up) => {
+    if (up === undefined) return;
+    if (stop.signal.aborted) {
+      await up.nc.close();
+      return;
     }
-  })();
+    nc = up.nc;
+    options.log.info({ stream: names.streams.deadLetter }, "dead-letter stream ready");
+  });
 
   return {
     async park(letter) {

@@ -1,18 +1,22 @@
 // The worker process: a durable pull consumer of jobs.generation.requested that runs each job
 // through the image provider and resolves the hold that paid for it (see job-handler.ts). It starts
-// even while NATS is away (readiness says so) and stops gracefully: jobs in hand finish first.
+// even while NATS is away or JetStream has no leader yet, retrying its set-up until it is done, and
+// is ready only once set up and while connected. It stops gracefully: jobs in hand finish first.
 import { type BillingClient, createBillingClient } from "@billing/client";
 import type { WorkerConfig } from "@billing/config";
 import {
   bucketOptionsFor,
-  connectNats,
+  connectAndSetUp,
+  type ConnectionWatch,
   ensureBuckets,
   ensureConsumer,
   ensureStreams,
   jetstream,
   jetstreamManager,
+  type JobBuckets,
   type NatsConnection,
   natsNames,
+  type NatsNames,
   type RunningConsumer,
   startConsumer,
   streamOptionsFor,
@@ -51,7 +55,6 @@ export interface Worker {
   close(): Promise<void>;
 }
 
-const NATS_RETRY_MAX_MS = 5_000;
 const BILLING_CALL_TIMEOUT_MS = 10_000;
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
@@ -67,8 +70,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     timeoutMs: BILLING_CALL_TIMEOUT_MS,
   });
   let nc: NatsConnection | undefined;
+  let link: ConnectionWatch | undefined;
   let consumer: RunningConsumer | undefined;
   let shuttingDown = false;
+  const stopping = new AbortController();
 
   new Gauge({
     name: "worker_jobs_in_flight",
@@ -83,77 +88,38 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     host: config.opsHost,
     port: config.opsPort,
     registry,
-    ready: () => consumer !== undefined && nc !== undefined && !nc.isClosed() && !shuttingDown,
+    // Ready once set up, and only while NATS is reachable: a worker cut off from NATS takes no jobs.
+    ready: () => consumer !== undefined && link?.up === true && !shuttingDown,
   });
+  const startJobConsumer = (connection: NatsConnection, stream: string, buckets: JobBuckets) =>
+    consumeJobs({ nc: connection, stream, buckets, names, config, billing, provider, metrics, log, options });
 
+  // Connection, streams, consumer, buckets and the running consumer are one set-up, retried until it
+  // succeeds: a JetStream cluster without a meta leader (forming, or re-electing) times these calls
+  // out for seconds, and the worker must wait that out rather than exit.
   const ready = (async () => {
-    for (
-      let attempt = 1, delay = 100;
-      !shuttingDown;
-      attempt++, delay = Math.min(delay * 2, NATS_RETRY_MAX_MS)
-    ) {
-      try {
-        nc = await connectNats({ servers: config.natsUrl, name: "worker" });
-        break;
-      } catch (error) {
-        log.warn({ attempt, err: error }, "NATS not reachable yet; retrying");
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-    if (nc === undefined) return;
-    const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
     const definition = workerConsumer(names, { maxDeliver: config.maxDeliver, ackWaitMs: config.ackWaitMs });
-    await ensureConsumer(jsm, definition);
-    const buckets = await ensureBuckets(nc, names, bucketOptionsFor(names, config.natsStreamReplicas));
-    const js = jetstream(nc);
-    const deps = {
-      wallet: billing.wallet,
-      js,
-      names,
-      buckets,
-      provider,
+    const setUp = await connectAndSetUp({
+      servers: config.natsUrl,
+      name: "worker",
       log,
-      steps: metrics.steps,
-      expectedJobMs: (operation: string) =>
-        config.expectedJobMs.byOperation.get(operation) ?? config.expectedJobMs.default,
-      ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
-    };
-    if (shuttingDown) return;
-    consumer = await startConsumer({
-      nc,
-      names,
-      stream: definition.stream,
-      consumer: names.durables.worker,
-      schema: GenerationRequestedSchema,
-      concurrency: config.concurrency,
-      handlerTimeoutMs: config.jobTimeoutMs,
-      log,
-      app: "worker",
-      handler: async (delivery) => {
-        const started = performance.now();
-        const { outcome, result } = await handleJob(delivery, deps);
-        const durationMs = performance.now() - started;
-        metrics.job(result, durationMs);
-        log.info(
-          {
-            job_id: delivery.message.jobId,
-            hold_id: delivery.message.holdId,
-            operation: delivery.message.operation,
-            delivery: delivery.deliveryCount,
-            result,
-            duration_ms: Math.round(durationMs),
-          },
-          "job handled",
+      signal: stopping.signal,
+      setUp: async (connection) => {
+        const jsm = await jetstreamManager(connection);
+        await ensureStreams(jsm, names, streamOptionsFor(names, config.natsStreamReplicas));
+        await ensureConsumer(jsm, definition);
+        const buckets = await ensureBuckets(
+          connection,
+          names,
+          bucketOptionsFor(names, config.natsStreamReplicas),
         );
-        return outcome;
-      },
-      onSettled: (kind, durationMs, settleMs) => {
-        if (kind === "ack") metrics.steps.record("ack", settleMs);
-        // Poison never reaches the handler; count it here.
-        if (kind === "undecodable") metrics.job("dead_letter", durationMs);
+        return startJobConsumer(connection, definition.stream, buckets);
       },
     });
+    if (setUp === undefined) return;
+    nc = setUp.nc;
+    link = setUp.link;
+    consumer = setUp.value;
     log.info(
       {
         namespace: names.namespace,
@@ -170,6 +136,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
+      stopping.abort();
       await ready.catch(() => undefined);
       if (consumer !== undefined) {
         const grace = new Promise<"timeout">((resolve) =>
@@ -191,4 +158,66 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     })());
 
   return { ready, opsPort: ops.port, registry, provider, close };
+}
+
+/** Starts the durable consumer of jobs.generation.requested that runs each job through handleJob. */
+function consumeJobs(context: {
+  nc: NatsConnection;
+  stream: string;
+  buckets: JobBuckets;
+  names: NatsNames;
+  config: WorkerConfig;
+  billing: BillingClient;
+  provider: ImageProvider;
+  metrics: ReturnType<typeof createWorkerMetrics>;
+  log: Logger;
+  options: WorkerOptions;
+}): Promise<RunningConsumer> {
+  const { nc, names, config, metrics, log, options } = context;
+  const deps = {
+    wallet: context.billing.wallet,
+    js: jetstream(nc),
+    names,
+    buckets: context.buckets,
+    provider: context.provider,
+    log,
+    steps: metrics.steps,
+    expectedJobMs: (operation: string) =>
+      config.expectedJobMs.byOperation.get(operation) ?? config.expectedJobMs.default,
+    ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
+  };
+  return startConsumer({
+    nc,
+    names,
+    stream: context.stream,
+    consumer: names.durables.worker,
+    schema: GenerationRequestedSchema,
+    concurrency: config.concurrency,
+    handlerTimeoutMs: config.jobTimeoutMs,
+    log,
+    app: "worker",
+    handler: async (delivery) => {
+      const started = performance.now();
+      const { outcome, result } = await handleJob(delivery, deps);
+      const durationMs = performance.now() - started;
+      metrics.job(result, durationMs);
+      log.info(
+        {
+          job_id: delivery.message.jobId,
+          hold_id: delivery.message.holdId,
+          operation: delivery.message.operation,
+          delivery: delivery.deliveryCount,
+          result,
+          duration_ms: Math.round(durationMs),
+        },
+        "job handled",
+      );
+      return outcome;
+    },
+    onSettled: (kind, durationMs, settleMs) => {
+      if (kind === "ack") metrics.steps.record("ack", settleMs);
+      // Poison never reaches the handler; count it here.
+      if (kind === "undecodable") metrics.job("dead_letter", durationMs);
+    },
+  });
 }

@@ -2,6 +2,14 @@
 // protobuf events with Nats-Msg-Id, and a bounded, acking-after-the-effect consume helper.
 export { connectNats, type ConnectOptions } from "./connect.js";
 export {
+  connectAndSetUp,
+  setUpDelayMs,
+  watchConnection,
+  type ConnectionWatch,
+  type SetUp,
+  type SetUpOptions,
+} from "./setup.js";
+export {
   ack,
   deadLetter,
   defaultRetryDelayMs,

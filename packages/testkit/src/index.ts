@@ -10,6 +10,7 @@ export {
   withPg,
   type TestDatabase,
 } from "./harness.js";
+export { NATS_SERVER_BIN, natsCluster, natsServer, type NatsCluster, type NatsNode } from "./nats-server.js";
 export {
   freePort,
   spawnApp,
