@@ -17,8 +17,8 @@ import {
 import { type Database, migrate, openDatabase } from "./db/database.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
-import { Ledger } from "./ledger/ledger.js";
-import type { InvariantCheck } from "./ledger/verify.js";
+import { Ledger } from "./ledger/index.js";
+import type { InvariantCheck } from "./ledger/index.js";
 import { Quotas } from "./quotas/quotas.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
 import { verifyPayments } from "./payments/invariants.js";
@@ -175,7 +175,8 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         starterFreeOperations: config.starterFreeOperations,
         systemShards: options.systemShards ?? 32,
       },
-      clock,
+      // Holds and expiry follow the database's clock unless a test brings its own.
+      options.clock,
     );
     quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
     payments = new Payments({

@@ -165,7 +165,7 @@ describe("ledger properties", () => {
               case "commit": {
                 const holdId = holds[c.hold % Math.max(holds.length, 1)];
                 if (holdId === undefined) return { rejected: false };
-                const result = await ledger.commit({ holdId, amount: c.part ? 1n : undefined });
+                const result = await ledger.commit({ holdId, amountCredits: c.part ? 1n : undefined });
                 if (result.hold.postedTransferId !== "") charges.push(result.hold.postedTransferId);
                 return { rejected: false };
               }

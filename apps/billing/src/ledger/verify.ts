@@ -2,7 +2,13 @@
 // REPEATABLE READ snapshot so concurrent traffic cannot produce false alarms.
 import { IsolationLevel } from "@mikro-orm/postgresql";
 import type { Database, EntityManager } from "../db/database.js";
-import { applyMovement, available, type AccountBalances, zeroBalances, type Movement } from "./balances.js";
+import {
+  applyMovement,
+  available,
+  type AccountBalances,
+  zeroBalances,
+  type Movement,
+} from "./rules/balances.js";
 import type { LedgerViolation, VerifyReport } from "./types.js";
 
 /** A further invariant contributed by another module (e.g. payments credited exactly once). */

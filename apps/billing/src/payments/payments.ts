@@ -18,12 +18,12 @@ import {
 } from "@billing/yookassa";
 import { LockMode } from "@mikro-orm/postgresql";
 import type { Database, EntityManager } from "../db/database.js";
-import { findReplay, fingerprint, rememberResult } from "../db/idempotency.js";
+import { callerKey, entityAnswerBook, runCommand } from "../commands/index.js";
 import { Payment, PaymentRefund } from "../db/payment-entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError, invalidFields } from "../domain/errors.js";
-import { balanceOf } from "../ledger/accounts.js";
-import { available } from "../ledger/balances.js";
+import { balanceOf } from "../ledger/rules/views.js";
+import { available } from "../ledger/rules/balances.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { recordEvent } from "../outbox/outbox.js";
 import type { PlanPurchases } from "./plans.js";
@@ -113,71 +113,70 @@ export class Payments {
     await this.o.ledger.accounts.read(this.o.db.reader(), command.userRef);
     // What the caller asked for, not what the catalogue made of it: a changed price list must not
     // turn a replay into IDEMPOTENCY_KEY_REUSED.
-    const requestFingerprint = fingerprint("CreateTopUp", {
-      ...command,
-      purchase: askedFor(command.purchase),
-    });
-    const paymentId = await this.o.db.transaction(async (tx) => {
-      const replay = await findReplay<{ paymentId: string }>(
-        tx,
-        command.idempotencyKey,
-        "CreateTopUp",
-        requestFingerprint,
-      );
-      if (replay !== undefined) return replay.paymentId;
-      const id = randomUUID();
+    const spec = {
+      name: "CreateTopUp",
+      key: callerKey(command.idempotencyKey),
+      request: { ...command, purchase: askedFor(command.purchase) },
+    };
+    const { paymentId } = await this.o.db.transaction(async (tx) => {
       const now = this.o.clock.now();
-      const description = renderDescription(
-        bought.purpose === "PLAN" ? this.o.config.planDescription : this.o.config.description,
-        { amountMinor: bought.amountMinor, credits: bought.credits, planTitle: bought.planTitle },
+      return runCommand(
+        entityAnswerBook(tx, () => now),
+        spec,
+        () => {
+          const id = randomUUID();
+          const description = renderDescription(
+            bought.purpose === "PLAN" ? this.o.config.planDescription : this.o.config.description,
+            { amountMinor: bought.amountMinor, credits: bought.credits, planTitle: bought.planTitle },
+          );
+          const receipts = this.o.config.receipts;
+          const request: StoredPaymentRequest = {
+            amountMinor: bought.amountMinor.toString(),
+            currency: CURRENCY,
+            returnUrl: command.returnUrl === "" ? (this.o.config.returnUrl ?? "") : command.returnUrl,
+            description,
+            metadata: { billing_payment_id: id, user_ref: command.userRef },
+            ...(receipts === undefined
+              ? {}
+              : {
+                  receipt: {
+                    ...(command.customerEmail === "" ? {} : { email: command.customerEmail }),
+                    ...(command.customerPhone === "" ? {} : { phone: command.customerPhone }),
+                    itemDescription: description,
+                    vatCode: receipts.vatCode,
+                    paymentSubject: receipts.paymentSubject,
+                    paymentMode: receipts.paymentMode,
+                  },
+                }),
+          };
+          tx.create(Payment, {
+            id,
+            userRef: command.userRef,
+            purpose: bought.purpose,
+            packageCode: bought.packageCode,
+            planCode: bought.planCode,
+            amountMinor: bought.amountMinor,
+            currency: CURRENCY,
+            credits: bought.credits,
+            status: "CREATING",
+            requestKey: command.idempotencyKey,
+            idempotenceKey: idempotenceKeyFor("payment", id),
+            createRequest: request,
+            providerPaymentId: null,
+            confirmationUrl: null,
+            test: null,
+            cancellationParty: null,
+            cancellationReason: null,
+            refundedAmountMinor: 0n,
+            creditTransferId: null,
+            createdAt: now,
+            updatedAt: now,
+            creditedAt: null,
+            nextSyncAt: this.#nextSync(now),
+          });
+          return { paymentId: id };
+        },
       );
-      const receipts = this.o.config.receipts;
-      const request: StoredPaymentRequest = {
-        amountMinor: bought.amountMinor.toString(),
-        currency: CURRENCY,
-        returnUrl: command.returnUrl === "" ? (this.o.config.returnUrl ?? "") : command.returnUrl,
-        description,
-        metadata: { billing_payment_id: id, user_ref: command.userRef },
-        ...(receipts === undefined
-          ? {}
-          : {
-              receipt: {
-                ...(command.customerEmail === "" ? {} : { email: command.customerEmail }),
-                ...(command.customerPhone === "" ? {} : { phone: command.customerPhone }),
-                itemDescription: description,
-                vatCode: receipts.vatCode,
-                paymentSubject: receipts.paymentSubject,
-                paymentMode: receipts.paymentMode,
-              },
-            }),
-      };
-      tx.create(Payment, {
-        id,
-        userRef: command.userRef,
-        purpose: bought.purpose,
-        packageCode: bought.packageCode,
-        planCode: bought.planCode,
-        amountMinor: bought.amountMinor,
-        currency: CURRENCY,
-        credits: bought.credits,
-        status: "CREATING",
-        requestKey: command.idempotencyKey,
-        idempotenceKey: idempotenceKeyFor("payment", id),
-        createRequest: request,
-        providerPaymentId: null,
-        confirmationUrl: null,
-        test: null,
-        cancellationParty: null,
-        cancellationReason: null,
-        refundedAmountMinor: 0n,
-        creditTransferId: null,
-        createdAt: now,
-        updatedAt: now,
-        creditedAt: null,
-        nextSyncAt: this.#nextSync(now),
-      });
-      rememberResult(tx, command.idempotencyKey, "CreateTopUp", requestFingerprint, { paymentId: id }, now);
-      return id;
     });
     const payment = await this.#load(this.o.db.reader(), paymentId);
     if (payment.status === "CREATING") return (await this.#resumeCreate(payment)).view;
@@ -239,101 +238,101 @@ export class Payments {
    */
   async refundPayment(command: RefundPaymentCommand): Promise<{ refund: RefundView; payment: PaymentView }> {
     this.#provider();
-    const requestFingerprint = fingerprint("RefundPayment", command);
-    const refundId = await this.o.db.transaction(async (tx) => {
+    const spec = { name: "RefundPayment", key: callerKey(command.idempotencyKey), request: command };
+    const { refundId } = await this.o.db.transaction(async (tx) => {
       const payment = await tx.findOne(
         Payment,
         { id: command.paymentId },
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
       if (payment === null) throw paymentNotFound(command.paymentId);
-      const replay = await findReplay<{ refundId: string }>(
-        tx,
-        command.idempotencyKey,
-        "RefundPayment",
-        requestFingerprint,
-      );
-      if (replay !== undefined) return replay.refundId;
-      if (payment.status !== "SUCCEEDED" || payment.providerPaymentId == null) {
-        throw paymentState(
-          payment,
-          `payment ${payment.id} is ${payment.status}; only succeeded payments are refunded`,
-        );
-      }
-      if (payment.purpose !== "CREDITS") {
-        throw paymentState(payment, "plan purchases are not refunded through RefundPayment");
-      }
-      const others = await tx.find(PaymentRefund, { paymentId: payment.id, status: { $ne: "CANCELED" } });
-      const allocatedMinor = others.reduce((sum, refund) => sum + refund.amountMinor, 0n);
-      const refundableMinor = payment.amountMinor - allocatedMinor;
-      if (refundableMinor <= 0n)
-        throw paymentState(payment, `payment ${payment.id} is already refunded in full`);
-      const amountMinor = command.amountMinor === 0n ? refundableMinor : command.amountMinor;
-      if (amountMinor > refundableMinor) {
-        throw invalidFields([
-          {
-            field: "amount_minor",
-            description: `must be at most ${refundableMinor} (what is not yet refunded)`,
-          },
-        ]);
-      }
-      const credits = refundCredits({
-        credits: payment.credits,
-        amountMinor: payment.amountMinor,
-        allocatedMinor,
-        refundMinor: amountMinor,
-      });
-      if (!command.force) {
-        const creditsAvailable = available((await this.o.ledger.accounts.read(tx, payment.userRef)).credits);
-        if (creditsAvailable < credits) {
-          throw new DomainError(
-            "CREDITS_ALREADY_SPENT",
-            `the user has ${creditsAvailable} credits available, fewer than the ${credits} this refund takes back; pass force to refund anyway`,
-            {
-              metadata: {
-                credits_available: creditsAvailable.toString(),
-                credits_to_take: credits.toString(),
-              },
-            },
-          );
-        }
-      }
-      const id = randomUUID();
       const now = this.o.clock.now();
-      const paid = storedPaymentRequest(payment.createRequest);
-      const request: StoredRefundRequest = {
-        providerPaymentId: payment.providerPaymentId,
-        amountMinor: amountMinor.toString(),
-        currency: payment.currency,
-        description: command.reason,
-        metadata: { billing_refund_id: id, billing_payment_id: payment.id },
-        ...(paid.receipt === undefined ? {} : { receipt: paid.receipt }),
-      };
-      tx.create(PaymentRefund, {
-        id,
-        paymentId: payment.id,
-        userRef: payment.userRef,
-        status: "CREATING",
-        amountMinor,
-        currency: payment.currency,
-        creditsToReverse: credits,
-        creditsReversed: null,
-        force: command.force,
-        reason: command.reason,
-        requestKey: command.idempotencyKey,
-        idempotenceKey: idempotenceKeyFor("refund", id),
-        createRequest: request,
-        providerRefundId: null,
-        reverseTransferId: null,
-        cancellationParty: null,
-        cancellationReason: null,
-        createdAt: now,
-        updatedAt: now,
-        succeededAt: null,
-        nextSyncAt: this.#nextSync(now),
-      });
-      rememberResult(tx, command.idempotencyKey, "RefundPayment", requestFingerprint, { refundId: id }, now);
-      return id;
+      return runCommand(
+        entityAnswerBook(tx, () => now),
+        spec,
+        async () => {
+          if (payment.status !== "SUCCEEDED" || payment.providerPaymentId == null) {
+            throw paymentState(
+              payment,
+              `payment ${payment.id} is ${payment.status}; only succeeded payments are refunded`,
+            );
+          }
+          if (payment.purpose !== "CREDITS") {
+            throw paymentState(payment, "plan purchases are not refunded through RefundPayment");
+          }
+          const others = await tx.find(PaymentRefund, { paymentId: payment.id, status: { $ne: "CANCELED" } });
+          const allocatedMinor = others.reduce((sum, refund) => sum + refund.amountMinor, 0n);
+          const refundableMinor = payment.amountMinor - allocatedMinor;
+          if (refundableMinor <= 0n)
+            throw paymentState(payment, `payment ${payment.id} is already refunded in full`);
+          const amountMinor = command.amountMinor === 0n ? refundableMinor : command.amountMinor;
+          if (amountMinor > refundableMinor) {
+            throw invalidFields([
+              {
+                field: "amount_minor",
+                description: `must be at most ${refundableMinor} (what is not yet refunded)`,
+              },
+            ]);
+          }
+          const credits = refundCredits({
+            credits: payment.credits,
+            amountMinor: payment.amountMinor,
+            allocatedMinor,
+            refundMinor: amountMinor,
+          });
+          if (!command.force) {
+            const creditsAvailable = available(
+              (await this.o.ledger.accounts.read(tx, payment.userRef)).credits,
+            );
+            if (creditsAvailable < credits) {
+              throw new DomainError(
+                "CREDITS_ALREADY_SPENT",
+                `the user has ${creditsAvailable} credits available, fewer than the ${credits} this refund takes back; pass force to refund anyway`,
+                {
+                  metadata: {
+                    credits_available: creditsAvailable.toString(),
+                    credits_to_take: credits.toString(),
+                  },
+                },
+              );
+            }
+          }
+          const id = randomUUID();
+          const paid = storedPaymentRequest(payment.createRequest);
+          const request: StoredRefundRequest = {
+            providerPaymentId: payment.providerPaymentId,
+            amountMinor: amountMinor.toString(),
+            currency: payment.currency,
+            description: command.reason,
+            metadata: { billing_refund_id: id, billing_payment_id: payment.id },
+            ...(paid.receipt === undefined ? {} : { receipt: paid.receipt }),
+          };
+          tx.create(PaymentRefund, {
+            id,
+            paymentId: payment.id,
+            userRef: payment.userRef,
+            status: "CREATING",
+            amountMinor,
+            currency: payment.currency,
+            creditsToReverse: credits,
+            creditsReversed: null,
+            force: command.force,
+            reason: command.reason,
+            requestKey: command.idempotencyKey,
+            idempotenceKey: idempotenceKeyFor("refund", id),
+            createRequest: request,
+            providerRefundId: null,
+            reverseTransferId: null,
+            cancellationParty: null,
+            cancellationReason: null,
+            createdAt: now,
+            updatedAt: now,
+            succeededAt: null,
+            nextSyncAt: this.#nextSync(now),
+          });
+          return { refundId: id };
+        },
+      );
     });
     const refund = await this.#loadRefund(this.o.db.reader(), refundId);
     if (refund.status === "CREATING") return this.#resumeRefund(refund);
@@ -613,18 +612,16 @@ export class Payments {
     }
     recordEvent(
       tx,
-      payment.userRef,
       {
-        case: "paymentSucceeded",
-        value: {
-          paymentId: payment.id,
-          providerPaymentId: payment.providerPaymentId ?? "",
-          amountMinor: payment.amountMinor,
-          currency: payment.currency,
-          credits: payment.credits,
-          planCode: payment.planCode ?? "",
-          creditsAvailable,
-        },
+        kind: "paymentSucceeded",
+        userRef: payment.userRef,
+        paymentId: payment.id,
+        providerPaymentId: payment.providerPaymentId ?? "",
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        credits: payment.credits,
+        planCode: payment.planCode ?? "",
+        creditsAvailable,
       },
       now,
     );
@@ -642,17 +639,15 @@ export class Payments {
     payment.updatedAt = now;
     recordEvent(
       tx,
-      payment.userRef,
       {
-        case: "paymentCanceled",
-        value: {
-          paymentId: payment.id,
-          providerPaymentId: payment.providerPaymentId ?? "",
-          amountMinor: payment.amountMinor,
-          currency: payment.currency,
-          cancellationParty: party,
-          cancellationReason: reason,
-        },
+        kind: "paymentCanceled",
+        userRef: payment.userRef,
+        paymentId: payment.id,
+        providerPaymentId: payment.providerPaymentId ?? "",
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        cancellationParty: party,
+        cancellationReason: reason,
       },
       now,
     );
@@ -849,15 +844,13 @@ export class Payments {
             payment.updatedAt = now;
             recordEvent(
               tx,
-              payment.userRef,
               {
-                case: "refundSucceeded",
-                value: {
-                  refundId: refund.id,
-                  paymentId: payment.id,
-                  amountMinor: refund.amountMinor,
-                  creditsReversed: taken.takenCredits,
-                },
+                kind: "refundSucceeded",
+                userRef: payment.userRef,
+                refundId: refund.id,
+                paymentId: payment.id,
+                amountMinor: refund.amountMinor,
+                creditsReversed: taken.takenCredits,
               },
               now,
             );

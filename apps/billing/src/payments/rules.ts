@@ -2,7 +2,7 @@
 // refund takes back, what must agree between billing's row and YooKassa's object. No I/O here.
 import type { PaymentsConfig } from "@billing/config";
 import type { Payment as ProviderPayment, PaymentStatus as ProviderStatus } from "@billing/yookassa";
-import type { PaymentStatusCode, RefundStatusCode } from "../db/payment-entities.js";
+import type { PaymentStatusCode, RefundStatusCode } from "../domain/payment-codes.js";
 
 export const CURRENCY = "RUB";
 /** Kopecks per ruble. */

@@ -12,7 +12,7 @@ import {
   PaymentStatus,
   RefundStatus,
 } from "@billing/proto/billing/v1/payments_pb";
-import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../db/payment-entities.js";
+import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../domain/payment-codes.js";
 import { PAYMENTS_PAGE_SIZE_MAX, type Payments } from "../payments/payments.js";
 import { creditsFor, formatRubles, topUpPackages } from "../payments/rules.js";
 import type { NotificationOutcomeCode, PaymentView, Purchase, RefundView } from "../payments/types.js";

@@ -10,17 +10,19 @@ import {
   TransactionKind,
   type WalletService,
 } from "@billing/proto/billing/v1/wallet_pb";
-import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../db/entities.js";
+import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../domain/ledger-codes.js";
 import type { Database } from "../db/database.js";
 import {
   HOLD_TIMEOUT_DEFAULT_MS,
   HOLD_TIMEOUT_MAX_MS,
   HOLD_TIMEOUT_MIN_MS,
+  type HoldView,
+  type InvariantCheck,
   type Ledger,
-} from "../ledger/ledger.js";
-import { PAGE_SIZE_MAX, readStatement } from "../ledger/statement.js";
-import type { HoldView } from "../ledger/types.js";
-import { type InvariantCheck, verifyLedger } from "../ledger/verify.js";
+  PAGE_SIZE_MAX,
+  readStatement,
+  verifyLedger,
+} from "../ledger/index.js";
 import { validate } from "./validate.js";
 
 export interface WalletDeps {
@@ -98,7 +100,13 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
     async commit(request) {
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
-        amount: request.amount === undefined ? undefined : v.nonNegative("amount", request.amount),
+        // amount_credits wins; the deprecated amount is read only without it.
+        amountCredits:
+          request.amountCredits !== undefined
+            ? v.nonNegative("amount_credits", request.amountCredits)
+            : request.amount === undefined
+              ? undefined
+              : v.nonNegative("amount", request.amount),
       }));
       const result = await deps.ledger.commit(command);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
