@@ -7,6 +7,8 @@ import type { Pool } from "pg";
 import { LockMode } from "@mikro-orm/postgresql";
 import { callerKey, entityAnswerBook, runCommand, runCommands, type Outcome } from "../commands/index.js";
 import type { Database, EntityManager } from "../db/database.js";
+import { entityManagerOf } from "../db/unit-of-work.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
 import { type LedgerAccount, LedgerHold, LedgerTransfer } from "../db/entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
@@ -111,6 +113,11 @@ export class Ledger {
       }
       return { created, balance: balanceOf(locked) };
     });
+  }
+
+  /** The user's balance inside another context's transaction (ACCOUNT_NOT_FOUND without accounts). */
+  async balanceIn(uow: UnitOfWork, userRef: string): Promise<Balance> {
+    return balanceOf(await this.accounts.read(entityManagerOf(uow), userRef));
   }
 
   async getBalance(userRef: string): Promise<Balance> {
@@ -378,9 +385,10 @@ export class Ledger {
    * so the credit and the status commit together or not at all.
    */
   async creditTopUp(
-    tx: EntityManager,
+    uow: UnitOfWork,
     command: { userRef: string; credits: bigint; paymentId: string },
   ): Promise<{ transferId: string; balance: Balance }> {
+    const tx = entityManagerOf(uow);
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);
@@ -405,7 +413,7 @@ export class Ledger {
    * with `atMostAvailable` only what the user still has. Returns what was taken.
    */
   async takeBackTopUp(
-    tx: EntityManager,
+    uow: UnitOfWork,
     command: {
       userRef: string;
       credits: bigint;
@@ -414,6 +422,7 @@ export class Ledger {
       atMostAvailable: boolean;
     },
   ): Promise<{ takenCredits: bigint; transferId: string; balance: Balance }> {
+    const tx = entityManagerOf(uow);
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);

@@ -22,9 +22,8 @@ import { callerKey, entityAnswerBook, runCommand } from "../commands/index.js";
 import { Payment, PaymentRefund } from "../db/payment-entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError, invalidFields } from "../domain/errors.js";
-import { balanceOf } from "../ledger/rules/views.js";
-import { available } from "../ledger/rules/balances.js";
-import type { Ledger } from "../ledger/ledger.js";
+import { unitOfWork } from "../db/unit-of-work.js";
+import type { CreditsPort } from "./ports.js";
 import { recordEvent } from "../outbox/outbox.js";
 import type { PlanPurchases } from "./plans.js";
 import { isDefinitiveRefusal, paymentsDisabled, providerFailure } from "./provider.js";
@@ -60,7 +59,7 @@ import type {
 
 export interface PaymentsOptions {
   readonly db: Database;
-  readonly ledger: Ledger;
+  readonly ledger: CreditsPort;
   readonly clock: Clock;
   readonly log: Logger;
   readonly config: PaymentsConfig;
@@ -110,7 +109,7 @@ export class Payments {
   async createTopUp(command: CreateTopUpCommand): Promise<PaymentView> {
     this.#provider();
     const bought = await this.#priceOf(command.purchase);
-    await this.o.ledger.accounts.read(this.o.db.reader(), command.userRef);
+    await this.o.ledger.getBalance(command.userRef);
     // What the caller asked for, not what the catalogue made of it: a changed price list must not
     // turn a replay into IDEMPOTENCY_KEY_REUSED.
     const spec = {
@@ -281,9 +280,7 @@ export class Payments {
             refundMinor: amountMinor,
           });
           if (!command.force) {
-            const creditsAvailable = available(
-              (await this.o.ledger.accounts.read(tx, payment.userRef)).credits,
-            );
+            const { creditsAvailable } = await this.o.ledger.balanceIn(unitOfWork(tx), payment.userRef);
             if (creditsAvailable < credits) {
               throw new DomainError(
                 "CREDITS_ALREADY_SPENT",
@@ -594,7 +591,7 @@ export class Payments {
     payment.nextSyncAt = null;
     let creditsAvailable: bigint;
     if (payment.purpose === "CREDITS") {
-      const credited = await this.o.ledger.creditTopUp(tx, {
+      const credited = await this.o.ledger.creditTopUp(unitOfWork(tx), {
         userRef: payment.userRef,
         credits: payment.credits,
         paymentId: payment.id,
@@ -602,13 +599,13 @@ export class Payments {
       payment.creditTransferId = credited.transferId;
       creditsAvailable = credited.balance.creditsAvailable;
     } else {
-      await this.o.plans.activate(tx, {
+      await this.o.plans.activate(unitOfWork(tx), {
         userRef: payment.userRef,
         planCode: payment.planCode ?? "",
         paymentId: payment.id,
         now,
       });
-      creditsAvailable = balanceOf(await this.o.ledger.accounts.read(tx, payment.userRef)).creditsAvailable;
+      ({ creditsAvailable } = await this.o.ledger.balanceIn(unitOfWork(tx), payment.userRef));
     }
     recordEvent(
       tx,
@@ -818,7 +815,7 @@ export class Payments {
           case "succeeded": {
             // The money is back with the payer: take back what the user still has (with no force, the
             // request was refused up front if they had less; they may have spent some since).
-            const taken = await this.o.ledger.takeBackTopUp(tx, {
+            const taken = await this.o.ledger.takeBackTopUp(unitOfWork(tx), {
               userRef: payment.userRef,
               credits: refund.creditsToReverse,
               paymentId: payment.id,

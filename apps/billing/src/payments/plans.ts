@@ -2,7 +2,7 @@
 // price when it is created, and activates the plan inside the payment's own transaction when
 // YooKassa reports it succeeded — so the plan and the payment's status commit together, once.
 // QuotaService's catalogue implements it (server.ts wires it); until then no plan can be bought.
-import type { EntityManager } from "../db/database.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
 
 export interface PlanPrice {
   /** Kopecks. */
@@ -17,7 +17,7 @@ export interface PlanPurchases {
   priceOf(planCode: string): Promise<PlanPrice | undefined>;
   /** Activates the plan bought by `paymentId`, in the payment's transaction. Called once per payment. */
   activate(
-    tx: EntityManager,
+    uow: UnitOfWork,
     command: { userRef: string; planCode: string; paymentId: string; now: Date },
   ): Promise<void>;
 }

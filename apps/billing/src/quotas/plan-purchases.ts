@@ -13,8 +13,8 @@ export function planPurchasesOf(quotas: Quotas): PlanPurchases {
         forSale ? { amountMinor: plan.priceMinor, currency: "RUB", title: plan.title } : undefined,
       );
     },
-    activate: async (tx, command) => {
-      await quotas.activatePlan(tx, command);
+    activate: async (uow, command) => {
+      await quotas.activatePlan(uow, command);
     },
   };
 }

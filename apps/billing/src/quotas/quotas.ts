@@ -7,6 +7,8 @@ import { LockMode } from "@mikro-orm/postgresql";
 import type { PlanConfig, QuotaWindowName } from "@billing/config";
 import { Counter, type Registry } from "@billing/observability";
 import type { Database, EntityManager } from "../db/database.js";
+import { entityManagerOf } from "../db/unit-of-work.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
 import { type CommandKey, derivedKey, entityAnswerBook, runCommand, runCommands } from "../commands/index.js";
 import { QuotaCounter, QuotaPlanActivation, QuotaUserPlan } from "../db/quota-entities.js";
 import type { Clock } from "../domain/clock.js";
@@ -294,9 +296,10 @@ export class Quotas {
    * activation with activated = false. Throws UNKNOWN_PLAN for a plan that is not sold by period.
    */
   async activatePlan(
-    tx: EntityManager,
+    uow: UnitOfWork,
     command: { userRef: string; planCode: string; paymentId: string; now: Date },
   ): Promise<PlanActivation> {
+    const tx = entityManagerOf(uow);
     const { userRef, paymentId, now } = command;
     const plan = this.catalogue.require(command.planCode, "plan_code");
     if (plan.periodMonths <= 0) {

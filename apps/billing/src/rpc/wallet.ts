@@ -56,14 +56,15 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       };
     },
 
-    async charge(request) {
+    async charge(request, context) {
       const command = validate((v) => ({
         userRef: v.userRef("user_ref", request.userRef),
         operation: v.name("operation", request.operation),
         idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
         reference: v.text("reference", request.reference, { max: 128, required: false }),
       }));
-      const result = await deps.ledger.charge(command);
+      // A call whose caller has gone (deadline, cancel) is dropped before it runs.
+      const result = await deps.ledger.charge(command, context.signal);
       return {
         transferId: result.transferId,
         fundedBy: FUNDING[result.fundedBy],
@@ -74,7 +75,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       };
     },
 
-    async reserve(request) {
+    async reserve(request, context) {
       const command = validate((v) => {
         const timeoutMs =
           request.timeout === undefined
@@ -93,11 +94,11 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
           jobId: v.text("job_id", request.jobId, { max: 128, required: false }),
         };
       });
-      const result = await deps.ledger.reserve(command);
+      const result = await deps.ledger.reserve(command, context.signal);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
-    async commit(request) {
+    async commit(request, context) {
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
         // amount_credits wins; the deprecated amount is read only without it.
@@ -108,16 +109,16 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
               ? undefined
               : v.nonNegative("amount", request.amount),
       }));
-      const result = await deps.ledger.commit(command);
+      const result = await deps.ledger.commit(command, context.signal);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
-    async release(request) {
+    async release(request, context) {
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
         reason: v.text("reason", request.reason, { max: 256, required: false }),
       }));
-      const result = await deps.ledger.release(command);
+      const result = await deps.ledger.release(command, context.signal);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
