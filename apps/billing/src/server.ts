@@ -19,13 +19,12 @@ import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/index.js";
 import type { InvariantCheck } from "./ledger/index.js";
-import { Quotas } from "./quotas/quotas.js";
+import { planPurchasesOf, Quotas } from "./quotas/index.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
 import { verifyPayments } from "./payments/invariants.js";
 import { Payments } from "./payments/payments.js";
 import type { PlanPurchases } from "./payments/plans.js";
 import { yooKassaClientOf } from "./payments/provider.js";
-import { planPurchasesOf } from "./quotas/plan-purchases.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
@@ -41,6 +40,9 @@ export interface BillingServerOptions {
   planPurchases?: PlanPurchases;
 }
 
+/** What the handlers use, and the database behind it (tests inspect state through it). */
+export type ServerContext = BillingContext & { readonly db: Database };
+
 export interface BillingServer {
   /** e.g. http://127.0.0.1:50051 */
   readonly url: string;
@@ -50,7 +52,7 @@ export interface BillingServer {
   /** Resolves once the database is reachable and migrated (health SERVING). */
   readonly ready: Promise<void>;
   /** The domain, once ready (tests inspect state through it). */
-  context(): BillingContext;
+  context(): ServerContext;
   close(): Promise<void>;
 }
 
@@ -75,7 +77,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
-  const context: BillingContext = {
+  const context: ServerContext = {
     get ledger() {
       if (ledger === undefined) throw unavailable();
       return ledger;

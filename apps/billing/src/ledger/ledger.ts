@@ -23,7 +23,18 @@ import { moveValue, type TransferMeta } from "./rules/transfers.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
 import { type BatchReads, inBatchSession } from "./store/batch-session.js";
-import type { Balance, ChargeResult, GrantResult, HoldResult, HoldView, RefundResult } from "./types.js";
+import { readStatement } from "./statement.js";
+import type {
+  Balance,
+  ChargeResult,
+  GrantResult,
+  HoldResult,
+  HoldView,
+  RefundResult,
+  Statement,
+  VerifyReport,
+} from "./types.js";
+import { type InvariantCheck, verifyLedger } from "./verify.js";
 
 export interface LedgerConfig {
   /** Operation → price in credits. */
@@ -183,6 +194,16 @@ export class Ledger {
   /** Voids a pending hold: everything held returns to its source. */
   async release(command: { holdId: string; reason: string }, signal?: AbortSignal): Promise<HoldResult> {
     return this.#resolutions.submit({ holdId: command.holdId, kind: "void", reason: command.reason }, signal);
+  }
+
+  /** A user's statement, newest first (ListTransactions). */
+  async statement(query: { userRef: string; pageSize: number; pageToken: string }): Promise<Statement> {
+    return readStatement(this.db.reader(), this.accounts, query);
+  }
+
+  /** Recomputes every invariant of the ledger, and those other contexts contribute. */
+  async verify(extraChecks: readonly InvariantCheck[]): Promise<VerifyReport> {
+    return verifyLedger(this.db, extraChecks);
   }
 
   async getHold(holdId: string): Promise<HoldView> {

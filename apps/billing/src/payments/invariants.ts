@@ -2,8 +2,7 @@
 // no TOP_UP transfer without a succeeded top-up, every refund's take-back recorded once, and each
 // payment's refunded amount the sum of its succeeded refunds. Plain SQL in VerifyLedger's snapshot.
 import type { EntityManager } from "../db/database.js";
-import type { LedgerViolation } from "../ledger/types.js";
-import type { InvariantCheck } from "../ledger/verify.js";
+import type { InvariantCheck, LedgerViolation } from "../ledger/index.js";
 
 const LIMIT = 100;
 

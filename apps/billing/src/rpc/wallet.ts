@@ -11,7 +11,6 @@ import {
   type WalletService,
 } from "@billing/proto/billing/v1/wallet_pb";
 import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../domain/ledger-codes.js";
-import type { Database } from "../db/database.js";
 import {
   HOLD_TIMEOUT_DEFAULT_MS,
   HOLD_TIMEOUT_MAX_MS,
@@ -20,14 +19,11 @@ import {
   type InvariantCheck,
   type Ledger,
   PAGE_SIZE_MAX,
-  readStatement,
-  verifyLedger,
 } from "../ledger/index.js";
 import { validate } from "./validate.js";
 
 export interface WalletDeps {
   readonly ledger: Ledger;
-  readonly db: Database;
   readonly invariantChecks: readonly InvariantCheck[];
 }
 
@@ -179,7 +175,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         pageSize: v.pageSize("page_size", request.pageSize, PAGE_SIZE_MAX),
         pageToken: v.text("page_token", request.pageToken, { max: 128, required: false }),
       }));
-      const statement = await readStatement(deps.db.reader(), deps.ledger.accounts, query);
+      const statement = await deps.ledger.statement(query);
       return {
         transactions: statement.entries.map((entry) => ({
           transferId: entry.transferId,
@@ -198,7 +194,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
     },
 
     async verifyLedger() {
-      return verifyLedger(deps.db, deps.invariantChecks);
+      return deps.ledger.verify(deps.invariantChecks);
     },
   };
 }
