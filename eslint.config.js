@@ -28,114 +28,10 @@ export default tseslint.config(
       ],
     },
   },
-  // Billing's arrows point one way: rpc → <context>/index → rules / store → db. Each block below
-  // refuses one arrow that would point back or skip a layer.
-  {
-    files: ["apps/billing/src/rpc/**"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: ["../ledger/*", "!../ledger/index.js", "../quotas/*", "!../quotas/index.js"],
-              message: "rpc/ reaches a context only through its public index.ts.",
-            },
-            {
-              group: ["../db/*", "../commands/*", "../outbox/*", "@mikro-orm/*", "pg"],
-              message: "Handlers map proto to domain calls; storage belongs to the contexts' stores.",
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // Pure rules: no I/O, no ORM, no protobuf, no storage.
-    files: [
-      "apps/billing/src/*/rules/**",
-      "apps/billing/src/*/rules.ts",
-      "apps/billing/src/quotas/calendar.ts",
-      "apps/billing/src/domain/**",
-      "apps/billing/src/commands/key.ts",
-      "apps/billing/src/commands/fingerprint.ts",
-      "apps/billing/src/commands/pipeline.ts",
-    ],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: [
-                "@mikro-orm/*",
-                "@bufbuild/*",
-                "@billing/proto",
-                "@billing/proto/*",
-                "pg",
-                "**/db/*",
-                "**/store/*",
-                "**/store.js",
-                "**/outbox/*",
-                "**/rpc/*",
-                "node:fs",
-                "node:net",
-                "node:http",
-                "node:http2",
-              ],
-              message: "Rules are pure: no I/O, no ORM, no protobuf, no storage.",
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The stores and the schema never reach up into a context's commands or the handlers.
-    files: ["apps/billing/src/db/**", "apps/billing/src/*/store/**", "apps/billing/src/*/store.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: ["**/rpc/*", "../ledger/*", "../payments/*", "../quotas/*", "../../ledger/*"],
-              message: "Stores and the schema sit below the contexts: no arrow back up.",
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // A context reaches another only through the other's index.ts (ports with an opaque unit of work).
-    files: ["apps/billing/src/ledger/**", "apps/billing/src/payments/**", "apps/billing/src/quotas/**"],
-    ignores: ["apps/billing/src/*/index.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            {
-              group: [
-                "../ledger/*",
-                "!../ledger/index.js",
-                "../payments/*",
-                "!../payments/index.js",
-                "!../payments/ports.js",
-                "!../payments/plans.js",
-                "../quotas/*",
-                "!../quotas/index.js",
-                "**/rpc/*",
-              ],
-              message:
-                "Contexts meet through each other's index.ts and ports, never their internals or rpc/.",
-            },
-          ],
-        },
-      ],
-    },
-  },
+  // Billing's arrows point one way: rpc → <context>/index → rules / store → db. Each block refuses
+  // the arrows that would point back or skip a layer; a file in several blocks gets all of theirs
+  // (flat config keeps only the last setting of a rule, so the blocks compose the lists).
+  ...billingArrows(),
   {
     // Configuration parsing and test harnesses are where the environment is read.
     files: ["packages/config/src/**", "**/test/**", "**/*.test.ts", "packages/testkit/src/**", "scripts/**"],
@@ -152,3 +48,51 @@ export default tseslint.config(
     },
   },
 );
+
+/** Import rules of apps/billing/src, as regexes over the import specifier. */
+function billingArrows() {
+  const rule = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
+  const viaIndex = {
+    regex: "^\\.\\./(ledger|quotas)/(?!index\\.js$)|^\\.\\./payments/(?!(index|ports|plans)\\.js$)|(^|/)rpc/",
+    message: "Contexts meet through each other's index.ts and ports, never their internals or rpc/.",
+  };
+  const pure = {
+    regex:
+      "(^|/)(db|store|outbox|rpc)/|/store\\.js$|^@mikro-orm/|^@bufbuild/|^@billing/proto|^pg$|^node:(fs|net|http|http2)$",
+    message: "Rules are pure: no I/O, no ORM, no protobuf, no storage.",
+  };
+  const below = {
+    regex: "(^|/)rpc/|^(\\.\\./)+(ledger|payments|quotas)/|^\\.\\./(?!types\\.js$)[a-z-]+\\.js$",
+    message: "Stores and the schema sit below the contexts: no arrow back up.",
+  };
+  const contexts = ["ledger", "payments", "quotas"].map((c) => `apps/billing/src/${c}/**`);
+  const rules = [
+    "apps/billing/src/*/rules/**",
+    "apps/billing/src/*/rules.ts",
+    "apps/billing/src/quotas/calendar.ts",
+    "apps/billing/src/commands/key.ts",
+    "apps/billing/src/commands/fingerprint.ts",
+    "apps/billing/src/commands/pipeline.ts",
+  ];
+  const stores = ["apps/billing/src/*/store/**", "apps/billing/src/*/store.ts"];
+  return [
+    {
+      files: ["apps/billing/src/rpc/**"],
+      rules: rule(
+        {
+          regex: "^\\.\\./(ledger|quotas)/(?!index\\.js$)",
+          message: "rpc/ reaches a context only through its index.ts.",
+        },
+        {
+          regex: "^(\\.\\./(db|commands|outbox)/|@mikro-orm/|pg$)",
+          message: "Handlers map proto to domain calls; storage belongs to the contexts' stores.",
+        },
+      ),
+    },
+    { files: contexts, rules: rule(viaIndex) },
+    { files: ["apps/billing/src/domain/**"], rules: rule(pure) },
+    { files: ["apps/billing/src/db/**"], rules: rule(below) },
+    { files: rules, rules: rule(viaIndex, pure) },
+    { files: stores, rules: rule(viaIndex, below) },
+  ];
+}

@@ -14,7 +14,7 @@ import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
 import { recordEvent } from "../outbox/outbox.js";
-import { AccountDirectory, type LockedAccounts, SYSTEM, type SystemAccount } from "./accounts.js";
+import { AccountDirectory, type LockedAccounts, SYSTEM, type SystemAccount } from "./store/accounts.js";
 import { Batcher } from "./batcher.js";
 import { type Resolution, expire, resolve } from "./resolutions.js";
 import { available, type Movement } from "./rules/balances.js";
@@ -23,7 +23,7 @@ import { moveValue, type TransferMeta } from "./rules/transfers.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
 import { type BatchReads, inBatchSession } from "./store/batch-session.js";
-import { readStatement } from "./statement.js";
+import { readStatement } from "./store/statement.js";
 import type {
   Balance,
   ChargeResult,
@@ -34,7 +34,7 @@ import type {
   Statement,
   VerifyReport,
 } from "./types.js";
-import { type InvariantCheck, verifyLedger } from "./verify.js";
+import { type InvariantCheck, verifyLedger } from "./store/verify.js";
 
 export interface LedgerConfig {
   /** Operation → price in credits. */

@@ -1,15 +1,15 @@
 // VerifyLedger: recomputes every invariant of the ledger from the stored transfers, in one
 // REPEATABLE READ snapshot so concurrent traffic cannot produce false alarms.
 import { IsolationLevel } from "@mikro-orm/postgresql";
-import type { Database, EntityManager } from "../db/database.js";
+import type { Database, EntityManager } from "../../db/database.js";
 import {
   applyMovement,
   available,
   type AccountBalances,
   zeroBalances,
   type Movement,
-} from "./rules/balances.js";
-import type { LedgerViolation, VerifyReport } from "./types.js";
+} from "../rules/balances.js";
+import type { LedgerViolation, VerifyReport } from "../types.js";
 
 /** A further invariant contributed by another module (e.g. payments credited exactly once). */
 export type InvariantCheck = (em: EntityManager) => Promise<LedgerViolation[]>;

@@ -4,10 +4,10 @@
 // transactions rarely share one. User accounts are locked together with the shards a transaction
 // touches, in ascending id order, so transactions never deadlock.
 import { LockMode } from "@mikro-orm/postgresql";
-import type { Database, EntityManager } from "../db/database.js";
-import { LedgerAccount } from "../db/entities.js";
-import { type AssetCode, ASSETS } from "../domain/ledger-codes.js";
-import { accountNotFound } from "./rules/errors.js";
+import type { Database, EntityManager } from "../../db/database.js";
+import { LedgerAccount } from "../../db/entities.js";
+import { type AssetCode, ASSETS } from "../../domain/ledger-codes.js";
+import { accountNotFound } from "../rules/errors.js";
 
 /** Counterparties of user accounts. Their balances may be negative; users' never. */
 export const SYSTEM = {
