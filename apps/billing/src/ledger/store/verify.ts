@@ -1,44 +1,91 @@
 // VerifyLedger: recomputes every invariant of the ledger from the stored transfers, in one
-// REPEATABLE READ snapshot so concurrent traffic cannot produce false alarms.
+// REPEATABLE READ snapshot so concurrent traffic cannot produce false alarms. The replay is SQL,
+// written apart from the TypeScript arithmetic of the write path (rules/balances.ts), so a mistake in
+// one is caught by the other; it pages through the accounts, so its memory does not grow with the
+// ledger.
 import { IsolationLevel } from "@mikro-orm/postgresql";
 import type { Database, EntityManager } from "../../db/database.js";
-import {
-  applyMovement,
-  available,
-  type AccountBalances,
-  zeroBalances,
-  type Movement,
-} from "../rules/balances.js";
 import type { LedgerViolation, VerifyReport } from "../types.js";
 
 /** A further invariant contributed by another module (e.g. payments credited exactly once). */
 export type InvariantCheck = (em: EntityManager) => Promise<LedgerViolation[]>;
 
-const PAGE = 5_000;
+const ACCOUNT_PAGE = 1_000;
+/** 1,000 pages of 1,000: a billion accounts, a bound no real ledger reaches. */
+const MAX_ACCOUNT_PAGES = 1_000_000;
 const MAX_VIOLATIONS = 100;
 
-interface AccountRow {
-  id: string;
+/**
+ * Every transfer once per side it touches in the account range (after, last], with its effect
+ * on that side: d_pending and d_posted (the side's pending and posted columns), d_available.
+ * Resolutions take back the pending amount of the transfer they resolve and, when posted, post.
+ */
+const SIDES = `
+  with sides as (
+    select t.seq, t.id, t.debit_account_id as account_id, 'debit' as side, t.debit_balance_after as balance_after,
+           t.kind, t.amount, t.pending, t.pending_id, p.amount as pending_amount
+      from ledger_transfers t left join ledger_transfers p on p.id = t.pending_id
+     where t.debit_account_id > ? and t.debit_account_id <= ?
+    union all
+    select t.seq, t.id, t.credit_account_id, 'credit', t.credit_balance_after,
+           t.kind, t.amount, t.pending, t.pending_id, p.amount
+      from ledger_transfers t left join ledger_transfers p on p.id = t.pending_id
+     where t.credit_account_id > ? and t.credit_account_id <= ?
+  ),
+  effects as (
+    select seq, id, account_id, side, balance_after,
+           (case when pending then amount else 0 end)
+             - (case when pending_id is not null then coalesce(pending_amount, 0) else 0 end) as d_pending,
+           (case when not pending and (pending_id is null or kind = 'HOLD_POSTED') then amount else 0 end) as d_posted
+      from sides
+  )`;
+
+const accountMismatchSql = `${SIDES}
+  , sums as (
+    select account_id,
+           coalesce(sum(d_pending) filter (where side = 'debit'), 0) as debits_pending,
+           coalesce(sum(d_posted) filter (where side = 'debit'), 0) as debits_posted,
+           coalesce(sum(d_pending) filter (where side = 'credit'), 0) as credits_pending,
+           coalesce(sum(d_posted) filter (where side = 'credit'), 0) as credits_posted
+      from effects group by account_id
+  )
+  select a.owner_ref, a.asset,
+         concat_ws(', ',
+           case when a.debits_pending <> coalesce(s.debits_pending, 0) then 'debitsPending' end,
+           case when a.debits_posted <> coalesce(s.debits_posted, 0) then 'debitsPosted' end,
+           case when a.credits_pending <> coalesce(s.credits_pending, 0) then 'creditsPending' end,
+           case when a.credits_posted <> coalesce(s.credits_posted, 0) then 'creditsPosted' end) as differing,
+         (a.kind = 'USER' and a.credits_posted - a.debits_posted - a.debits_pending < 0) as negative,
+         (a.credits_posted - a.debits_posted - a.debits_pending)::text as available
+    from ledger_accounts a left join sums s on s.account_id = a.id
+   where a.id > ? and a.id <= ?
+     and (a.debits_pending <> coalesce(s.debits_pending, 0) or a.debits_posted <> coalesce(s.debits_posted, 0)
+       or a.credits_pending <> coalesce(s.credits_pending, 0) or a.credits_posted <> coalesce(s.credits_posted, 0)
+       or (a.kind = 'USER' and a.credits_posted - a.debits_posted - a.debits_pending < 0))
+   limit ?`;
+
+const balanceAfterSql = `${SIDES}
+  select id, account_id::text as account_id, balance_after::text as balance_after, running::text as running
+    from (select id, account_id, balance_after,
+                 sum(case side when 'debit' then -d_posted - d_pending else d_posted end)
+                   over (partition by account_id order by seq) as running
+            from effects) replay
+   where running <> balance_after
+   limit ?`;
+
+interface MismatchRow {
   owner_ref: string;
   asset: string;
-  kind: string;
-  debits_pending: string;
-  debits_posted: string;
-  credits_pending: string;
-  credits_posted: string;
+  differing: string;
+  negative: boolean;
+  available: string;
 }
 
-interface TransferRow {
-  seq: string;
+interface DriftRow {
   id: string;
-  kind: string;
-  debit_account_id: string;
-  credit_account_id: string;
-  amount: string;
-  pending: boolean;
-  pending_id: string | null;
-  debit_balance_after: string;
-  credit_balance_after: string;
+  account_id: string;
+  balance_after: string;
+  running: string;
 }
 
 export async function verifyLedger(
@@ -67,94 +114,57 @@ export async function verifyLedger(
         }
       }
 
-      // 2-3. Replay every transfer in order: each balance_after and each stored account must match.
-      const accountRows = await em.execute<AccountRow[]>(`select * from ledger_accounts`);
-      const replayed = new Map<string, AccountBalances>(
-        accountRows.map((a) => [String(a.id), zeroBalances()]),
-      );
-      const pendingAmounts = new Map<string, bigint>();
-      let transfersChecked = 0n;
-      let afterSeq = "0";
-      for (let pages = 0; ; pages++) {
-        const rows = await em.execute<TransferRow[]>(
-          `select seq, id, kind, debit_account_id, credit_account_id, amount, pending, pending_id,
-                  debit_balance_after, credit_balance_after
-             from ledger_transfers where seq > ? order by seq limit ?`,
-          [afterSeq, PAGE],
+      // 2-4. Page through the accounts (bounded memory: a page of accounts and at most
+      // MAX_VIOLATIONS rows come back; PostgreSQL sums and orders the transfers): each stored
+      // account equals the sum of its transfers, each balance_after equals the running balance, and
+      // no user account is below zero.
+      let accountsChecked = 0n;
+      let afterId = "0";
+      for (let pages = 0; pages < MAX_ACCOUNT_PAGES; pages++) {
+        const [bounds] = await em.execute<{ last: string | null; count: string }[]>(
+          `select max(id)::text as last, count(*)::text as count
+             from (select id from ledger_accounts where id > ? order by id limit ?) page`,
+          [afterId, ACCOUNT_PAGE],
         );
-        for (const row of rows) {
-          transfersChecked++;
-          const debit = replayed.get(String(row.debit_account_id));
-          const credit = replayed.get(String(row.credit_account_id));
-          if (debit === undefined || credit === undefined) {
-            report("account_matches_transfers", row.id, "transfer names an account that does not exist");
-            continue;
-          }
-          const amount = BigInt(row.amount);
-          let movement: Movement;
-          if (row.pending) {
-            movement = { type: "pending", amount };
-            pendingAmounts.set(row.id, amount);
-          } else if (row.pending_id !== null) {
-            const pendingAmount = pendingAmounts.get(row.pending_id);
-            if (pendingAmount === undefined) {
-              report(
-                "hold_resolved_once",
-                row.id,
-                `resolves ${row.pending_id}, which is not an open pending transfer`,
-              );
-              continue;
-            }
-            pendingAmounts.delete(row.pending_id);
-            movement =
-              row.kind === "HOLD_VOIDED" || row.kind === "HOLD_EXPIRED"
-                ? { type: "void_pending", amount }
-                : { type: "post_pending", amount, pendingAmount };
-          } else {
-            movement = { type: "posted", amount };
-          }
-          applyMovement(debit, credit, movement);
-          if (
-            available(debit) !== BigInt(row.debit_balance_after) ||
-            available(credit) !== BigInt(row.credit_balance_after)
-          ) {
+        if (bounds?.last == null) break;
+        accountsChecked += BigInt(bounds.count);
+        const range = [afterId, bounds.last];
+        const mismatched = await em.execute<MismatchRow[]>(accountMismatchSql, [
+          ...range,
+          ...range,
+          ...range,
+          MAX_VIOLATIONS,
+        ]);
+        for (const row of mismatched) {
+          if (row.differing !== "") {
             report(
-              "balance_after_replay",
-              row.id,
-              `stored balances after (${row.debit_balance_after}, ${row.credit_balance_after}) differ from the replay (${available(debit)}, ${available(credit)})`,
+              "account_matches_transfers",
+              `${row.owner_ref}/${row.asset}`,
+              `stored ${row.differing} differ from the sum of its transfers`,
+            );
+          }
+          if (row.negative) {
+            report(
+              "no_negative_user_balance",
+              `${row.owner_ref}/${row.asset}`,
+              `available is ${row.available}`,
             );
           }
         }
-        const last = rows.at(-1);
-        if (last === undefined || rows.length < PAGE) break;
-        afterSeq = String(last.seq);
-      }
-      for (const account of accountRows) {
-        const replay = replayed.get(String(account.id)) ?? zeroBalances();
-        const stored: AccountBalances = {
-          debitsPending: BigInt(account.debits_pending),
-          debitsPosted: BigInt(account.debits_posted),
-          creditsPending: BigInt(account.credits_pending),
-          creditsPosted: BigInt(account.credits_posted),
-        };
-        const keys = ["debitsPending", "debitsPosted", "creditsPending", "creditsPosted"] as const;
-        const differing = keys.filter((k) => stored[k] !== replay[k]);
-        if (differing.length > 0) {
+        const drifted = await em.execute<DriftRow[]>(balanceAfterSql, [...range, ...range, MAX_VIOLATIONS]);
+        for (const row of drifted) {
           report(
-            "account_matches_transfers",
-            `${account.owner_ref}/${account.asset}`,
-            `stored ${differing.join(", ")} differ from the sum of its transfers`,
+            "balance_after_replay",
+            row.id,
+            `stored balance after (${row.balance_after}) on account ${row.account_id} differs from the replay (${row.running})`,
           );
         }
-        // 4. No user account below zero available.
-        if (account.kind === "USER" && available(stored) < 0n) {
-          report(
-            "no_negative_user_balance",
-            `${account.owner_ref}/${account.asset}`,
-            `available is ${available(stored)}`,
-          );
-        }
+        afterId = bounds.last;
       }
+      const [transferCount] = await em.execute<{ count: string }[]>(
+        `select count(*)::text as count from ledger_transfers`,
+      );
+      const transfersChecked = BigInt(transferCount?.count ?? "0");
 
       // 5. Reserved = the sum of open holds, per user account.
       const reservedMismatch = await em.execute<
@@ -196,6 +206,14 @@ export async function verifyLedger(
         `select r.id from ledger_transfers r join ledger_transfers p on p.id = r.pending_id
           where r.debit_account_id <> p.debit_account_id or r.credit_account_id <> p.credit_account_id`,
       );
+      const dangling = await em.execute<{ id: string }[]>(
+        `select r.id from ledger_transfers r left join ledger_transfers p on p.id = r.pending_id
+          where r.pending_id is not null and (p.id is null or not p.pending) limit ?`,
+        [MAX_VIOLATIONS],
+      );
+      for (const row of dangling) {
+        report("hold_resolved_once", row.id, "resolves a transfer that is not a pending one");
+      }
       for (const row of misrouted) {
         report(
           "resolution_matches_pending",
@@ -214,7 +232,7 @@ export async function verifyLedger(
       return {
         ok: violations.length === 0,
         violations,
-        accountsChecked: BigInt(accountRows.length),
+        accountsChecked,
         transfersChecked,
         holdsChecked: BigInt(holdCount?.count ?? "0"),
       };
