@@ -4,7 +4,9 @@
 // transaction carries many commands. Everything is bounded: the commands waiting (a full queue
 // refuses at once with UNAVAILABLE), the batches running, and a failed batch's fallback, which runs
 // its commands one by one within the same in-flight bound. A command whose caller has given up
-// (its signal aborted) is dropped before it runs.
+// (its signal aborted) is dropped before it runs. Commands on accounts a running batch holds locked
+// wait for it instead of starting a batch that could only queue behind its locks: on one hot account
+// they then go together, one large batch at a time, instead of many small ones in a row.
 import type { Outcome } from "../commands/index.js";
 import { DomainError } from "../domain/errors.js";
 
@@ -15,11 +17,15 @@ interface Pending<C, T> {
   reject: (error: unknown) => void;
   /** Set when a batch broke and this command must run alone. */
   alone: boolean;
+  /** The rows it locks (e.g. its user), from `lockKeyOf`. */
+  lockKey: string;
 }
 
 export class Batcher<C, T> {
   readonly #queue: Pending<C, T>[] = [];
   #inFlight = 0;
+  /** Lock keys of the commands in running batches. */
+  readonly #locked = new Map<string, number>();
 
   constructor(
     private readonly options: {
@@ -28,6 +34,8 @@ export class Batcher<C, T> {
       maxBatch: number;
       maxInFlight: number;
       maxQueued: number;
+      /** What a command locks; commands with a key in a running batch wait for it. */
+      lockKeyOf: (command: C) => string;
       /** Runs a batch in one transaction; one outcome per command, in order. */
       run: (batch: C[]) => Promise<Outcome<T>[]>;
     },
@@ -48,7 +56,14 @@ export class Batcher<C, T> {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ command, signal, resolve, reject, alone: false });
+      this.#queue.push({
+        command,
+        signal,
+        resolve,
+        reject,
+        alone: false,
+        lockKey: this.options.lockKeyOf(command),
+      });
       this.#pump();
     });
   }
@@ -56,27 +71,41 @@ export class Batcher<C, T> {
   #pump(): void {
     while (this.#inFlight < this.options.maxInFlight && this.#queue.length > 0) {
       const batch = this.#take();
-      if (batch.length === 0) continue;
+      if (batch.length === 0) return;
       this.#inFlight++;
+      for (const pending of batch)
+        this.#locked.set(pending.lockKey, (this.#locked.get(pending.lockKey) ?? 0) + 1);
       void this.#execute(batch).finally(() => {
         this.#inFlight--;
+        for (const pending of batch) {
+          const left = (this.#locked.get(pending.lockKey) ?? 1) - 1;
+          if (left === 0) this.#locked.delete(pending.lockKey);
+          else this.#locked.set(pending.lockKey, left);
+        }
         this.#pump();
       });
     }
   }
 
-  /** The next batch: commands whose callers still wait; a command to run alone goes alone. */
+  /**
+   * The next batch, in arrival order: commands whose callers still wait and whose rows no running
+   * batch holds; a command to run alone goes alone. Commands left behind keep their place.
+   */
   #take(): Pending<C, T>[] {
     const batch: Pending<C, T>[] = [];
-    while (batch.length < this.options.maxBatch && this.#queue.length > 0) {
-      const next = this.#queue[0];
+    for (let i = 0; i < this.#queue.length && batch.length < this.options.maxBatch;) {
+      const next = this.#queue[i];
       if (next === undefined) break;
-      if (next.alone && batch.length > 0) break;
-      this.#queue.shift();
       if (next.signal?.aborted === true) {
+        this.#queue.splice(i, 1);
         next.reject(cancelled());
         continue;
       }
+      if (this.#locked.has(next.lockKey) || (next.alone && batch.length > 0)) {
+        i++;
+        continue;
+      }
+      this.#queue.splice(i, 1);
       batch.push(next);
       if (next.alone) break;
     }

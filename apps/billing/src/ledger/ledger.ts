@@ -68,10 +68,16 @@ export class Ledger {
     readonly pool: Pool,
   ) {
     const bounds = { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, maxQueued: QUEUE_MAX };
-    this.#spending = new Batcher({ ...bounds, name: "spending", run: (batch) => this.spendBatch(batch) });
+    this.#spending = new Batcher({
+      ...bounds,
+      name: "spending",
+      lockKeyOf: (item) => item.command.userRef,
+      run: (batch) => this.spendBatch(batch),
+    });
     this.#resolutions = new Batcher({
       ...bounds,
       name: "resolutions",
+      lockKeyOf: (resolution) => resolution.holdId,
       run: (batch) => this.resolveBatch(batch),
     });
   }
