@@ -12,10 +12,18 @@ import {
   PaymentStatus,
   RefundStatus,
 } from "@billing/proto/billing/v1/payments_pb";
-import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../domain/payment-codes.js";
-import { PAYMENTS_PAGE_SIZE_MAX, type Payments } from "../payments/payments.js";
-import { creditsFor, formatRubles, topUpPackages } from "../payments/rules.js";
-import type { NotificationOutcomeCode, PaymentView, Purchase, RefundView } from "../payments/types.js";
+import {
+  type AskedPurchase,
+  type NotificationOutcomeCode,
+  PAYMENTS_PAGE_SIZE_MAX,
+  type PaymentPurposeCode,
+  type Payments,
+  type PaymentStatusCode,
+  type PaymentView,
+  type Purchase,
+  type RefundStatusCode,
+  type RefundView,
+} from "../payments/index.js";
 import { validate, type Validator } from "./validate.js";
 
 export interface PaymentsDeps {
@@ -144,54 +152,27 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
   };
 }
 
-/** Exactly one of package_code, amount_minor, plan_code; packages and bounds from the catalogue. */
+/** Exactly one of package_code, amount_minor, plan_code; the payments catalogue resolves it. */
 function purchaseOf(v: Validator, purchase: CreateTopUpRequest["purchase"], payments: Payments): Purchase {
-  const config = payments.config;
+  const asked = askedPurchaseOf(v, purchase);
+  if (asked === undefined) return { kind: "amount", amountMinor: 0n, credits: 0n };
+  const resolved = payments.resolvePurchase(asked);
+  if ("purchase" in resolved) return resolved.purchase;
+  v.check(false, resolved.violation.field, resolved.violation.description);
+  return { kind: "amount", amountMinor: 0n, credits: 0n };
+}
+
+function askedPurchaseOf(v: Validator, purchase: CreateTopUpRequest["purchase"]): AskedPurchase | undefined {
   switch (purchase.case) {
-    case "packageCode": {
-      const packages = topUpPackages(config);
-      const found = packages.find((p) => p.packageCode === purchase.value);
-      v.check(
-        found !== undefined,
-        "package_code",
-        `unknown package; offered: ${packages.map((p) => p.packageCode).join(", ")}`,
-      );
-      return {
-        kind: "package",
-        packageCode: purchase.value,
-        amountMinor: found?.amountMinor ?? 0n,
-        credits: found?.credits ?? 0n,
-      };
-    }
-    case "amountMinor": {
-      const amountMinor = purchase.value;
-      const credits = creditsFor(amountMinor, config.creditsPerRub);
-      if (amountMinor < config.customMinAmountMinor) {
-        v.check(
-          false,
-          "amount_minor",
-          `must be at least ${config.customMinAmountMinor} kopecks (${formatRubles(config.customMinAmountMinor)} RUB)`,
-        );
-      } else if (amountMinor > config.customMaxAmountMinor) {
-        v.check(
-          false,
-          "amount_minor",
-          `must be at most ${config.customMaxAmountMinor} kopecks (${formatRubles(config.customMaxAmountMinor)} RUB)`,
-        );
-      } else {
-        v.check(
-          credits !== undefined,
-          "amount_minor",
-          "must buy a whole number of credits (a whole number of rubles)",
-        );
-      }
-      return { kind: "amount", amountMinor, credits: credits ?? 0n };
-    }
+    case "packageCode":
+      return { kind: "package", packageCode: purchase.value };
+    case "amountMinor":
+      return { kind: "amount", amountMinor: purchase.value };
     case "planCode":
       return { kind: "plan", planCode: v.name("plan_code", purchase.value) };
     case undefined:
       v.check(false, "package_code", "set one of package_code, amount_minor or plan_code");
-      return { kind: "amount", amountMinor: 0n, credits: 0n };
+      return undefined;
   }
 }
 
