@@ -14,6 +14,7 @@ import {
 } from "@billing/proto/billing/v1/payments_pb";
 import {
   type AskedPurchase,
+  type CreateTopUpCommand,
   type NotificationOutcomeCode,
   PAYMENTS_PAGE_SIZE_MAX,
   type PaymentPurposeCode,
@@ -53,46 +54,7 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
     },
 
     async createTopUp(request) {
-      const config = deps.payments.config;
-      const command = validate((v) => {
-        const email = request.customerEmail.trim();
-        const phone = request.customerPhone.trim();
-        v.check(
-          email === "" || (email.length <= 254 && EMAIL.test(email)),
-          "customer_email",
-          "must be an email address like name@example.com",
-        );
-        v.check(
-          phone === "" || PHONE.test(phone),
-          "customer_phone",
-          "must be 11-15 digits in international format, e.g. 79001234567",
-        );
-        if (config.receipts !== undefined) {
-          v.check(
-            email !== "" || phone !== "",
-            "customer_email",
-            "a receipt contact is required (54-FZ): set customer_email or customer_phone",
-          );
-        }
-        v.check(
-          request.returnUrl !== "" || config.returnUrl !== undefined,
-          "return_url",
-          "is required (no default return URL is configured)",
-        );
-        v.check(
-          request.returnUrl === "" || isHttpUrl(request.returnUrl),
-          "return_url",
-          `must be an http(s) URL of at most ${RETURN_URL_MAX} characters`,
-        );
-        return {
-          userRef: v.userRef("user_ref", request.userRef),
-          purchase: purchaseOf(v, request.purchase, deps.payments),
-          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
-          returnUrl: request.returnUrl,
-          customerEmail: email,
-          customerPhone: phone.replace(/^\+/, ""),
-        };
-      });
+      const command = createTopUpCommandOf(request, deps.payments);
       const payment = await deps.payments.createTopUp(command);
       return { payment: toPayment(payment), confirmationUrl: payment.confirmationUrl };
     },
@@ -150,6 +112,50 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
       return { refund: toRefund(result.refund), payment: toPayment(result.payment) };
     },
   };
+}
+
+/** CreateTopUp's fields, every violation at once (receipts and the return URL per configuration). */
+function createTopUpCommandOf(request: CreateTopUpRequest, payments: Payments): CreateTopUpCommand {
+  const config = payments.config;
+  return validate((v) => {
+    const email = request.customerEmail.trim();
+    const phone = request.customerPhone.trim();
+    v.check(
+      email === "" || (email.length <= 254 && EMAIL.test(email)),
+      "customer_email",
+      "must be an email address like name@example.com",
+    );
+    v.check(
+      phone === "" || PHONE.test(phone),
+      "customer_phone",
+      "must be 11-15 digits in international format, e.g. 79001234567",
+    );
+    if (config.receipts !== undefined) {
+      v.check(
+        email !== "" || phone !== "",
+        "customer_email",
+        "a receipt contact is required (54-FZ): set customer_email or customer_phone",
+      );
+    }
+    v.check(
+      request.returnUrl !== "" || config.returnUrl !== undefined,
+      "return_url",
+      "is required (no default return URL is configured)",
+    );
+    v.check(
+      request.returnUrl === "" || isHttpUrl(request.returnUrl),
+      "return_url",
+      `must be an http(s) URL of at most ${RETURN_URL_MAX} characters`,
+    );
+    return {
+      userRef: v.userRef("user_ref", request.userRef),
+      purchase: purchaseOf(v, request.purchase, payments),
+      idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+      returnUrl: request.returnUrl,
+      customerEmail: email,
+      customerPhone: phone.replace(/^\+/, ""),
+    };
+  });
 }
 
 /** Exactly one of package_code, amount_minor, plan_code; the payments catalogue resolves it. */
