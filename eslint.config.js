@@ -62,9 +62,11 @@ function billingArrows() {
     message: "Rules are pure: no I/O, no ORM, no protobuf, no storage.",
   };
   const below = {
-    regex: "(^|/)rpc/|^(\\.\\./)+(ledger|payments|quotas)/|^\\.\\./(?!types\\.js$)[a-z-]+\\.js$",
+    regex:
+      "(^|/)rpc/|^(\\.\\./)+(ledger|payments|quotas)/(?!index\\.js$)|^\\.\\./(?!types\\.js$|rules\\.js$)[a-z-]+\\.js$",
     message: "Stores and the schema sit below the contexts: no arrow back up.",
   };
+
   const contexts = ["ledger", "payments", "quotas"].map((c) => `apps/billing/src/${c}/**`);
   const rules = [
     "apps/billing/src/*/rules/**",
@@ -80,7 +82,7 @@ function billingArrows() {
       files: ["apps/billing/src/rpc/**"],
       rules: rule(
         {
-          regex: "^\\.\\./(ledger|quotas)/(?!index\\.js$)",
+          regex: "^\\.\\./(ledger|payments|quotas)/(?!index\\.js$)",
           message: "rpc/ reaches a context only through its index.ts.",
         },
         {

@@ -13,6 +13,9 @@ export const Payment = defineEntity({
     purpose: p.enum(PAYMENT_PURPOSES),
     packageCode: p.text().nullable(),
     planCode: p.text().nullable(),
+    /** The plan as bought, frozen at creation (its price is amountMinor): the activation uses these. */
+    planTitle: p.text().nullable(),
+    planPeriodMonths: p.integer().nullable(),
     amountMinor: p.bigint(),
     currency: p.text(),
     credits: p.bigint(),

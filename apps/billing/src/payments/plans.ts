@@ -1,6 +1,7 @@
 // The seam between payments and plans. A payment with purpose PLAN asks this port for the plan's
-// price when it is created, and activates the plan inside the payment's own transaction when
-// YooKassa reports it succeeded — so the plan and the payment's status commit together, once.
+// price when it is created and freezes the plan as sold then into the payment; when YooKassa reports
+// it succeeded, the plan bought is activated inside the payment's own transaction — so the plan and
+// the payment's status commit together, once, whatever the catalogue has become meanwhile.
 // QuotaService's catalogue implements it (server.ts wires it); until then no plan can be bought.
 import type { UnitOfWork } from "../domain/unit-of-work.js";
 
@@ -10,6 +11,16 @@ export interface PlanPrice {
   readonly currency: "RUB";
   /** Shown to the payer, e.g. "Pro (month)". */
   readonly title: string;
+  /** Length of the period bought, in calendar months (≥ 1). */
+  readonly periodMonths: number;
+}
+
+/** A plan as it was bought, frozen into its payment. */
+export interface PlanBought {
+  readonly code: string;
+  readonly title: string;
+  readonly periodMonths: number;
+  readonly priceMinor: bigint;
 }
 
 export interface PlanPurchases {
@@ -18,7 +29,7 @@ export interface PlanPurchases {
   /** Activates the plan bought by `paymentId`, in the payment's transaction. Called once per payment. */
   activate(
     uow: UnitOfWork,
-    command: { userRef: string; planCode: string; paymentId: string; now: Date },
+    command: { userRef: string; plan: PlanBought; paymentId: string; now: Date },
   ): Promise<void>;
 }
 

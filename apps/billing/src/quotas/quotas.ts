@@ -297,11 +297,16 @@ export class Quotas {
    */
   async activatePlan(
     uow: UnitOfWork,
-    command: { userRef: string; planCode: string; paymentId: string; now: Date },
+    command: { userRef: string; planCode: string; paymentId: string; now: Date; periodMonths?: number },
   ): Promise<PlanActivation> {
     const tx = entityManagerOf(uow);
     const { userRef, paymentId, now } = command;
-    const plan = this.catalogue.require(command.planCode, "plan_code");
+    // A payment brings the period it bought (frozen at creation): it settles even if the plan has
+    // left the catalogue or lost its period since.
+    const plan =
+      command.periodMonths === undefined
+        ? this.catalogue.require(command.planCode, "plan_code")
+        : planAsBought(this.catalogue.find(command.planCode), command.planCode, command.periodMonths);
     if (plan.periodMonths <= 0) {
       throw new DomainError("UNKNOWN_PLAN", `plan ${plan.code} is not for sale`, {
         fieldViolations: [{ field: "plan_code", description: "must be a plan with a period" }],
@@ -494,4 +499,9 @@ function quotaExceeded(
       resets_at: quota.resetsAt.toISOString(),
     },
   });
+}
+
+function planAsBought(current: PlanConfig | undefined, code: string, periodMonths: number): PlanConfig {
+  const base = current ?? { title: code, quotas: [], priceMinor: 0n, currency: "RUB", isDefault: false };
+  return { ...base, code, periodMonths };
 }
