@@ -28,6 +28,10 @@ export default tseslint.config(
       ],
     },
   },
+  // Billing's arrows point one way: rpc → <context>/index → rules / store → db. Each block refuses
+  // the arrows that would point back or skip a layer; a file in several blocks gets all of theirs
+  // (flat config keeps only the last setting of a rule, so the blocks compose the lists).
+  ...billingArrows(),
   {
     // Configuration parsing and test harnesses are where the environment is read.
     files: ["packages/config/src/**", "**/test/**", "**/*.test.ts", "packages/testkit/src/**", "scripts/**"],
@@ -44,3 +48,53 @@ export default tseslint.config(
     },
   },
 );
+
+/** Import rules of apps/billing/src, as regexes over the import specifier. */
+function billingArrows() {
+  const rule = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
+  const viaIndex = {
+    regex: "^\\.\\./(ledger|quotas)/(?!index\\.js$)|^\\.\\./payments/(?!(index|ports|plans)\\.js$)|(^|/)rpc/",
+    message: "Contexts meet through each other's index.ts and ports, never their internals or rpc/.",
+  };
+  const pure = {
+    regex:
+      "(^|/)(db|store|outbox|rpc)/|/store\\.js$|^@mikro-orm/|^@bufbuild/|^@billing/proto|^pg$|^node:(fs|net|http|http2)$",
+    message: "Rules are pure: no I/O, no ORM, no protobuf, no storage.",
+  };
+  const below = {
+    regex:
+      "(^|/)rpc/|^(\\.\\./)+(ledger|payments|quotas)/(?!index\\.js$)|^\\.\\./(?!types\\.js$|rules\\.js$)[a-z-]+\\.js$",
+    message: "Stores and the schema sit below the contexts: no arrow back up.",
+  };
+
+  const contexts = ["ledger", "payments", "quotas"].map((c) => `apps/billing/src/${c}/**`);
+  const rules = [
+    "apps/billing/src/*/rules/**",
+    "apps/billing/src/*/rules.ts",
+    "apps/billing/src/quotas/calendar.ts",
+    "apps/billing/src/commands/key.ts",
+    "apps/billing/src/commands/fingerprint.ts",
+    "apps/billing/src/commands/pipeline.ts",
+  ];
+  const stores = ["apps/billing/src/*/store/**", "apps/billing/src/*/store.ts"];
+  return [
+    {
+      files: ["apps/billing/src/rpc/**"],
+      rules: rule(
+        {
+          regex: "^\\.\\./(ledger|payments|quotas)/(?!index\\.js$)",
+          message: "rpc/ reaches a context only through its index.ts.",
+        },
+        {
+          regex: "^(\\.\\./(db|commands|outbox)/|@mikro-orm/|pg$)",
+          message: "Handlers map proto to domain calls; storage belongs to the contexts' stores.",
+        },
+      ),
+    },
+    { files: contexts, rules: rule(viaIndex) },
+    { files: ["apps/billing/src/domain/**"], rules: rule(pure) },
+    { files: ["apps/billing/src/db/**"], rules: rule(below) },
+    { files: rules, rules: rule(viaIndex, pure) },
+    { files: stores, rules: rule(viaIndex, below) },
+  ];
+}

@@ -1,13 +1,16 @@
 // Load generator, run as its own process so it does not share a CPU budget with the server under
-// test: `concurrency` callers issue Charge back to back for `durationMs`, on random accounts or on
-// one hot account, and print one JSON line with throughput and latency percentiles.
+// test: `concurrency` callers issue Charge (or Reserve then Commit, the job path) back to back for
+// `durationMs`, on random accounts or on one hot account, and print one JSON line with throughput
+// and latency percentiles (a Reserve → Commit pair counts once, its latency end to end).
 import { createBillingClient, errorReason } from "@billing/client";
 
 interface Args {
   url: string;
   token: string;
+  workerToken: string;
   users: number;
   hot: boolean;
+  mode: "charge" | "reserve-commit";
   concurrency: number;
   durationMs: number;
   warmupMs: number;
@@ -16,9 +19,13 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
-const clients = Array.from({ length: args.connections }, () =>
-  createBillingClient({ baseUrl: args.url, token: args.token, timeoutMs: 30_000, maxAttempts: 1 }),
-);
+const clientsOf = (token: string) =>
+  Array.from({ length: args.connections }, () =>
+    createBillingClient({ baseUrl: args.url, token, timeoutMs: 30_000, maxAttempts: 1 }),
+  );
+const clients = clientsOf(args.token);
+// Holds are committed as the worker commits them, with its own scope.
+const committers = args.mode === "reserve-commit" ? clientsOf(args.workerToken) : [];
 
 const latenciesMs: number[] = [];
 const failures = new Map<string, number>();
@@ -29,16 +36,20 @@ const runId = `${process.pid}-${Date.now()}`;
 
 async function caller(index: number, until: number): Promise<void> {
   const client = clients[index % clients.length];
+  const committer = committers[index % Math.max(1, committers.length)];
   if (client === undefined) return;
   while (Date.now() < until) {
     const user = args.hot ? 0 : Math.floor(Math.random() * args.users);
     const started = performance.now();
     try {
-      await client.wallet.charge({
-        userRef: `${args.prefix}:${user}`,
-        operation: "generate",
-        idempotencyKey: `bench-${runId}-${sequence++}`,
-      });
+      const userRef = `${args.prefix}:${user}`;
+      const idempotencyKey = `bench-${runId}-${sequence++}`;
+      if (args.mode === "charge") {
+        await client.wallet.charge({ userRef, operation: "generate", idempotencyKey });
+      } else {
+        const { hold } = await client.wallet.reserve({ userRef, operation: "generate", idempotencyKey });
+        await (committer ?? client).wallet.commit({ holdId: hold?.holdId ?? "" });
+      }
       if (measuring) {
         ok++;
         latenciesMs.push(performance.now() - started);
@@ -70,5 +81,5 @@ console.log(
     failures: Object.fromEntries(failures),
   }),
 );
-for (const client of clients) client.close();
+for (const client of [...clients, ...committers]) client.close();
 process.exit(0);

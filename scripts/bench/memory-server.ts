@@ -1,5 +1,6 @@
-// Baseline 1, the framework's ceiling: the same connect-node HTTP/2 stack answering Charge from
-// process memory (same rules: free operation first, then credits; idempotency keys), no database.
+// Baseline 1, the framework's ceiling: the same connect-node HTTP/2 stack answering Charge, Reserve
+// and Commit from process memory (same rules: free operation first, then credits; idempotency keys;
+// holds posted once), no database.
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -9,6 +10,22 @@ import { FundingSource, WalletService } from "@billing/proto/billing/v1/wallet_p
 const PRICE = 10n;
 const accounts = new Map<string, { credits: bigint; free: bigint }>();
 const keys = new Map<string, unknown>();
+const holds = new Map<string, { userRef: string; amount: bigint; posted: boolean }>();
+
+/** Free operation first, then credits; throws without funds. */
+function fund(userRef: string): FundingSource {
+  const account = accounts.get(userRef);
+  if (account === undefined) throw new ConnectError("no account", Code.NotFound);
+  if (account.free > 0n) {
+    account.free--;
+    return FundingSource.FREE_OPERATION;
+  }
+  if (account.credits >= PRICE) {
+    account.credits -= PRICE;
+    return FundingSource.CREDITS;
+  }
+  throw new ConnectError("insufficient funds", Code.FailedPrecondition);
+}
 
 const handler = connectNodeAdapter({
   routes: (router) =>
@@ -27,16 +44,7 @@ const handler = connectNodeAdapter({
       charge(request) {
         const replay = keys.get(request.idempotencyKey);
         if (replay !== undefined) return replay as { transferId: string };
-        const account = accounts.get(request.userRef);
-        if (account === undefined) throw new ConnectError("no account", Code.NotFound);
-        let fundedBy: FundingSource;
-        if (account.free > 0n) {
-          account.free--;
-          fundedBy = FundingSource.FREE_OPERATION;
-        } else if (account.credits >= PRICE) {
-          account.credits -= PRICE;
-          fundedBy = FundingSource.CREDITS;
-        } else throw new ConnectError("insufficient funds", Code.FailedPrecondition);
+        const fundedBy = fund(request.userRef);
         const answer = {
           transferId: crypto.randomUUID(),
           fundedBy,
@@ -45,6 +53,22 @@ const handler = connectNodeAdapter({
         };
         keys.set(request.idempotencyKey, answer);
         return answer;
+      },
+      reserve(request) {
+        const replay = keys.get(request.idempotencyKey);
+        if (replay !== undefined) return replay as { hold: { holdId: string } };
+        fund(request.userRef);
+        const holdId = crypto.randomUUID();
+        holds.set(holdId, { userRef: request.userRef, amount: PRICE, posted: false });
+        const answer = { hold: { holdId, userRef: request.userRef, amountCredits: PRICE } };
+        keys.set(request.idempotencyKey, answer);
+        return answer;
+      },
+      commit(request) {
+        const hold = holds.get(request.holdId);
+        if (hold === undefined) throw new ConnectError("no hold", Code.NotFound);
+        hold.posted = true;
+        return { hold: { holdId: request.holdId, userRef: hold.userRef, postedAmount: hold.amount } };
       },
     }),
 });

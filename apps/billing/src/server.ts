@@ -17,24 +17,20 @@ import {
 import { type Database, migrate, openDatabase } from "./db/database.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
-import { Ledger } from "./ledger/ledger.js";
-import type { InvariantCheck } from "./ledger/verify.js";
-import { Quotas } from "./quotas/quotas.js";
+import { Ledger } from "./ledger/index.js";
+import type { InvariantCheck } from "./ledger/index.js";
+import { planPurchasesOf, Quotas } from "./quotas/index.js";
 import { type OutboxRelay, startOutboxRelay } from "./outbox/relay.js";
-import { createMoneyObserver } from "./observability/observer.js";
-import { observeMoneyEffects } from "./observability/record.js";
-import { yooKassaObserver } from "./observability/yookassa-metrics.js";
-import { verifyPayments } from "./payments/invariants.js";
-import { Payments } from "./payments/payments.js";
-import type { PlanPurchases } from "./payments/plans.js";
-import { yooKassaClientOf } from "./payments/provider.js";
-import { planPurchasesOf } from "./quotas/plan-purchases.js";
-import { Reports } from "./reports/index.js";
-import { registerReportGauges } from "./reports/gauges.js";
+import { Payments, type PlanPurchases, verifyPayments, yooKassaClientOf } from "./payments/index.js";
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
 import { HealthState, ServingStatus } from "./rpc/health.js";
+import { createMoneyObserver } from "./observability/observer.js";
+import { observeMoneyEffects } from "./observability/record.js";
+import { yooKassaObserver } from "./observability/yookassa-metrics.js";
+import { Reports } from "./reports/index.js";
+import { registerReportGauges } from "./reports/gauges.js";
 
 export interface BillingServerOptions {
   config: BillingConfig;
@@ -46,6 +42,9 @@ export interface BillingServerOptions {
   planPurchases?: PlanPurchases;
 }
 
+/** What the handlers use, and the database behind it (tests inspect state through it). */
+export type ServerContext = BillingContext & { readonly db: Database };
+
 export interface BillingServer {
   /** e.g. http://127.0.0.1:50051 */
   readonly url: string;
@@ -55,7 +54,7 @@ export interface BillingServer {
   /** Resolves once the database is reachable and migrated (health SERVING). */
   readonly ready: Promise<void>;
   /** The domain, once ready (tests inspect state through it). */
-  context(): BillingContext;
+  context(): ServerContext;
   close(): Promise<void>;
 }
 
@@ -73,6 +72,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   const moneyObserver = createMoneyObserver(registry, log, config);
   const observeYooKassa = yooKassaObserver(registry);
   registerReportGauges(registry, () => reports);
+  let reports: Reports | undefined;
   const health = new HealthState(BILLING_SERVICES.map((s) => s.typeName));
   let shuttingDown = false;
   let db: Database | undefined;
@@ -80,11 +80,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let quotas: Quotas | undefined;
   let relay: OutboxRelay | undefined;
   let payments: Payments | undefined;
-  let reports: Reports | undefined;
   const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
-  const context: BillingContext = {
+  const context: ServerContext = {
     get ledger() {
       if (ledger === undefined) throw unavailable();
       return ledger;
@@ -97,13 +96,13 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       if (quotas === undefined) throw unavailable();
       return quotas;
     },
-    get payments() {
-      if (payments === undefined) throw unavailable();
-      return payments;
-    },
     get reports() {
       if (reports === undefined) throw unavailable();
       return reports;
+    },
+    get payments() {
+      if (payments === undefined) throw unavailable();
+      return payments;
     },
     invariantChecks,
   };
@@ -179,8 +178,9 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       }
     }
     if (db === undefined) return;
-    observeMoneyEffects(db.orm, moneyObserver);
     const applied = await migrate(db);
+    observeMoneyEffects(db.orm, moneyObserver);
+    reports = new Reports(db, { timeZone: config.quotaTimeZone }, clock);
     if (applied.length > 0) log.info({ migrations: applied }, "migrations applied");
     ledger = await Ledger.create(
       db,
@@ -189,10 +189,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         starterFreeOperations: config.starterFreeOperations,
         systemShards: options.systemShards ?? 32,
       },
-      clock,
+      // Holds and expiry follow the database's clock unless a test brings its own.
+      options.clock,
     );
     quotas = new Quotas(db, { plans: config.plans, timeZone: config.quotaTimeZone }, clock, registry);
-    reports = new Reports(db, { timeZone: config.quotaTimeZone }, clock);
     payments = new Payments({
       db,
       ledger,

@@ -6,7 +6,7 @@ import { errorReason } from "@billing/client";
 import { HoldState } from "@billing/proto/billing/v1/wallet_pb";
 import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { holdMismatches } from "../src/ledger/hold-expectation.js";
+import { holdMismatches } from "../src/ledger/rules/hold-expectation.js";
 import { startTestBilling, type TestBilling } from "./helpers.js";
 
 describe("holdMismatches (pure)", () => {

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../src/domain/errors.js";
 import type { Ledger } from "../src/ledger/ledger.js";
 import type { Balance } from "../src/ledger/types.js";
-import { verifyLedger } from "../src/ledger/verify.js";
 import { withPg } from "@billing/testkit";
 import { ManualClock, startTestBilling, type TestBilling } from "./helpers.js";
 
@@ -165,7 +164,7 @@ describe("ledger properties", () => {
               case "commit": {
                 const holdId = holds[c.hold % Math.max(holds.length, 1)];
                 if (holdId === undefined) return { rejected: false };
-                const result = await ledger.commit({ holdId, amount: c.part ? 1n : undefined });
+                const result = await ledger.commit({ holdId, amountCredits: c.part ? 1n : undefined });
                 if (result.hold.postedTransferId !== "") charges.push(result.hold.postedTransferId);
                 return { rejected: false };
               }
@@ -264,7 +263,7 @@ describe("ledger properties", () => {
             // A fresh answer's balance is the balance now (nothing else ran in between).
             expect(outcome.balance).toEqual(await ledger.getBalance(outcome.userRef));
           }
-          const report = await verifyLedger(billing.server.context().db);
+          const report = await billing.server.context().ledger.verify([]);
           expect(report.violations).toEqual([]);
           for (const u of users) {
             const balance = await ledger.getBalance(u);

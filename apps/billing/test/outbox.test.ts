@@ -79,8 +79,15 @@ describe("outbox relay (in-process billing)", () => {
       billing.server.context().db.transaction(async (tx) => {
         rolledBack = recordEvent(
           tx,
-          "telegram:501",
-          { case: "balanceChanged", value: { creditsAvailable: 999n, cause: "never" } },
+          {
+            kind: "balanceChanged",
+            userRef: "telegram:501",
+            cause: "never",
+            creditsAvailable: 999n,
+            creditsReserved: 0n,
+            freeOperationsAvailable: 0n,
+            freeOperationsReserved: 0n,
+          },
           new Date(),
         );
         throw new Error("the effect failed");

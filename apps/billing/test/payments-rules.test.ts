@@ -2,7 +2,7 @@
 import type { Payment as ProviderPayment } from "@billing/yookassa";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PaymentStatusCode } from "../src/db/payment-entities.js";
+import type { PaymentStatusCode } from "../src/domain/payment-codes.js";
 import { paymentRequestOf, storedPaymentRequest } from "../src/payments/requests.js";
 import {
   creditsFor,

@@ -6,6 +6,7 @@ import { BillingEventSchema } from "@billing/proto/events/v1/billing_pb";
 import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EntityManager } from "../src/db/database.js";
+import { unitOfWork } from "../src/db/unit-of-work.js";
 import { DomainError } from "../src/domain/errors.js";
 import type { PlanActivation } from "../src/quotas/quotas.js";
 import { ManualClock, startTestBilling, type TestBilling } from "./helpers.js";
@@ -28,7 +29,9 @@ describe("activatePlan (payment flow)", () => {
     planCode = "pro_month",
   ): Promise<PlanActivation> => {
     const { db, quotas } = billing.server.context();
-    return db.transaction((tx) => quotas.activatePlan(tx, { userRef, planCode, paymentId, now: at }));
+    return db.transaction((tx) =>
+      quotas.activatePlan(unitOfWork(tx), { userRef, planCode, paymentId, now: at }),
+    );
   };
   const activations = (userRef: string) =>
     withPg(billing.database.url, async (pg) => {
@@ -103,7 +106,10 @@ describe("activatePlan (payment flow)", () => {
     const { db, quotas } = billing.server.context();
     const [a, b] = await db.transaction(async (tx: EntityManager) => {
       const command = { userRef: user, planCode: "pro_month", paymentId: "pay-double", now };
-      return [await quotas.activatePlan(tx, command), await quotas.activatePlan(tx, command)];
+      return [
+        await quotas.activatePlan(unitOfWork(tx), command),
+        await quotas.activatePlan(unitOfWork(tx), command),
+      ];
     });
     expect([a?.activated, b?.activated, b?.until]).toEqual([true, false, a?.until]);
     expect(await activations(user)).toHaveLength(1);
@@ -168,7 +174,12 @@ describe("activatePlan (payment flow)", () => {
     const { db, quotas } = billing.server.context();
     await expect(
       db.transaction(async (tx) => {
-        await quotas.activatePlan(tx, { userRef: user, planCode: "pro_month", paymentId: "pay-rb", now });
+        await quotas.activatePlan(unitOfWork(tx), {
+          userRef: user,
+          planCode: "pro_month",
+          paymentId: "pay-rb",
+          now,
+        });
         throw new Error("the payment failed after the activation");
       }),
     ).rejects.toThrow(/payment failed/);

@@ -80,7 +80,7 @@ describe("concurrent quota calls", () => {
       [50n, 0n],
     ]);
     // The 250 refused calls stored nothing: only the successes hold a key.
-    expect(await keysOf(`quota:consume:${user}:`)).toBe(50);
+    expect(await keysOf(`derived quota:consume:${user}:`)).toBe(50);
   }, 180_000);
 
   it("applies 40 concurrent replays of one ref once, and all of them answer the same", async () => {
@@ -92,7 +92,7 @@ describe("concurrent quota calls", () => {
     );
     expect(new Set(answers.map((a) => a.quota?.used))).toEqual(new Set([3n]));
     expect((await storedCounters(billing, user)).map((c) => c.used_units)).toEqual([3n]);
-    expect(await keysOf(`quota:consume:${user}:`)).toBe(1);
+    expect(await keysOf(`derived quota:consume:${user}:`)).toBe(1);
   });
 
   it("adds concurrently in both metric orders without deadlock, each order once", async () => {

@@ -6,7 +6,14 @@ import { setTimeout as delay } from "node:timers/promises";
 import { YooKassaError, createRedactor } from "./errors.js";
 import type { YooKassaErrorKind } from "./errors.js";
 import type { MonetaryAmount } from "./money.js";
-import type { CreatePaymentRequest, CreateRefundRequest, Payment, Refund } from "./types.js";
+import type {
+  CreatePaymentRequest,
+  CreateRefundRequest,
+  Payment,
+  Refund,
+  RefundList,
+  RefundListQuery,
+} from "./types.js";
 import {
   MalformedWireError,
   assertIdempotenceKey,
@@ -14,9 +21,11 @@ import {
   decodeErrorBody,
   decodePayment,
   decodeRefund,
+  decodeRefundList,
   encodeCapture,
   encodeCreatePayment,
   encodeCreateRefund,
+  invalid,
 } from "./wire.js";
 import type { WireErrorBody } from "./wire.js";
 
@@ -71,6 +80,8 @@ export interface YooKassaClient {
   /** POST /refunds (only `succeeded` payments; total refunded ≤ paid). */
   createRefund(request: CreateRefundRequest, idempotenceKey: string): Promise<Refund>;
   getRefund(refundId: string): Promise<Refund>;
+  /** GET /refunds?payment_id=…: finds a refund whose create answer never arrived (by its metadata). */
+  listRefunds(query: RefundListQuery): Promise<RefundList>;
 }
 
 interface CallSpec<T> {
@@ -354,6 +365,21 @@ export function createYooKassaClient(options: YooKassaClientOptions): YooKassaCl
         method: "GET",
         path: `refunds/${refundId}`,
         decode: decodeRefund,
+      });
+    },
+    async listRefunds(query) {
+      assertObjectId(query.paymentId, "payment_id");
+      const limit = query.limit ?? 100;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100) {
+        throw invalid("limit", "limit must be an integer from 1 to 100");
+      }
+      const search = new URLSearchParams({ payment_id: query.paymentId, limit: String(limit) });
+      if (query.cursor !== undefined) search.set("cursor", query.cursor);
+      return call({
+        operation: "listRefunds",
+        method: "GET",
+        path: `refunds?${search.toString()}`,
+        decode: decodeRefundList,
       });
     },
   };

@@ -53,6 +53,8 @@ export type {
   ReceiptItem,
   RedirectConfirmationRequest,
   Refund,
+  RefundList,
+  RefundListQuery,
   RefundStatus,
   VatCode,
 } from "./types.js";

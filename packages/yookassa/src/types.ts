@@ -69,6 +69,20 @@ export interface Refund {
   readonly metadata?: Metadata;
 }
 
+/** GET /refunds: the refunds of one payment, newest first, `limit` (1–100) a page. */
+export interface RefundListQuery {
+  readonly paymentId: string;
+  readonly limit?: number;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+export interface RefundList {
+  readonly items: readonly Refund[];
+  /** Absent on the last page. */
+  readonly nextCursor?: string;
+}
+
 export interface RedirectConfirmationRequest {
   readonly type: "redirect";
   /** Where YooKassa sends the payer back after the payment page. */

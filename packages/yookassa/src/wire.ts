@@ -16,6 +16,7 @@ import type {
   PaymentStatus,
   Receipt,
   Refund,
+  RefundList,
   RefundStatus,
 } from "./types.js";
 
@@ -40,7 +41,7 @@ const IDEMPOTENCE_KEY = /^[0-9a-zA-Z+\-_.]{1,64}$/;
 const OBJECT_ID = /^[0-9a-zA-Z_-]+$/;
 const QUANTITY = /^(0|[1-9][0-9]{0,8})(\.[0-9]{1,3})?$/;
 
-function invalid(parameter: string, description: string): YooKassaError {
+export function invalid(parameter: string, description: string): YooKassaError {
   return new YooKassaError({ kind: "invalid_request", outcomeUnknown: false, parameter, description });
 }
 
@@ -381,6 +382,17 @@ export function decodeRefund(value: unknown, path = "refund"): Refund {
     ...(description === undefined ? {} : { description }),
     ...(cancellation === undefined ? {} : { cancellationDetails: cancellation }),
     ...(meta === undefined ? {} : { metadata: meta }),
+  };
+}
+
+export function decodeRefundList(value: unknown, path = "refund_list"): RefundList {
+  const obj = record(value, path);
+  const items = obj["items"];
+  if (!Array.isArray(items)) throw new MalformedWireError(`${path}.items`, "expected an array");
+  const nextCursor = optStr(obj, "next_cursor", path);
+  return {
+    items: items.map((item, index) => decodeRefund(item, `${path}.items[${String(index)}]`)),
+    ...(nextCursor === undefined ? {} : { nextCursor }),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   UniqueConstraintViolationException,
 } from "@mikro-orm/postgresql";
 import type { Logger } from "@billing/observability";
+import type { Pool } from "pg";
 import { DomainError } from "../domain/errors.js";
 import { allEntities } from "./schema.js";
 import { migrationsList } from "./migrations/index.js";
@@ -29,6 +30,8 @@ export interface Database {
   transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T>;
   /** A fresh EntityManager for reads outside a transaction. */
   reader(): EntityManager;
+  /** MikroORM's own pg pool, for the set-based hot path (ledger/store). */
+  pool(): Promise<Pool>;
   isConnected(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -80,6 +83,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     orm,
     transaction,
     reader: () => orm.em.fork(),
+    pool: () => orm.em.getConnection().getNativeClient(),
     isConnected: async () => (await orm.checkConnection()).ok,
     close: () => orm.close(true),
   };

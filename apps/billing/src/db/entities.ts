@@ -1,28 +1,12 @@
 // MikroORM entities of the ledger tables (the schema itself is in migrations/). Amounts are bigint.
 import { defineEntity, p, type InferEntity } from "@mikro-orm/postgresql";
-
-export const ASSETS = ["CREDITS", "FREE_OPERATIONS"] as const;
-export type AssetCode = (typeof ASSETS)[number];
-
-export const TRANSFER_KINDS = [
-  "STARTER_GRANT",
-  "GRANT",
-  "CHARGE",
-  "HOLD",
-  "HOLD_POSTED",
-  "HOLD_VOIDED",
-  "HOLD_EXPIRED",
-  "REFUND",
-  "TOP_UP",
-  "PAYMENT_REFUND",
-] as const;
-export type TransferKind = (typeof TRANSFER_KINDS)[number];
-
-export const FUNDING_SOURCES = ["NONE", "FREE_OPERATION", "CREDITS"] as const;
-export type FundingSourceCode = (typeof FUNDING_SOURCES)[number];
-
-export const HOLD_STATES = ["PENDING", "POSTED", "VOIDED", "EXPIRED"] as const;
-export type HoldStateCode = (typeof HOLD_STATES)[number];
+import {
+  ACCOUNT_KINDS,
+  ASSETS,
+  FUNDING_SOURCES,
+  HOLD_STATES,
+  TRANSFER_KINDS,
+} from "../domain/ledger-codes.js";
 
 export const LedgerAccount = defineEntity({
   name: "LedgerAccount",
@@ -31,7 +15,7 @@ export const LedgerAccount = defineEntity({
     id: p.bigint().primary().autoincrement(),
     ownerRef: p.text(),
     asset: p.enum(ASSETS),
-    kind: p.enum(["USER", "SYSTEM"] as const),
+    kind: p.enum(ACCOUNT_KINDS),
     shard: p.smallint().default(0),
     debitsPending: p.bigint().default(0),
     debitsPosted: p.bigint().default(0),

@@ -1,21 +1,7 @@
 // MikroORM entities of the payment tables (the schema itself is in migrations/). Money is bigint
 // kopecks (`…Minor`), credits are bigint credits.
 import { defineEntity, p, type InferEntity } from "@mikro-orm/postgresql";
-
-export const PAYMENT_STATUSES = [
-  "CREATING",
-  "PENDING",
-  "WAITING_FOR_CAPTURE",
-  "SUCCEEDED",
-  "CANCELED",
-] as const;
-export type PaymentStatusCode = (typeof PAYMENT_STATUSES)[number];
-
-export const REFUND_STATUSES = ["CREATING", "PENDING", "SUCCEEDED", "CANCELED"] as const;
-export type RefundStatusCode = (typeof REFUND_STATUSES)[number];
-
-export const PAYMENT_PURPOSES = ["CREDITS", "PLAN"] as const;
-export type PaymentPurposeCode = (typeof PAYMENT_PURPOSES)[number];
+import { PAYMENT_PURPOSES, PAYMENT_STATUSES, REFUND_STATUSES } from "../domain/payment-codes.js";
 
 export const Payment = defineEntity({
   name: "Payment",
@@ -27,6 +13,9 @@ export const Payment = defineEntity({
     purpose: p.enum(PAYMENT_PURPOSES),
     packageCode: p.text().nullable(),
     planCode: p.text().nullable(),
+    /** The plan as bought, frozen at creation (its price is amountMinor): the activation uses these. */
+    planTitle: p.text().nullable(),
+    planPeriodMonths: p.integer().nullable(),
     amountMinor: p.bigint(),
     currency: p.text(),
     credits: p.bigint(),

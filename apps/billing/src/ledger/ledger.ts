@@ -1,43 +1,44 @@
-// The credits ledger: every command is one transaction that locks the accounts it touches (in id
-// order), checks, moves value with immutable transfers, records its idempotency key and its events,
-// and commits — or changes nothing.
-import { randomUUID } from "node:crypto";
+// The credits ledger. Its hot path (Charge, Reserve, Commit, Release, expiry) runs in batches on
+// the set-based store, two round trips per batch (store/batch-session.ts); its cold paths (opening
+// accounts, grants, refunds, top-ups) are one MikroORM transaction each. Every path locks in one
+// order (holds, then accounts, each by id), records its idempotency key through the command
+// pipeline, and commits its events with its effect — or changes nothing.
+import type { Pool } from "pg";
 import { LockMode } from "@mikro-orm/postgresql";
+import { callerKey, entityAnswerBook, runCommand, runCommands, type Outcome } from "../commands/index.js";
 import type { Database, EntityManager } from "../db/database.js";
-import type { LedgerAccount } from "../db/entities.js";
-import {
-  type AssetCode,
-  type FundingSourceCode,
-  LedgerHold,
-  LedgerTransfer,
-  type TransferKind,
-} from "../db/entities.js";
-import { findReplay, fingerprint, loadKeys, rememberResult, replayOf } from "../db/idempotency.js";
+import { entityManagerOf } from "../db/unit-of-work.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
+import { type LedgerAccount, LedgerHold, LedgerTransfer } from "../db/entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
+import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
 import { recordEvent } from "../outbox/outbox.js";
-import { callerScope, SYSTEM_SCOPE } from "../observability/effects.js";
-import {
-  grantEffects,
-  holdResolutionEffect,
-  refundEffect,
-  spendEffect,
-  starterGrantEffect,
-} from "../observability/effect-of.js";
-import { recordMoneyEffect } from "../observability/record.js";
-import {
-  AccountDirectory,
-  accountNotFound,
-  balanceOf,
-  type LockedAccounts,
-  SYSTEM,
-  type SystemAccount,
-} from "./accounts.js";
-import { Batcher, type Outcome } from "./batcher.js";
-import { applyMovement, available, type Movement } from "./balances.js";
-import { chooseFunding } from "./funding.js";
-import { assertHoldExpected, type HoldExpectation } from "./hold-expectation.js";
-import type { Balance, ChargeResult, GrantResult, HoldResult, HoldView, RefundResult } from "./types.js";
+import { callerScope, type CallerScope } from "../observability/effects.js";
+import { grantEffects, refundEffect, spendEffect, starterGrantEffect } from "../observability/effect-of.js";
+import { announceCommitted, recordMoneyEffect } from "../observability/record.js";
+import type { HoldExpectation } from "./rules/hold-expectation.js";
+import { AccountDirectory, type LockedAccounts, SYSTEM, type SystemAccount } from "./store/accounts.js";
+import { Batcher } from "./batcher.js";
+import { type Resolution, expire, resolve } from "./resolutions.js";
+import { available, type Movement } from "./rules/balances.js";
+import { holdNotFound, unknownOperation } from "./rules/errors.js";
+import { moveValue, type TransferMeta } from "./rules/transfers.js";
+import { balanceOf, holdView } from "./rules/views.js";
+import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
+import { type BatchReads, inBatchSession } from "./store/batch-session.js";
+import { readStatement } from "./store/statement.js";
+import type {
+  Balance,
+  ChargeResult,
+  GrantResult,
+  HoldResult,
+  HoldView,
+  RefundResult,
+  Statement,
+  VerifyReport,
+} from "./types.js";
+import { type InvariantCheck, verifyLedger } from "./store/verify.js";
 
 export interface LedgerConfig {
   /** Operation → price in credits. */
@@ -47,74 +48,18 @@ export interface LedgerConfig {
   systemShards: number;
 }
 
-export const HOLD_TIMEOUT_MIN_MS = 1_000;
-export const HOLD_TIMEOUT_MAX_MS = 24 * 60 * 60 * 1_000;
-export const HOLD_TIMEOUT_DEFAULT_MS = 15 * 60 * 1_000;
-
-const FUNDING_ASSET: Readonly<Record<Exclude<FundingSourceCode, "NONE">, AssetCode>> = {
-  FREE_OPERATION: "FREE_OPERATIONS",
-  CREDITS: "CREDITS",
-};
-
-interface TransferMeta {
-  userRef: string;
-  operation?: string | undefined;
-  holdId?: string | undefined;
-  jobId?: string | undefined;
-  reference?: string | undefined;
-  reason?: string | undefined;
-  pendingId?: string | undefined;
-  refundOf?: string | undefined;
-}
-
-export interface ChargeCommand {
-  userRef: string;
-  operation: string;
-  idempotencyKey: string;
-  reference: string;
-}
-
-export interface ReserveCommand {
-  userRef: string;
-  operation: string;
-  idempotencyKey: string;
-  timeoutMs: number;
-  jobId: string;
-}
-
-/** What resolving holds locked: users' accounts, and the counterparty of each hold's pending transfer. */
-interface ResolutionLocks {
-  accounts: Map<string, LockedAccounts>;
-  counterpartyOf: (hold: LedgerHold) => bigint;
-}
-
-/** A commit or a release of one hold; `decide` validates the request against the locked hold. */
-export interface Resolution {
-  holdId: string;
-  /** Checked first, on the locked hold: a mismatch is refused before anything else is looked at. */
-  expected?: HoldExpectation | undefined;
-  /** The caller's scope, captured at submit (a batch resolves many callers' holds together). */
-  scope?: string;
-  decide: (hold: LedgerHold) => { kind: "post"; amount: bigint } | { kind: "void"; reason: string };
-}
+export type { ChargeCommand, ReserveCommand, Resolution };
 
 /** `scope`: the caller's, captured at submit (a batch runs many callers' commands together). */
 export type SpendCommand = (
   { type: "charge"; command: ChargeCommand } | { type: "reserve"; command: ReserveCommand }
-) & {
-  scope?: string;
-};
+) & { scope?: CallerScope | undefined };
 export type SpendOutcome = Outcome<ChargeResult | HoldResult>;
 
-/** Spending commands lock the user's accounts and the revenue shards of both assets. */
-const SPENDING_SYSTEMS = [
-  { name: SYSTEM.revenue, asset: "CREDITS" },
-  { name: SYSTEM.revenue, asset: "FREE_OPERATIONS" },
-] as const;
-
-/** Group commit bounds: commands per transaction, and transactions running at once. */
-const SPEND_BATCH_MAX = 64;
-const SPEND_BATCHES_IN_FLIGHT = 8;
+/** Group commit bounds: commands per transaction, transactions at once, commands waiting. */
+const BATCH_MAX = 64;
+const BATCHES_IN_FLIGHT = 8;
+const QUEUE_MAX = 4_096;
 
 export class Ledger {
   readonly #spending: Batcher<SpendCommand, ChargeResult | HoldResult>;
@@ -123,34 +68,39 @@ export class Ledger {
   private constructor(
     readonly db: Database,
     readonly config: LedgerConfig,
-    readonly clock: Clock,
+    /** A clock of the tests'; absent, the database's clock decides time (holds, expiry). */
+    readonly testClock: Clock | undefined,
     readonly accounts: AccountDirectory,
+    readonly pool: Pool,
   ) {
+    const bounds = { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, maxQueued: QUEUE_MAX };
     this.#spending = new Batcher({
-      maxBatch: SPEND_BATCH_MAX,
-      maxInFlight: SPEND_BATCHES_IN_FLIGHT,
+      ...bounds,
+      name: "spending",
+      lockKeyOf: (item) => item.command.userRef,
       run: (batch) => this.spendBatch(batch),
     });
     this.#resolutions = new Batcher({
-      maxBatch: SPEND_BATCH_MAX,
-      maxInFlight: SPEND_BATCHES_IN_FLIGHT,
+      ...bounds,
+      name: "resolutions",
+      lockKeyOf: (resolution) => resolution.holdId,
       run: (batch) => this.resolveBatch(batch),
     });
   }
 
-  static async create(db: Database, config: LedgerConfig, clock: Clock): Promise<Ledger> {
-    return new Ledger(db, config, clock, await AccountDirectory.load(db, config.systemShards));
+  static async create(db: Database, config: LedgerConfig, testClock?: Clock): Promise<Ledger> {
+    const accounts = await AccountDirectory.load(db, config.systemShards);
+    return new Ledger(db, config, testClock, accounts, await db.pool());
+  }
+
+  /** Time of the cold paths' rows (the hot path reads the database's clock with its locks). */
+  #now(): Date {
+    return this.testClock?.now() ?? new Date();
   }
 
   priceOf(operation: string): bigint {
     const price = this.config.prices.get(operation);
-    if (price === undefined) {
-      throw new DomainError(
-        "UNKNOWN_OPERATION",
-        `unknown operation '${operation}'; known: ${[...this.config.prices.keys()].join(", ")}`,
-        { metadata: { operation } },
-      );
-    }
+    if (price === undefined) throw unknownOperation(operation, [...this.config.prices.keys()]);
     return price;
   }
 
@@ -189,20 +139,31 @@ export class Ledger {
     });
   }
 
+  /** The user's balance inside another context's transaction (ACCOUNT_NOT_FOUND without accounts). */
+  async balanceIn(uow: UnitOfWork, userRef: string): Promise<Balance> {
+    return balanceOf(await this.accounts.read(entityManagerOf(uow), userRef));
+  }
+
   async getBalance(userRef: string): Promise<Balance> {
     return balanceOf(await this.accounts.read(this.db.reader(), userRef));
   }
 
   /** One-step debit: a free operation, else credits; nothing for an operation priced 0. */
-  async charge(command: ChargeCommand): Promise<ChargeResult> {
+  async charge(command: ChargeCommand, signal?: AbortSignal): Promise<ChargeResult> {
     this.priceOf(command.operation);
-    return (await this.#spending.submit({ type: "charge", command, scope: callerScope() })) as ChargeResult;
+    return (await this.#spending.submit(
+      { type: "charge", command, scope: callerScope() },
+      signal,
+    )) as ChargeResult;
   }
 
   /** Holds the price of an operation until Commit, Release or the timeout. */
-  async reserve(command: ReserveCommand): Promise<HoldResult> {
+  async reserve(command: ReserveCommand, signal?: AbortSignal): Promise<HoldResult> {
     this.priceOf(command.operation);
-    return (await this.#spending.submit({ type: "reserve", command, scope: callerScope() })) as HoldResult;
+    return (await this.#spending.submit(
+      { type: "reserve", command, scope: callerScope() },
+      signal,
+    )) as HoldResult;
   }
 
   /**
@@ -211,160 +172,74 @@ export class Ledger {
    * its own outcome; a refused one changes nothing. Under light load a batch holds one command.
    */
   async spendBatch(batch: readonly SpendCommand[]): Promise<SpendOutcome[]> {
-    return this.db.transaction(async (tx) => {
-      const locked = await this.accounts.lockMany(
-        tx,
-        batch.map((item) => ({ userRef: item.command.userRef, systems: SPENDING_SYSTEMS })),
-      );
-      const keys = await loadKeys(
-        tx,
-        batch.map((item) => item.command.idempotencyKey),
-      );
-      return batch.map((item): SpendOutcome => {
-        const { command } = item;
-        const name = item.type === "charge" ? "Charge" : "Reserve";
-        try {
-          const accounts = locked.get(command.userRef);
-          if (accounts === undefined) throw accountNotFound(command.userRef);
-          const requestFingerprint = fingerprint(name, command);
-          const replay = replayOf<ChargeResult | HoldResult>(
-            keys.get(command.idempotencyKey),
-            command.idempotencyKey,
-            name,
-            requestFingerprint,
-          );
-          if (replay !== undefined) return { ok: true, value: replay };
-          const result =
-            item.type === "charge"
-              ? this.#chargeLocked(tx, accounts, item.command)
-              : this.#reserveLocked(tx, accounts, item.command);
-          // Later commands of this batch under the same key see this one.
-          keys.set(
-            command.idempotencyKey,
-            rememberResult(tx, command.idempotencyKey, name, requestFingerprint, result, this.clock.now()),
-          );
-          recordMoneyEffect(tx, spendEffect(command, result), item.scope);
-          return { ok: true, value: result };
-        } catch (error) {
-          if (error instanceof DomainError) return { ok: false, error };
-          throw error;
-        }
-      });
-    });
-  }
-
-  #chargeLocked(tx: EntityManager, locked: LockedAccounts, command: ChargeCommand): ChargeResult {
-    const price = this.priceOf(command.operation);
-    const funding = this.#fund(locked, command.operation, price);
-    let transferId = "";
-    if (funding.source !== "NONE") {
-      const asset = FUNDING_ASSET[funding.source];
-      transferId = this.#move(
-        tx,
-        "CHARGE",
-        asset,
-        locked.user(asset),
-        locked.system(SYSTEM.revenue, asset),
-        {
-          type: "posted",
-          amount: funding.amount,
-        },
-        { userRef: command.userRef, operation: command.operation, reference: command.reference },
-      ).id;
-    }
-    return {
-      transferId,
-      fundedBy: funding.source,
-      amountCredits: funding.source === "CREDITS" ? funding.amount : 0n,
-      amountFreeOperations: funding.source === "FREE_OPERATION" ? 1n : 0n,
-      priceCredits: price,
-      balance: balanceOf(locked),
+    const shard = this.accounts.nextShard();
+    const revenue: RevenueShards = {
+      CREDITS: this.accounts.systemId(SYSTEM.revenue, "CREDITS", shard),
+      FREE_OPERATIONS: this.accounts.systemId(SYSTEM.revenue, "FREE_OPERATIONS", shard),
     };
-  }
-
-  #reserveLocked(tx: EntityManager, locked: LockedAccounts, command: ReserveCommand): HoldResult {
-    const price = this.priceOf(command.operation);
-    const funding = this.#fund(locked, command.operation, price);
-    const now = this.clock.now();
-    const holdId = randomUUID();
-    let pendingTransferId: string | null = null;
-    if (funding.source !== "NONE") {
-      const asset = FUNDING_ASSET[funding.source];
-      pendingTransferId = this.#move(
-        tx,
-        "HOLD",
-        asset,
-        locked.user(asset),
-        locked.system(SYSTEM.revenue, asset),
-        {
-          type: "pending",
-          amount: funding.amount,
-        },
-        { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
-      ).id;
-    }
-    const hold = tx.create(LedgerHold, {
-      id: holdId,
-      userRef: command.userRef,
-      operation: command.operation,
-      jobId: command.jobId === "" ? null : command.jobId,
-      fundedBy: funding.source,
-      amount: funding.amount,
-      priceCredits: price,
-      state: "PENDING",
-      pendingTransferId,
-      expiresAt: new Date(now.getTime() + command.timeoutMs),
-      createdAt: now,
-    });
-    return { hold: holdView(hold), balance: balanceOf(locked) };
-  }
-
-  /** Posts a pending hold (all of it, or `amount` of it; the rest returns). */
-  async commit(command: {
-    holdId: string;
-    amount: bigint | undefined;
-    expected?: HoldExpectation | undefined;
-  }): Promise<HoldResult> {
-    return this.#resolutions.submit({
-      holdId: command.holdId,
-      expected: command.expected,
-      scope: callerScope(),
-      decide: (hold) => {
-        const amount = command.amount ?? hold.amount;
-        if (amount < 0n) {
-          throw new DomainError("INVALID_FIELD", "amount must not be negative", {
-            fieldViolations: [{ field: "amount", description: "must not be negative" }],
-          });
-        }
-        if (amount > hold.amount) {
-          throw new DomainError("AMOUNT_EXCEEDS_HOLD", `amount ${amount} exceeds the held ${hold.amount}`, {
-            metadata: { held: hold.amount.toString(), requested: amount.toString() },
-          });
-        }
-        if (amount === 0n && hold.amount > 0n) {
-          throw new DomainError("INVALID_FIELD", "amount 0 posts nothing: Release the hold instead", {
-            fieldViolations: [
-              { field: "amount", description: "must be at least 1 (use Release to return everything)" },
-            ],
-          });
-        }
-        return { kind: "post", amount };
+    const commands = batch.map((item) => ({
+      ...item,
+      name: item.type === "charge" ? "Charge" : "Reserve",
+      key: callerKey(item.command.idempotencyKey),
+      request: item.command,
+    }));
+    const reads: BatchReads = {
+      holdIds: [],
+      userRefs: [...new Set(batch.map((item) => item.command.userRef))],
+      systemAccountIds: [revenue.CREDITS, revenue.FREE_OPERATIONS],
+      keys: commands.map((c) => c.key.stored),
+    };
+    return inBatchSession(
+      this.pool,
+      this.testClock,
+      reads,
+      async (session) => {
+        const outcomes = await runCommands(session, commands, (item) => {
+          const price = this.priceOf(item.command.operation);
+          return item.type === "charge"
+            ? charge(session, revenue, item.command, price)
+            : reserve(session, revenue, item.command, price);
+        });
+        outcomes.forEach((outcome, i) => {
+          const item = batch[i];
+          if (outcome.ok && !outcome.replayed && item !== undefined)
+            session.observe(spendEffect(item.command, outcome.value), item.scope ?? callerScope());
+        });
+        return outcomes;
       },
-    });
+      (session) => announceCommitted(this.db.orm, session.effects),
+    );
+  }
+
+  /** Posts a pending hold: all of it (`amountCredits` 0 or absent), or that much of it; the rest returns. */
+  async commit(
+    command: { holdId: string; amountCredits: bigint | undefined; expected?: HoldExpectation | undefined },
+    signal?: AbortSignal,
+  ): Promise<HoldResult> {
+    const { holdId, amountCredits, expected } = command;
+    return this.#resolutions.submit(
+      { holdId, kind: "post", amountCredits, expected, scope: callerScope() },
+      signal,
+    );
   }
 
   /** Voids a pending hold: everything held returns to its source. */
-  async release(command: {
-    holdId: string;
-    reason: string;
-    expected?: HoldExpectation | undefined;
-  }): Promise<HoldResult> {
-    return this.#resolutions.submit({
-      holdId: command.holdId,
-      expected: command.expected,
-      scope: callerScope(),
-      decide: () => ({ kind: "void", reason: command.reason }),
-    });
+  async release(
+    command: { holdId: string; reason: string; expected?: HoldExpectation | undefined },
+    signal?: AbortSignal,
+  ): Promise<HoldResult> {
+    const { holdId, reason, expected } = command;
+    return this.#resolutions.submit({ holdId, kind: "void", reason, expected, scope: callerScope() }, signal);
+  }
+
+  /** A user's statement, newest first (ListTransactions). */
+  async statement(query: { userRef: string; pageSize: number; pageToken: string }): Promise<Statement> {
+    return readStatement(this.db.reader(), this.accounts, query);
+  }
+
+  /** Recomputes every invariant of the ledger, and those other contexts contribute. */
+  async verify(extraChecks: readonly InvariantCheck[]): Promise<VerifyReport> {
+    return verifyLedger(this.db, extraChecks);
   }
 
   async getHold(holdId: string): Promise<HoldView> {
@@ -374,123 +249,163 @@ export class Ledger {
   }
 
   /**
-   * Voids up to `limit` holds whose timeout passed. Each hold is expired in its own transaction and
-   * claimed with SKIP LOCKED, so several billing instances share the work without waiting on or
-   * double-expiring each other. Returns how many it expired.
+   * Commits and releases, several at once in one transaction (group commit): the holds are locked
+   * in id order, then the accounts they move value on. Each resolution keeps its own outcome; a hold
+   * found past its timeout is expired (that is kept) and the resolution refused with HOLD_EXPIRED.
    */
-  async expireDueHolds(limit: number): Promise<number> {
-    const due = await this.db
-      .reader()
-      .find(
-        LedgerHold,
-        { state: "PENDING", expiresAt: { $lte: this.clock.now() } },
-        { fields: ["id"], limit, orderBy: { expiresAt: "asc" } },
-      );
-    let expired = 0;
-    for (const { id } of due) {
-      const done = await this.db.transaction(async (tx) => {
-        // SKIP LOCKED: a hold another instance (or a Commit) is working on is left to it.
-        const hold = await tx.findOne(
-          LedgerHold,
-          { id, state: "PENDING" },
-          { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE },
-        );
-        if (hold === null || hold.expiresAt > this.clock.now()) return false;
-        await this.#expire(tx, hold);
-        return true;
-      });
-      if (done) expired++;
-    }
-    return expired;
+  async resolveBatch(batch: readonly Resolution[]): Promise<Outcome<HoldResult>[]> {
+    const reads: BatchReads = {
+      holdIds: [...new Set(batch.map((r) => r.holdId))],
+      userRefs: [],
+      systemAccountIds: [],
+      keys: [],
+    };
+    return inBatchSession(
+      this.pool,
+      this.testClock,
+      reads,
+      (session) =>
+        Promise.resolve(
+          batch.map((resolution): Outcome<HoldResult> => {
+            try {
+              return { ok: true, value: resolve(session, resolution), replayed: false };
+            } catch (error) {
+              if (error instanceof DomainError) return { ok: false, error };
+              throw error;
+            }
+          }),
+        ),
+      (session) => announceCommitted(this.db.orm, session.effects),
+    );
   }
 
-  /** Reverses a posted charge (by transfer or by committed hold) to the source that paid it. */
+  /**
+   * Voids up to `limit` holds whose timeout passed, in one transaction. Due holds are claimed with
+   * SKIP LOCKED, so several billing instances share the work without waiting on or double-expiring
+   * each other; "due" is decided by the database's clock. Returns how many it expired.
+   */
+  async expireDueHolds(limit: number): Promise<number> {
+    const due = await this.db.reader().execute<{ id: string }[]>(
+      `select id from ledger_holds where state = 'PENDING' and expires_at <= coalesce(?::timestamptz, now())
+          order by expires_at limit ?`,
+      [this.testClock?.now() ?? null, limit],
+    );
+    if (due.length === 0) return 0;
+    const reads: BatchReads = {
+      holdIds: due.map((d) => d.id),
+      userRefs: [],
+      systemAccountIds: [],
+      keys: [],
+      skipLocked: true,
+    };
+    return inBatchSession(
+      this.pool,
+      this.testClock,
+      reads,
+      (session) => {
+        let expired = 0;
+        for (const hold of session.holds.values()) {
+          if (hold.state !== "PENDING" || hold.expiresAt > session.now) continue;
+          expire(session, hold);
+          expired++;
+        }
+        return Promise.resolve(expired);
+      },
+      (session) => announceCommitted(this.db.orm, session.effects),
+    );
+  }
+
+  /**
+   * Reverses a posted charge (by transfer or by committed hold) to the source that paid it. Locks
+   * in the one order of the ledger: the hold (if the charge was a hold's), then the accounts.
+   */
   async refund(command: {
     target: { transferId: string } | { holdId: string };
     reason: string;
     idempotencyKey: string;
   }): Promise<RefundResult> {
-    const requestFingerprint = fingerprint("Refund", command);
     return this.db.transaction(async (tx) => {
-      let hold: LedgerHold | null = null;
-      let original: LedgerTransfer | null;
-      if ("holdId" in command.target) {
-        hold = await tx.findOne(
-          LedgerHold,
-          { id: command.target.holdId },
-          { lockMode: LockMode.PESSIMISTIC_WRITE },
-        );
-        if (hold === null) throw holdNotFound(command.target.holdId);
-        original =
-          hold.resolutionTransferId == null
-            ? null
-            : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
-      } else {
-        original = await tx.findOne(LedgerTransfer, { id: command.target.transferId });
-        if (original === null) {
-          throw new DomainError("TRANSFER_NOT_FOUND", `no transfer ${command.target.transferId}`, {
-            metadata: { transfer_id: command.target.transferId },
-          });
-        }
-      }
+      const { hold, original } = await this.#lockRefundTarget(tx, command.target);
       const userRef = hold?.userRef ?? original?.userRef ?? "";
       const asset = original?.asset ?? "CREDITS";
       const locked = await this.accounts.lock(tx, userRef, [{ name: SYSTEM.revenue, asset }]);
-      const replay = await findReplay<RefundResult>(tx, command.idempotencyKey, "Refund", requestFingerprint);
-      if (replay !== undefined) return replay;
-      if (
-        original === null ||
-        (hold !== null && hold.state !== "POSTED") ||
-        !["CHARGE", "HOLD_POSTED"].includes(original.kind)
-      ) {
-        throw new DomainError(
-          "NOT_REFUNDABLE",
-          "only a posted charge or a committed hold that moved value can be refunded",
-        );
-      }
-      const already = await tx.findOne(LedgerTransfer, { refundOf: original.id });
-      if (already !== null) {
-        throw new DomainError(
-          "ALREADY_REFUNDED",
-          `transfer ${original.id} was already refunded by ${already.id}`,
-          {
-            metadata: { refund_transfer_id: already.id },
-          },
-        );
-      }
-      hold ??= original.holdId == null ? null : await tx.findOne(LedgerHold, { id: original.holdId });
-      const refund = this.#move(
-        tx,
-        "REFUND",
-        asset,
-        locked.system(SYSTEM.revenue, asset),
-        locked.user(asset),
-        {
-          type: "posted",
-          amount: original.amount,
-        },
-        {
-          userRef,
-          operation: original.operation ?? undefined,
-          holdId: original.holdId ?? undefined,
-          jobId: original.jobId ?? undefined,
-          reason: command.reason,
-          refundOf: original.id,
+      const spec = { name: "Refund", key: callerKey(command.idempotencyKey), request: command };
+      return runCommand(
+        entityAnswerBook(tx, () => this.#now()),
+        spec,
+        async () => {
+          if (
+            original === null ||
+            (hold !== null && hold.state !== "POSTED") ||
+            !["CHARGE", "HOLD_POSTED"].includes(original.kind)
+          ) {
+            throw new DomainError(
+              "NOT_REFUNDABLE",
+              "only a posted charge or a committed hold that moved value can be refunded",
+            );
+          }
+          const already = await tx.findOne(LedgerTransfer, { refundOf: original.id });
+          if (already !== null) {
+            throw new DomainError(
+              "ALREADY_REFUNDED",
+              `transfer ${original.id} was already refunded by ${already.id}`,
+              { metadata: { refund_transfer_id: already.id } },
+            );
+          }
+          const refund = this.#move(
+            tx,
+            "REFUND",
+            asset,
+            locked.system(SYSTEM.revenue, asset),
+            locked.user(asset),
+            { type: "posted", amount: original.amount },
+            {
+              userRef,
+              operation: original.operation ?? undefined,
+              holdId: original.holdId ?? undefined,
+              jobId: original.jobId ?? undefined,
+              reason: command.reason,
+              refundOf: original.id,
+            },
+          );
+          if (hold !== null) hold.refundTransferId = refund.id;
+          this.#balanceChanged(tx, userRef, locked, "refund");
+          const result: RefundResult = {
+            refundTransferId: refund.id,
+            returnedAs: asset === "CREDITS" ? "CREDITS" : "FREE_OPERATION",
+            amountCredits: asset === "CREDITS" ? original.amount : 0n,
+            amountFreeOperations: asset === "FREE_OPERATIONS" ? original.amount : 0n,
+            balance: balanceOf(locked),
+          };
+          recordMoneyEffect(tx, refundEffect(original, command.idempotencyKey, result));
+          return result;
         },
       );
-      if (hold !== null) hold.refundTransferId = refund.id;
-      this.#balanceChanged(tx, userRef, locked, "refund");
-      const result: RefundResult = {
-        refundTransferId: refund.id,
-        returnedAs: asset === "CREDITS" ? "CREDITS" : "FREE_OPERATION",
-        amountCredits: asset === "CREDITS" ? original.amount : 0n,
-        amountFreeOperations: asset === "FREE_OPERATIONS" ? original.amount : 0n,
-        balance: balanceOf(locked),
-      };
-      rememberResult(tx, command.idempotencyKey, "Refund", requestFingerprint, result, this.clock.now());
-      recordMoneyEffect(tx, refundEffect(original, command.idempotencyKey, result));
-      return result;
     });
+  }
+
+  /** The charge to refund and, locked, the hold it belongs to (transfers are immutable: no lock). */
+  async #lockRefundTarget(
+    tx: EntityManager,
+    target: { transferId: string } | { holdId: string },
+  ): Promise<{ hold: LedgerHold | null; original: LedgerTransfer | null }> {
+    const lockHold = (id: string) => tx.findOne(LedgerHold, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if ("holdId" in target) {
+      const hold = await lockHold(target.holdId);
+      if (hold === null) throw holdNotFound(target.holdId);
+      const original =
+        hold.resolutionTransferId == null
+          ? null
+          : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
+      return { hold, original };
+    }
+    const original = await tx.findOne(LedgerTransfer, { id: target.transferId });
+    if (original === null) {
+      throw new DomainError("TRANSFER_NOT_FOUND", `no transfer ${target.transferId}`, {
+        metadata: { transfer_id: target.transferId },
+      });
+    }
+    return { hold: original.holdId == null ? null : await lockHold(original.holdId), original };
   }
 
   /** Operator credit of credits and/or free operations. */
@@ -501,7 +416,6 @@ export class Ledger {
     reason: string;
     idempotencyKey: string;
   }): Promise<GrantResult> {
-    const requestFingerprint = fingerprint("Grant", command);
     const parts = [
       { asset: "CREDITS" as const, amount: command.amountCredits },
       { asset: "FREE_OPERATIONS" as const, amount: command.freeOperations },
@@ -512,28 +426,28 @@ export class Ledger {
         command.userRef,
         parts.map((part) => ({ name: SYSTEM.issuance, asset: part.asset })),
       );
-      const replay = await findReplay<GrantResult>(tx, command.idempotencyKey, "Grant", requestFingerprint);
-      if (replay !== undefined) return replay;
-      const transferIds = parts.map(
-        (part) =>
-          this.#move(
-            tx,
-            "GRANT",
-            part.asset,
-            locked.system(SYSTEM.issuance, part.asset),
-            locked.user(part.asset),
-            {
-              type: "posted",
-              amount: part.amount,
-            },
-            { userRef: command.userRef, reason: command.reason },
-          ).id,
+      const spec = { name: "Grant", key: callerKey(command.idempotencyKey), request: command };
+      return runCommand(
+        entityAnswerBook(tx, () => this.#now()),
+        spec,
+        (): GrantResult => {
+          const transferIds = parts.map(
+            (part) =>
+              this.#move(
+                tx,
+                "GRANT",
+                part.asset,
+                locked.system(SYSTEM.issuance, part.asset),
+                locked.user(part.asset),
+                { type: "posted", amount: part.amount },
+                { userRef: command.userRef, reason: command.reason },
+              ).id,
+          );
+          this.#balanceChanged(tx, command.userRef, locked, "grant");
+          for (const effect of grantEffects(command, parts, transferIds)) recordMoneyEffect(tx, effect);
+          return { transferIds, balance: balanceOf(locked) };
+        },
       );
-      this.#balanceChanged(tx, command.userRef, locked, "grant");
-      const result: GrantResult = { transferIds, balance: balanceOf(locked) };
-      rememberResult(tx, command.idempotencyKey, "Grant", requestFingerprint, result, this.clock.now());
-      for (const effect of grantEffects(command, parts, transferIds)) recordMoneyEffect(tx, effect);
-      return result;
     });
   }
 
@@ -542,9 +456,10 @@ export class Ledger {
    * so the credit and the status commit together or not at all.
    */
   async creditTopUp(
-    tx: EntityManager,
+    uow: UnitOfWork,
     command: { userRef: string; credits: bigint; paymentId: string },
   ): Promise<{ transferId: string; balance: Balance }> {
+    const tx = entityManagerOf(uow);
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);
@@ -569,7 +484,7 @@ export class Ledger {
    * with `atMostAvailable` only what the user still has. Returns what was taken.
    */
   async takeBackTopUp(
-    tx: EntityManager,
+    uow: UnitOfWork,
     command: {
       userRef: string;
       credits: bigint;
@@ -578,6 +493,7 @@ export class Ledger {
       atMostAvailable: boolean;
     },
   ): Promise<{ takenCredits: bigint; transferId: string; balance: Balance }> {
+    const tx = entityManagerOf(uow);
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);
@@ -612,246 +528,6 @@ export class Ledger {
     return { takenCredits: taken, transferId: transfer.id, balance: balanceOf(locked) };
   }
 
-  // ---- internals ----
-
-  #fund(locked: LockedAccounts, operation: string, price: bigint) {
-    const creditsAvailable = available(locked.credits);
-    const freeOperationsAvailable = available(locked.freeOperations);
-    const funding = chooseFunding(price, {
-      credits: creditsAvailable,
-      freeOperations: freeOperationsAvailable,
-    });
-    if (funding === undefined) {
-      throw new DomainError(
-        "INSUFFICIENT_FUNDS",
-        `${operation} costs ${price} credits; available: ${creditsAvailable} credits and ${freeOperationsAvailable} free operations`,
-        {
-          insufficientFunds: { operation, priceCredits: price, creditsAvailable, freeOperationsAvailable },
-          metadata: {
-            operation,
-            price_credits: price.toString(),
-            credits_available: creditsAvailable.toString(),
-            free_operations_available: freeOperationsAvailable.toString(),
-          },
-        },
-      );
-    }
-    return funding;
-  }
-
-  /**
-   * Commits and releases, several at once in one transaction (group commit, as for spending): the
-   * holds are locked in id order, then the accounts of those that move value, in id order. Each
-   * resolution keeps its own outcome; a hold found past its timeout is expired (that is kept) and
-   * the resolution refused with HOLD_EXPIRED.
-   */
-  async resolveBatch(batch: readonly Resolution[]): Promise<Outcome<HoldResult>[]> {
-    return this.db.transaction(async (tx) => {
-      const holds = await tx.find(
-        LedgerHold,
-        { id: { $in: [...new Set(batch.map((r) => r.holdId))] } },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" } },
-      );
-      const locks = await this.#lockForResolution(tx, holds);
-      return batch.map((resolution): Outcome<HoldResult> => {
-        try {
-          const hold = holds.find((h) => h.id === resolution.holdId);
-          if (hold === undefined) throw holdNotFound(resolution.holdId);
-          assertHoldExpected(hold, resolution.expected);
-          const accounts = locks.accounts.get(hold.userRef);
-          if (accounts === undefined)
-            throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);
-          return {
-            ok: true,
-            value: this.#resolveLocked(tx, hold, accounts, locks.counterpartyOf, resolution),
-          };
-        } catch (error) {
-          if (error instanceof DomainError) return { ok: false, error };
-          throw error;
-        }
-      });
-    });
-  }
-
-  /** Resolves one locked hold: the same resolution again answers the same, another is refused. */
-  #resolveLocked(
-    tx: EntityManager,
-    hold: LedgerHold,
-    locked: LockedAccounts,
-    counterpartyOf: ResolutionLocks["counterpartyOf"],
-    { decide, scope }: Resolution,
-  ): HoldResult {
-    if (hold.state === "PENDING" && hold.expiresAt <= this.clock.now()) {
-      // Past its timeout: the service expires it now (kept when the batch commits), then refuses.
-      this.#expireLocked(tx, hold, locked, counterpartyOf);
-      throw holdExpired(hold.id);
-    }
-    const decision = decide(hold);
-    if (hold.state !== "PENDING") {
-      const same =
-        (decision.kind === "post" && hold.state === "POSTED" && hold.postedAmount === decision.amount) ||
-        (decision.kind === "void" && hold.state === "VOIDED");
-      if (!same) throw resolvedAlready(hold);
-      return { hold: holdView(hold), balance: balanceOf(locked) };
-    }
-    const now = this.clock.now();
-    if (!movesValue(hold)) {
-      hold.state = decision.kind === "post" ? "POSTED" : "VOIDED";
-      hold.postedAmount = decision.kind === "post" ? 0n : null;
-      hold.resolutionReason = decision.kind === "void" ? decision.reason : null;
-      hold.resolvedAt = now;
-      recordMoneyEffect(tx, holdResolutionEffect(hold), scope);
-      return { hold: holdView(hold), balance: balanceOf(locked) };
-    }
-    const asset = FUNDING_ASSET[hold.fundedBy];
-    const meta: TransferMeta = {
-      userRef: hold.userRef,
-      operation: hold.operation,
-      holdId: hold.id,
-      jobId: hold.jobId ?? undefined,
-      pendingId: hold.pendingTransferId ?? undefined,
-    };
-    const debit = locked.user(asset);
-    const credit = locked.account(counterpartyOf(hold));
-    let transfer: LedgerTransfer;
-    if (decision.kind === "post") {
-      transfer = this.#move(
-        tx,
-        "HOLD_POSTED",
-        asset,
-        debit,
-        credit,
-        {
-          type: "post_pending",
-          amount: decision.amount,
-          pendingAmount: hold.amount,
-        },
-        meta,
-      );
-      hold.state = "POSTED";
-      hold.postedAmount = decision.amount;
-    } else {
-      transfer = this.#move(
-        tx,
-        "HOLD_VOIDED",
-        asset,
-        debit,
-        credit,
-        { type: "void_pending", amount: hold.amount },
-        {
-          ...meta,
-          reason: decision.reason,
-        },
-      );
-      hold.state = "VOIDED";
-      hold.resolutionReason = decision.reason;
-    }
-    hold.resolutionTransferId = transfer.id;
-    hold.resolvedAt = now;
-    recordMoneyEffect(tx, holdResolutionEffect(hold), scope);
-    // Spending the caller asked for is answered to the caller; giving value back is announced.
-    if (decision.kind === "void") this.#balanceChanged(tx, hold.userRef, locked, "hold_voided");
-    return { hold: holdView(hold), balance: balanceOf(locked) };
-  }
-
-  async #expire(tx: EntityManager, hold: LedgerHold): Promise<void> {
-    const locks = await this.#lockForResolution(tx, [hold]);
-    const locked = locks.accounts.get(hold.userRef);
-    if (locked === undefined) throw new Error(`ledger invariant: hold ${hold.id} of a user without accounts`);
-    this.#expireLocked(tx, hold, locked, locks.counterpartyOf);
-  }
-
-  /**
-   * Locks what resolving these (locked) holds touches: each user's accounts and, for a hold that
-   * moves value, the system account its pending transfer credited — a pending amount is posted or
-   * voided on the accounts that hold it.
-   */
-  async #lockForResolution(tx: EntityManager, holds: readonly LedgerHold[]): Promise<ResolutionLocks> {
-    const pendingIds = holds.flatMap((hold) =>
-      movesValue(hold) && hold.pendingTransferId != null ? [hold.pendingTransferId] : [],
-    );
-    const pending =
-      pendingIds.length === 0
-        ? []
-        : await tx.find(LedgerTransfer, { id: { $in: pendingIds } }, { fields: ["id", "creditAccountId"] });
-    const counterpartyOfTransfer = new Map(pending.map((t) => [t.id, t.creditAccountId]));
-    const counterparty = new Map<string, bigint>();
-    for (const hold of holds) {
-      const id =
-        hold.pendingTransferId == null ? undefined : counterpartyOfTransfer.get(hold.pendingTransferId);
-      if (movesValue(hold) && id !== undefined) counterparty.set(hold.id, id);
-    }
-    const accounts = await this.accounts.lockMany(
-      tx,
-      holds.map((hold) => ({
-        userRef: hold.userRef,
-        systems: [],
-        pinned: [...(counterparty.has(hold.id) ? [counterparty.get(hold.id) ?? 0n] : [])],
-      })),
-    );
-    return {
-      accounts,
-      counterpartyOf: (hold) => {
-        const id = counterparty.get(hold.id);
-        if (id === undefined)
-          throw new Error(`ledger invariant: no pending transfer counterparty for hold ${hold.id}`);
-        return id;
-      },
-    };
-  }
-
-  /** Voids a pending hold whose timeout passed, records it as expired and announces hold.expired. */
-  #expireLocked(
-    tx: EntityManager,
-    hold: LedgerHold,
-    locked: LockedAccounts,
-    counterpartyOf: ResolutionLocks["counterpartyOf"],
-  ): void {
-    const now = this.clock.now();
-    if (movesValue(hold)) {
-      const asset = FUNDING_ASSET[hold.fundedBy];
-      hold.resolutionTransferId = this.#move(
-        tx,
-        "HOLD_EXPIRED",
-        asset,
-        locked.user(asset),
-        locked.account(counterpartyOf(hold)),
-        {
-          type: "void_pending",
-          amount: hold.amount,
-        },
-        {
-          userRef: hold.userRef,
-          operation: hold.operation,
-          holdId: hold.id,
-          jobId: hold.jobId ?? undefined,
-          pendingId: hold.pendingTransferId ?? undefined,
-          reason: "expired",
-        },
-      ).id;
-      this.#balanceChanged(tx, hold.userRef, locked, "hold_expired");
-    }
-    hold.state = "EXPIRED";
-    hold.resolutionReason = "expired";
-    hold.resolvedAt = now;
-    recordMoneyEffect(tx, holdResolutionEffect(hold), SYSTEM_SCOPE);
-    recordEvent(
-      tx,
-      hold.userRef,
-      {
-        case: "holdExpired",
-        value: {
-          holdId: hold.id,
-          operation: hold.operation,
-          jobId: hold.jobId ?? "",
-          amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
-          amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
-        },
-      },
-      now,
-    );
-  }
-
   /** Applies one transfer to two locked accounts and records it with the balances after it. */
   #move(
     tx: EntityManager,
@@ -862,35 +538,7 @@ export class Ledger {
     movement: Movement,
     meta: TransferMeta,
   ): LedgerTransfer {
-    if (debit.asset !== asset || credit.asset !== asset)
-      throw new Error("ledger invariant: transfer between assets");
-    applyMovement(debit, credit, movement);
-    for (const account of [debit, credit]) {
-      // The database CHECK refuses this too; failing here first gives a clear error and trace.
-      if (account.kind === "USER" && available(account) < 0n) {
-        throw new Error(`ledger invariant: user account ${account.id} would go negative`);
-      }
-    }
-    return tx.create(LedgerTransfer, {
-      id: randomUUID(),
-      kind,
-      asset,
-      debitAccountId: debit.id,
-      creditAccountId: credit.id,
-      amount: movement.amount,
-      pending: movement.type === "pending",
-      pendingId: meta.pendingId ?? null,
-      refundOf: meta.refundOf ?? null,
-      userRef: meta.userRef,
-      operation: meta.operation ?? null,
-      holdId: meta.holdId ?? null,
-      jobId: meta.jobId === "" ? null : (meta.jobId ?? null),
-      reference: meta.reference === "" ? null : (meta.reference ?? null),
-      reason: meta.reason ?? null,
-      debitBalanceAfter: available(debit),
-      creditBalanceAfter: available(credit),
-      createdAt: this.clock.now(),
-    });
+    return tx.create(LedgerTransfer, moveValue(kind, asset, debit, credit, movement, meta, this.#now()));
   }
 
   /**
@@ -901,61 +549,7 @@ export class Ledger {
    */
   #balanceChanged(tx: EntityManager, userRef: string, locked: LockedAccounts, cause: string): void {
     const balance = balanceOf(locked);
-    recordEvent(tx, userRef, { case: "balanceChanged", value: { ...balance, cause } }, this.clock.now());
-  }
-}
-
-/** A pending hold funded by a free operation or credits moves value when resolved; a NONE one does not. */
-function movesValue(hold: LedgerHold): hold is LedgerHold & { fundedBy: Exclude<FundingSourceCode, "NONE"> } {
-  return hold.fundedBy !== "NONE" && hold.pendingTransferId != null;
-}
-
-export function holdView(hold: LedgerHold): HoldView {
-  return {
-    holdId: hold.id,
-    userRef: hold.userRef,
-    operation: hold.operation,
-    jobId: hold.jobId ?? "",
-    state: hold.state,
-    fundedBy: hold.fundedBy,
-    amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
-    amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
-    postedAmount: hold.postedAmount ?? 0n,
-    priceCredits: hold.priceCredits,
-    createdAt: hold.createdAt,
-    expiresAt: hold.expiresAt,
-    resolvedAt: hold.resolvedAt ?? undefined,
-    resolutionReason: hold.resolutionReason ?? "",
-    postedTransferId: hold.state === "POSTED" ? (hold.resolutionTransferId ?? "") : "",
-    refunded: hold.refundTransferId != null,
-  };
-}
-
-function holdNotFound(holdId: string): DomainError {
-  return new DomainError("HOLD_NOT_FOUND", `no hold ${holdId}`, { metadata: { hold_id: holdId } });
-}
-
-function holdExpired(holdId: string): DomainError {
-  return new DomainError("HOLD_EXPIRED", `hold ${holdId} expired and was voided by the service`, {
-    metadata: { hold_id: holdId },
-  });
-}
-
-function resolvedAlready(hold: LedgerHold): DomainError {
-  const metadata = { hold_id: hold.id, state: hold.state };
-  switch (hold.state) {
-    case "POSTED":
-      return new DomainError(
-        "HOLD_ALREADY_POSTED",
-        `hold ${hold.id} was already committed (${hold.postedAmount ?? 0n})`,
-        { metadata },
-      );
-    case "VOIDED":
-      return new DomainError("HOLD_ALREADY_VOIDED", `hold ${hold.id} was already released`, { metadata });
-    case "EXPIRED":
-      return holdExpired(hold.id);
-    case "PENDING":
-      throw new Error("ledger invariant: a pending hold is not resolved");
+    recordEvent(tx, { kind: "balanceChanged", userRef, cause, ...balance }, this.#now());
   }
 }
 

@@ -1,5 +1,5 @@
 // What the ledger answers. Plain data with bigint amounts; rpc/ maps it to proto.
-import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../db/entities.js";
+import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../domain/ledger-codes.js";
 
 export interface Balance {
   creditsAvailable: bigint;

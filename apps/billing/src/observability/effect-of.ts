@@ -1,8 +1,8 @@
 // Builds the MoneyEffect of each kind from what the ledger, payments and quotas already hold, so
 // every effect site stays one line. No I/O.
-import type { LedgerHold } from "../db/entities.js";
 import type { Payment, PaymentRefund } from "../db/payment-entities.js";
-import type { ChargeResult, HoldResult, RefundResult } from "../ledger/types.js";
+import type { ChargeResult, HoldResult, RefundResult } from "../ledger/index.js";
+import type { HoldStateCode } from "../domain/ledger-codes.js";
 import type { MoneyEffect } from "./effects.js";
 
 const unitOfFunding = (fundedBy: string) => (fundedBy === "FREE_OPERATION" ? "free_operations" : "credits");
@@ -37,7 +37,16 @@ export function spendEffect(
 }
 
 /** A hold that just left PENDING (posted, voided or expired). */
-export function holdResolutionEffect(hold: LedgerHold): MoneyEffect {
+export function holdResolutionEffect(hold: {
+  id: string;
+  userRef: string;
+  operation: string;
+  state: HoldStateCode;
+  fundedBy: string;
+  amount: bigint;
+  postedAmount?: bigint | null | undefined;
+  resolutionTransferId?: string | null | undefined;
+}): MoneyEffect {
   const kind =
     hold.state === "POSTED" ? "hold_posted" : hold.state === "VOIDED" ? "hold_voided" : "hold_expired";
   return {

@@ -48,6 +48,16 @@ export function recordMoneyEffect(em: EntityManager, effect: MoneyEffect, scope 
   waiting.push({ effect, scope });
 }
 
+/** Effects of a transaction that just committed outside MikroORM (the ledger's set-based hot path). */
+export function announceCommitted(
+  orm: OfOrm,
+  effects: readonly { effect: MoneyEffect; scope: CallerScope }[],
+): void {
+  const observer = observers.get(orm.config);
+  if (observer === undefined) return;
+  for (const item of effects) announce(observer, item.effect, item.scope);
+}
+
 function announce(observer: MoneyObserver, effect: MoneyEffect, scope: CallerScope): void {
   try {
     observer.metrics.count(effect);

@@ -10,6 +10,7 @@ const OPERATIONS = [
   "cancelPayment",
   "createRefund",
   "getRefund",
+  "listRefunds",
 ] as const;
 
 /** Returns a wrapper that counts every call of a client (undefined when payments are disabled). */
@@ -46,6 +47,7 @@ export function yooKassaObserver(
       cancelPayment: counted("cancelPayment", client.cancelPayment.bind(client)),
       createRefund: counted("createRefund", client.createRefund.bind(client)),
       getRefund: counted("getRefund", client.getRefund.bind(client)),
+      listRefunds: counted("listRefunds", client.listRefunds.bind(client)),
     };
   };
 }

@@ -1,8 +1,9 @@
 // The seam between payments and plans. A payment with purpose PLAN asks this port for the plan's
-// price when it is created, and activates the plan inside the payment's own transaction when
-// YooKassa reports it succeeded — so the plan and the payment's status commit together, once.
+// price when it is created and freezes the plan as sold then into the payment; when YooKassa reports
+// it succeeded, the plan bought is activated inside the payment's own transaction — so the plan and
+// the payment's status commit together, once, whatever the catalogue has become meanwhile.
 // QuotaService's catalogue implements it (server.ts wires it); until then no plan can be bought.
-import type { EntityManager } from "../db/database.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
 
 export interface PlanPrice {
   /** Kopecks. */
@@ -10,6 +11,16 @@ export interface PlanPrice {
   readonly currency: "RUB";
   /** Shown to the payer, e.g. "Pro (month)". */
   readonly title: string;
+  /** Length of the period bought, in calendar months (≥ 1). */
+  readonly periodMonths: number;
+}
+
+/** A plan as it was bought, frozen into its payment. */
+export interface PlanBought {
+  readonly code: string;
+  readonly title: string;
+  readonly periodMonths: number;
+  readonly priceMinor: bigint;
 }
 
 export interface PlanPurchases {
@@ -17,8 +28,8 @@ export interface PlanPurchases {
   priceOf(planCode: string): Promise<PlanPrice | undefined>;
   /** Activates the plan bought by `paymentId`, in the payment's transaction. Called once per payment. */
   activate(
-    tx: EntityManager,
-    command: { userRef: string; planCode: string; paymentId: string; now: Date },
+    uow: UnitOfWork,
+    command: { userRef: string; plan: PlanBought; paymentId: string; now: Date },
   ): Promise<void>;
 }
 

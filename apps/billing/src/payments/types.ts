@@ -1,5 +1,5 @@
 // What the payments domain answers. Plain data with bigint money; rpc/ maps it to proto.
-import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../db/payment-entities.js";
+import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../domain/payment-codes.js";
 import type { TopUpPackage } from "./rules.js";
 
 export type NotificationOutcomeCode = "APPLIED" | "UNCHANGED" | "IGNORED";

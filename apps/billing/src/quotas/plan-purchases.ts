@@ -1,6 +1,6 @@
 // QuotaService's plan catalogue as the payments module's PlanPurchases port: a plan with a price
 // and a period can be bought, and a succeeded payment activates it in the payment's transaction.
-import type { PlanPurchases } from "../payments/plans.js";
+import type { PlanPurchases } from "../payments/index.js";
 import type { Quotas } from "./quotas.js";
 
 export function planPurchasesOf(quotas: Quotas): PlanPurchases {
@@ -10,11 +10,18 @@ export function planPurchasesOf(quotas: Quotas): PlanPurchases {
       const forSale =
         plan !== undefined && plan.priceMinor > 0n && plan.periodMonths > 0 && plan.currency === "RUB";
       return Promise.resolve(
-        forSale ? { amountMinor: plan.priceMinor, currency: "RUB", title: plan.title } : undefined,
+        forSale
+          ? {
+              amountMinor: plan.priceMinor,
+              currency: "RUB",
+              title: plan.title,
+              periodMonths: plan.periodMonths,
+            }
+          : undefined,
       );
     },
-    activate: async (tx, command) => {
-      await quotas.activatePlan(tx, command);
+    activate: async (uow, { plan, ...command }) => {
+      await quotas.activatePlan(uow, { ...command, planCode: plan.code, periodMonths: plan.periodMonths });
     },
   };
 }

@@ -3,18 +3,19 @@
 // idempotency key with its result, and commits — or changes nothing. Windows need no reset job: the
 // first call in a new window finds no counter for it and starts one at zero.
 import { createHash } from "node:crypto";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { LockMode } from "@mikro-orm/postgresql";
 import type { PlanConfig, QuotaWindowName } from "@billing/config";
 import { Counter, type Registry } from "@billing/observability";
 import type { Database, EntityManager } from "../db/database.js";
-import { findReplay, fingerprint, rememberResult } from "../db/idempotency.js";
+import { entityManagerOf } from "../db/unit-of-work.js";
+import type { UnitOfWork } from "../domain/unit-of-work.js";
+import { type CommandKey, derivedKey, entityAnswerBook, runCommand, runCommands } from "../commands/index.js";
 import { QuotaCounter, QuotaPlanActivation, QuotaUserPlan } from "../db/quota-entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError, invalidFields } from "../domain/errors.js";
+import { recordEvent } from "../outbox/outbox.js";
 import { quotaEffect } from "../observability/effect-of.js";
 import { moneyObserverOf, recordMoneyEffect } from "../observability/record.js";
-import { recordEvent } from "../outbox/outbox.js";
 import { type CalendarWindow, windowAt } from "./calendar.js";
 import {
   effectivePlan,
@@ -185,44 +186,48 @@ export class Quotas {
     units: bigint;
     ref: string;
   }): Promise<ConsumeResult> {
-    const key = consumeKey(command.userRef, command.ref);
-    const requestFingerprint = fingerprint("ConsumeQuota", command);
+    const spec = { name: "ConsumeQuota", key: consumeKey(command.userRef, command.ref), request: command };
     let outcome: { result: ConsumeResult; replayed: boolean };
     try {
       outcome = await this.db.transaction(async (tx) => {
-        // A replay answers what the first call answered, even if the plan or window changed since.
-        const replay = await findReplay<ConsumeResult>(tx, key, "ConsumeQuota", requestFingerprint);
-        if (replay !== undefined) return { result: replay, replayed: true };
         const now = this.clock.now();
-        const { plan } = await this.#planOf(tx, command.userRef, now);
-        const quota = requireQuota(plan, command.metric, "metric");
-        const window = windowAt(quota.window, now, this.timeZone);
-        const [counter] = await this.#lockCounters(tx, command.userRef, [
-          { metric: quota.metric, kind: quota.window, start: window.start },
-        ]);
-        if (counter === undefined) throw new Error("quota invariant: the counter was not locked");
-        // A twin of this call may have committed while this one waited for the lock.
-        const twin = await findReplay<ConsumeResult>(tx, key, "ConsumeQuota", requestFingerprint);
-        if (twin !== undefined) return { result: twin, replayed: true };
-        if (!fits(quota.limitUnits, counter.extraUnits, counter.usedUnits, command.units)) {
-          throw quotaExceeded(
-            command,
-            plan,
-            metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter),
-          );
-        }
-        counter.usedUnits += command.units;
-        counter.updatedAt = now;
-        if (counter.usedUnits > quota.limitUnits + counter.extraUnits) {
-          throw new Error("quota invariant: a consumption overran its window");
-        }
-        const result: ConsumeResult = {
-          planCode: plan.code,
-          quota: metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter),
-        };
-        rememberResult(tx, key, "ConsumeQuota", requestFingerprint, result, now);
-        recordMoneyEffect(tx, quotaEffect("quota_debit", { ...command, plan: plan.code, key }));
-        return { result, replayed: false };
+        // A replay answers what the first call answered, even if the plan or window changed since.
+        const [answer] = await runCommands(
+          entityAnswerBook(tx, () => now),
+          [spec],
+          async () => {
+            const { plan } = await this.#planOf(tx, command.userRef, now);
+            const quota = requireQuota(plan, command.metric, "metric");
+            const window = windowAt(quota.window, now, this.timeZone);
+            const [counter] = await this.#lockCounters(tx, command.userRef, [
+              { metric: quota.metric, kind: quota.window, start: window.start },
+            ]);
+            if (counter === undefined) throw new Error("quota invariant: the counter was not locked");
+            if (!fits(quota.limitUnits, counter.extraUnits, counter.usedUnits, command.units)) {
+              throw quotaExceeded(
+                command,
+                plan,
+                metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter),
+              );
+            }
+            counter.usedUnits += command.units;
+            counter.updatedAt = now;
+            if (counter.usedUnits > quota.limitUnits + counter.extraUnits) {
+              throw new Error("quota invariant: a consumption overran its window");
+            }
+            recordMoneyEffect(
+              tx,
+              quotaEffect("quota_debit", { ...command, plan: plan.code, key: spec.key.stored }),
+            );
+            return {
+              planCode: plan.code,
+              quota: metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter),
+            } satisfies ConsumeResult;
+          },
+        );
+        if (answer === undefined) throw new Error("quota invariant: a command without an outcome");
+        if (!answer.ok) throw answer.error;
+        return { result: answer.value, replayed: answer.replayed };
       });
     } catch (error) {
       if (error instanceof DomainError && error.reason === "QUOTA_EXCEEDED") {
@@ -253,41 +258,48 @@ export class Quotas {
     orderId: string;
     units: readonly { metric: string; units: bigint }[];
   }): Promise<{ metrics: MetricQuota[] }> {
-    const key = `quota:add:${command.orderId}`;
-    // The order of the lines does not make it another request.
-    const requestFingerprint = fingerprint("AddQuota", {
-      ...command,
-      units: [...command.units].sort((a, b) => (a.metric < b.metric ? -1 : 1)),
-    });
+    const spec = {
+      name: "AddQuota",
+      key: derivedKey("quota:add", command.orderId),
+      // The order of the lines does not make it another request.
+      request: { ...command, units: [...command.units].sort((a, b) => (a.metric < b.metric ? -1 : 1)) },
+    };
     return this.db.transaction(async (tx) => {
-      const replay = await findReplay<{ metrics: MetricQuota[] }>(tx, key, "AddQuota", requestFingerprint);
-      if (replay !== undefined) return replay;
       const now = this.clock.now();
-      const { plan } = await this.#planOf(tx, command.userRef, now);
-      const lines = command.units.map((line, index) => {
-        const quota = requireQuota(plan, line.metric, `units[${index}].metric`);
-        return { line, quota, window: windowAt(quota.window, now, this.timeZone) };
-      });
-      const counters = await this.#lockCounters(
-        tx,
-        command.userRef,
-        lines.map(({ quota, window }) => ({ metric: quota.metric, kind: quota.window, start: window.start })),
+      return runCommand(
+        entityAnswerBook(tx, () => now),
+        spec,
+        async () => {
+          const { plan } = await this.#planOf(tx, command.userRef, now);
+          const lines = command.units.map((line, index) => {
+            const quota = requireQuota(plan, line.metric, `units[${index}].metric`);
+            return { line, quota, window: windowAt(quota.window, now, this.timeZone) };
+          });
+          const counters = await this.#lockCounters(
+            tx,
+            command.userRef,
+            lines.map(({ quota, window }) => ({
+              metric: quota.metric,
+              kind: quota.window,
+              start: window.start,
+            })),
+          );
+          for (const { line } of lines)
+            recordMoneyEffect(
+              tx,
+              quotaEffect("quota_credit", { ...command, ...line, plan: plan.code, key: spec.key.stored }),
+            );
+          return {
+            metrics: lines.map(({ line, quota, window }) => {
+              const counter = counters.find((c) => c.metric === quota.metric);
+              if (counter === undefined) throw new Error("quota invariant: the counter was not locked");
+              counter.extraUnits += line.units;
+              counter.updatedAt = now;
+              return metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter);
+            }),
+          };
+        },
       );
-      const twin = await findReplay<{ metrics: MetricQuota[] }>(tx, key, "AddQuota", requestFingerprint);
-      if (twin !== undefined) return twin;
-      const result = {
-        metrics: lines.map(({ line, quota, window }) => {
-          const counter = counters.find((c) => c.metric === quota.metric);
-          if (counter === undefined) throw new Error("quota invariant: the counter was not locked");
-          counter.extraUnits += line.units;
-          counter.updatedAt = now;
-          return metricQuota(quota.metric, quota.window, quota.limitUnits, window, counter);
-        }),
-      };
-      rememberResult(tx, key, "AddQuota", requestFingerprint, result, now);
-      for (const { line } of lines)
-        recordMoneyEffect(tx, quotaEffect("quota_credit", { ...command, ...line, plan: plan.code, key }));
-      return result;
     });
   }
 
@@ -299,11 +311,17 @@ export class Quotas {
    * activation with activated = false. Throws UNKNOWN_PLAN for a plan that is not sold by period.
    */
   async activatePlan(
-    tx: EntityManager,
-    command: { userRef: string; planCode: string; paymentId: string; now: Date },
+    uow: UnitOfWork,
+    command: { userRef: string; planCode: string; paymentId: string; now: Date; periodMonths?: number },
   ): Promise<PlanActivation> {
+    const tx = entityManagerOf(uow);
     const { userRef, paymentId, now } = command;
-    const plan = this.catalogue.require(command.planCode, "plan_code");
+    // A payment brings the period it bought (frozen at creation): it settles even if the plan has
+    // left the catalogue or lost its period since.
+    const plan =
+      command.periodMonths === undefined
+        ? this.catalogue.require(command.planCode, "plan_code")
+        : planAsBought(this.catalogue.find(command.planCode), command.planCode, command.periodMonths);
     if (plan.periodMonths <= 0) {
       throw new DomainError("UNKNOWN_PLAN", `plan ${plan.code} is not for sale`, {
         fieldViolations: [{ field: "plan_code", description: "must be a plan with a period" }],
@@ -361,15 +379,7 @@ export class Quotas {
     });
     recordEvent(
       tx,
-      userRef,
-      {
-        case: "planActivated",
-        value: {
-          planCode: plan.code,
-          paymentId,
-          ...(until === null ? {} : { until: timestampFromDate(until) }),
-        },
-      },
+      { kind: "planActivated", userRef, planCode: plan.code, paymentId, until: until ?? undefined },
       now,
     );
     // Written now, so that a second call in the same transaction finds this activation.
@@ -458,11 +468,10 @@ function compareKeys(
  * The idempotency key of a ConsumeQuota call. `ref` is the caller's reference and only unique per
  * user, so the key names the user; the ref is hashed so that the key stays within the 200 characters
  * the idempotency table allows whatever the lengths (128 + 128), and so that a user_ref containing
- * ':' cannot make two (user, ref) pairs spell the same key. The "quota:" prefix keeps these keys apart
- * from wallet keys.
+ * ':' cannot make two (user, ref) pairs spell the same key. Derived keys live apart from callers' keys.
  */
-export function consumeKey(userRef: string, ref: string): string {
-  return `quota:consume:${userRef}:${createHash("sha256").update(ref).digest("base64url")}`;
+export function consumeKey(userRef: string, ref: string): CommandKey {
+  return derivedKey("quota:consume", userRef, createHash("sha256").update(ref).digest("base64url"));
 }
 
 function metricQuota(
@@ -505,4 +514,9 @@ function quotaExceeded(
       resets_at: quota.resetsAt.toISOString(),
     },
   });
+}
+
+function planAsBought(current: PlanConfig | undefined, code: string, periodMonths: number): PlanConfig {
+  const base = current ?? { title: code, quotas: [], priceMinor: 0n, currency: "RUB", isDefault: false };
+  return { ...base, code, periodMonths };
 }

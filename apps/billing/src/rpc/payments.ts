@@ -12,10 +12,19 @@ import {
   PaymentStatus,
   RefundStatus,
 } from "@billing/proto/billing/v1/payments_pb";
-import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../db/payment-entities.js";
-import { PAYMENTS_PAGE_SIZE_MAX, type Payments } from "../payments/payments.js";
-import { creditsFor, formatRubles, topUpPackages } from "../payments/rules.js";
-import type { NotificationOutcomeCode, PaymentView, Purchase, RefundView } from "../payments/types.js";
+import {
+  type AskedPurchase,
+  type CreateTopUpCommand,
+  type NotificationOutcomeCode,
+  PAYMENTS_PAGE_SIZE_MAX,
+  type PaymentPurposeCode,
+  type Payments,
+  type PaymentStatusCode,
+  type PaymentView,
+  type Purchase,
+  type RefundStatusCode,
+  type RefundView,
+} from "../payments/index.js";
 import { validate, type Validator } from "./validate.js";
 
 export interface PaymentsDeps {
@@ -45,46 +54,7 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
     },
 
     async createTopUp(request) {
-      const config = deps.payments.config;
-      const command = validate((v) => {
-        const email = request.customerEmail.trim();
-        const phone = request.customerPhone.trim();
-        v.check(
-          email === "" || (email.length <= 254 && EMAIL.test(email)),
-          "customer_email",
-          "must be an email address like name@example.com",
-        );
-        v.check(
-          phone === "" || PHONE.test(phone),
-          "customer_phone",
-          "must be 11-15 digits in international format, e.g. 79001234567",
-        );
-        if (config.receipts !== undefined) {
-          v.check(
-            email !== "" || phone !== "",
-            "customer_email",
-            "a receipt contact is required (54-FZ): set customer_email or customer_phone",
-          );
-        }
-        v.check(
-          request.returnUrl !== "" || config.returnUrl !== undefined,
-          "return_url",
-          "is required (no default return URL is configured)",
-        );
-        v.check(
-          request.returnUrl === "" || isHttpUrl(request.returnUrl),
-          "return_url",
-          `must be an http(s) URL of at most ${RETURN_URL_MAX} characters`,
-        );
-        return {
-          userRef: v.userRef("user_ref", request.userRef),
-          purchase: purchaseOf(v, request.purchase, deps.payments),
-          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
-          returnUrl: request.returnUrl,
-          customerEmail: email,
-          customerPhone: phone.replace(/^\+/, ""),
-        };
-      });
+      const command = createTopUpCommandOf(request, deps.payments);
       const payment = await deps.payments.createTopUp(command);
       return { payment: toPayment(payment), confirmationUrl: payment.confirmationUrl };
     },
@@ -144,54 +114,71 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
   };
 }
 
-/** Exactly one of package_code, amount_minor, plan_code; packages and bounds from the catalogue. */
-function purchaseOf(v: Validator, purchase: CreateTopUpRequest["purchase"], payments: Payments): Purchase {
+/** CreateTopUp's fields, every violation at once (receipts and the return URL per configuration). */
+function createTopUpCommandOf(request: CreateTopUpRequest, payments: Payments): CreateTopUpCommand {
   const config = payments.config;
-  switch (purchase.case) {
-    case "packageCode": {
-      const packages = topUpPackages(config);
-      const found = packages.find((p) => p.packageCode === purchase.value);
+  return validate((v) => {
+    const email = request.customerEmail.trim();
+    const phone = request.customerPhone.trim();
+    v.check(
+      email === "" || (email.length <= 254 && EMAIL.test(email)),
+      "customer_email",
+      "must be an email address like name@example.com",
+    );
+    v.check(
+      phone === "" || PHONE.test(phone),
+      "customer_phone",
+      "must be 11-15 digits in international format, e.g. 79001234567",
+    );
+    if (config.receipts !== undefined) {
       v.check(
-        found !== undefined,
-        "package_code",
-        `unknown package; offered: ${packages.map((p) => p.packageCode).join(", ")}`,
+        email !== "" || phone !== "",
+        "customer_email",
+        "a receipt contact is required (54-FZ): set customer_email or customer_phone",
       );
-      return {
-        kind: "package",
-        packageCode: purchase.value,
-        amountMinor: found?.amountMinor ?? 0n,
-        credits: found?.credits ?? 0n,
-      };
     }
-    case "amountMinor": {
-      const amountMinor = purchase.value;
-      const credits = creditsFor(amountMinor, config.creditsPerRub);
-      if (amountMinor < config.customMinAmountMinor) {
-        v.check(
-          false,
-          "amount_minor",
-          `must be at least ${config.customMinAmountMinor} kopecks (${formatRubles(config.customMinAmountMinor)} RUB)`,
-        );
-      } else if (amountMinor > config.customMaxAmountMinor) {
-        v.check(
-          false,
-          "amount_minor",
-          `must be at most ${config.customMaxAmountMinor} kopecks (${formatRubles(config.customMaxAmountMinor)} RUB)`,
-        );
-      } else {
-        v.check(
-          credits !== undefined,
-          "amount_minor",
-          "must buy a whole number of credits (a whole number of rubles)",
-        );
-      }
-      return { kind: "amount", amountMinor, credits: credits ?? 0n };
-    }
+    v.check(
+      request.returnUrl !== "" || config.returnUrl !== undefined,
+      "return_url",
+      "is required (no default return URL is configured)",
+    );
+    v.check(
+      request.returnUrl === "" || isHttpUrl(request.returnUrl),
+      "return_url",
+      `must be an http(s) URL of at most ${RETURN_URL_MAX} characters`,
+    );
+    return {
+      userRef: v.userRef("user_ref", request.userRef),
+      purchase: purchaseOf(v, request.purchase, payments),
+      idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+      returnUrl: request.returnUrl,
+      customerEmail: email,
+      customerPhone: phone.replace(/^\+/, ""),
+    };
+  });
+}
+
+/** Exactly one of package_code, amount_minor, plan_code; the payments catalogue resolves it. */
+function purchaseOf(v: Validator, purchase: CreateTopUpRequest["purchase"], payments: Payments): Purchase {
+  const asked = askedPurchaseOf(v, purchase);
+  if (asked === undefined) return { kind: "amount", amountMinor: 0n, credits: 0n };
+  const resolved = payments.resolvePurchase(asked);
+  if ("purchase" in resolved) return resolved.purchase;
+  v.check(false, resolved.violation.field, resolved.violation.description);
+  return { kind: "amount", amountMinor: 0n, credits: 0n };
+}
+
+function askedPurchaseOf(v: Validator, purchase: CreateTopUpRequest["purchase"]): AskedPurchase | undefined {
+  switch (purchase.case) {
+    case "packageCode":
+      return { kind: "package", packageCode: purchase.value };
+    case "amountMinor":
+      return { kind: "amount", amountMinor: purchase.value };
     case "planCode":
       return { kind: "plan", planCode: v.name("plan_code", purchase.value) };
     case undefined:
       v.check(false, "package_code", "set one of package_code, amount_minor or plan_code");
-      return { kind: "amount", amountMinor: 0n, credits: 0n };
+      return undefined;
   }
 }
 

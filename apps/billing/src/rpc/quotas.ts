@@ -4,7 +4,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { QuotaWindowName } from "@billing/config";
 import { type MetricQuotaSchema, QuotaWindow, type QuotaService } from "@billing/proto/billing/v1/quotas_pb";
-import type { MetricQuota, Quotas } from "../quotas/quotas.js";
+import type { MetricQuota, Quotas } from "../quotas/index.js";
 import { validate } from "./validate.js";
 
 export interface QuotaDeps {

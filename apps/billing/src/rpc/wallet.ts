@@ -10,23 +10,21 @@ import {
   TransactionKind,
   type WalletService,
 } from "@billing/proto/billing/v1/wallet_pb";
-import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../db/entities.js";
-import type { Database } from "../db/database.js";
+import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../domain/ledger-codes.js";
 import {
   HOLD_TIMEOUT_DEFAULT_MS,
   HOLD_TIMEOUT_MAX_MS,
   HOLD_TIMEOUT_MIN_MS,
+  type HoldExpectation,
+  type HoldView,
+  type InvariantCheck,
   type Ledger,
-} from "../ledger/ledger.js";
-import { PAGE_SIZE_MAX, readStatement } from "../ledger/statement.js";
-import type { HoldView } from "../ledger/types.js";
-import { type InvariantCheck, verifyLedger } from "../ledger/verify.js";
-import type { HoldExpectation } from "../ledger/hold-expectation.js";
+  PAGE_SIZE_MAX,
+} from "../ledger/index.js";
 import { validate, type Validator } from "./validate.js";
 
 export interface WalletDeps {
   readonly ledger: Ledger;
-  readonly db: Database;
   readonly invariantChecks: readonly InvariantCheck[];
 }
 
@@ -55,14 +53,15 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       };
     },
 
-    async charge(request) {
+    async charge(request, context) {
       const command = validate((v) => ({
         userRef: v.userRef("user_ref", request.userRef),
         operation: v.name("operation", request.operation),
         idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
         reference: v.text("reference", request.reference, { max: 128, required: false }),
       }));
-      const result = await deps.ledger.charge(command);
+      // A call whose caller has gone (deadline, cancel) is dropped before it runs.
+      const result = await deps.ledger.charge(command, context.signal);
       return {
         transferId: result.transferId,
         fundedBy: FUNDING[result.fundedBy],
@@ -73,7 +72,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       };
     },
 
-    async reserve(request) {
+    async reserve(request, context) {
       const command = validate((v) => {
         const timeoutMs =
           request.timeout === undefined
@@ -92,27 +91,33 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
           jobId: v.text("job_id", request.jobId, { max: 128, required: false }),
         };
       });
-      const result = await deps.ledger.reserve(command);
+      const result = await deps.ledger.reserve(command, context.signal);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
-    async commit(request) {
+    async commit(request, context) {
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
-        amount: request.amount === undefined ? undefined : v.nonNegative("amount", request.amount),
+        // amount_credits wins; the deprecated amount is read only without it.
+        amountCredits:
+          request.amountCredits !== undefined
+            ? v.nonNegative("amount_credits", request.amountCredits)
+            : request.amount === undefined
+              ? undefined
+              : v.nonNegative("amount", request.amount),
         expected: expectation(v, request.expected),
       }));
-      const result = await deps.ledger.commit(command);
+      const result = await deps.ledger.commit(command, context.signal);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
-    async release(request) {
+    async release(request, context) {
       const command = validate((v) => ({
         holdId: v.uuid("hold_id", request.holdId),
         reason: v.text("reason", request.reason, { max: 256, required: false }),
         expected: expectation(v, request.expected),
       }));
-      const result = await deps.ledger.release(command);
+      const result = await deps.ledger.release(command, context.signal);
       return { hold: toHold(result.hold), balanceAfter: result.balance };
     },
 
@@ -173,7 +178,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         pageSize: v.pageSize("page_size", request.pageSize, PAGE_SIZE_MAX),
         pageToken: v.text("page_token", request.pageToken, { max: 128, required: false }),
       }));
-      const statement = await readStatement(deps.db.reader(), deps.ledger.accounts, query);
+      const statement = await deps.ledger.statement(query);
       return {
         transactions: statement.entries.map((entry) => ({
           transferId: entry.transferId,
@@ -192,7 +197,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
     },
 
     async verifyLedger() {
-      return verifyLedger(deps.db, deps.invariantChecks);
+      return deps.ledger.verify(deps.invariantChecks);
     },
   };
 }

@@ -24,7 +24,12 @@ import type {
   NotificationQuirk,
   RecordedRequest,
 } from "./types.js";
-import { validateCapture, validateCreatePayment, validateCreateRefund } from "./validation.js";
+import {
+  validateCapture,
+  validateCreatePayment,
+  validateCreateRefund,
+  validateRefundList,
+} from "./validation.js";
 import type { ValidationRules } from "./validation.js";
 
 export interface FakeYooKassaOptions {
@@ -162,9 +167,11 @@ function digest(text: string): Buffer {
 interface RouteMatch {
   readonly endpoint: FakeEndpoint;
   readonly id: string | undefined;
+  /** The query string (only GET /refunds reads it). */
+  readonly query?: URLSearchParams;
 }
 
-function matchApiRoute(method: string, path: string): RouteMatch | undefined {
+function matchApiRoute(method: string, path: string, query: URLSearchParams): RouteMatch | undefined {
   const parts = path.split("/").filter((part) => part !== "");
   // parts[0] === "v3"
   const [, collection, id, action] = parts;
@@ -178,7 +185,10 @@ function matchApiRoute(method: string, path: string): RouteMatch | undefined {
     return undefined;
   }
   if (collection === "refunds" && action === undefined) {
-    if (id === undefined) return method === "POST" ? { endpoint: "refunds.create", id } : undefined;
+    if (id === undefined) {
+      if (method === "GET") return { endpoint: "refunds.list", id, query };
+      return method === "POST" ? { endpoint: "refunds.create", id } : undefined;
+    }
     return method === "GET" ? { endpoint: "refunds.get", id } : undefined;
   }
   return undefined;
@@ -343,6 +353,11 @@ export async function startFakeYooKassa(options: FakeYooKassaOptions): Promise<F
         }
         case "refunds.get":
           return { status: 200, body: JSON.stringify(state.renderRefund(state.getRefund(route.id ?? ""))) };
+        case "refunds.list": {
+          const parsed = validateRefundList(route.query ?? new URLSearchParams());
+          if (!parsed.ok) return errorAnswer(400, "invalid_request", parsed.description, parsed.parameter);
+          return { status: 200, body: JSON.stringify(state.listRefunds(parsed.value)) };
+        }
       }
     } catch (error) {
       return transitionAnswer(error);
@@ -362,9 +377,10 @@ export async function startFakeYooKassa(options: FakeYooKassaOptions): Promise<F
     request: http.IncomingMessage,
     response: http.ServerResponse,
     path: string,
+    query: URLSearchParams,
   ): Promise<void> {
     const method = request.method ?? "GET";
-    const route = matchApiRoute(method, path);
+    const route = matchApiRoute(method, path, query);
     const idempotenceKey = firstHeader(request.headers["idempotence-key"]);
     // Filled in once the request is routed; read by `finish` for the request log.
     const taken: { fault: FakeFault | undefined } = { fault: undefined };
@@ -823,7 +839,7 @@ export async function startFakeYooKassa(options: FakeYooKassaOptions): Promise<F
     const url = new URL(request.url ?? "/", "http://fake.invalid");
     const path = url.pathname;
     if (path.startsWith("/v3/")) {
-      await handleApi(request, response, path);
+      await handleApi(request, response, path, url.searchParams);
       return;
     }
     try {

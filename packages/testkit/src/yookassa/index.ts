@@ -11,6 +11,7 @@ export type {
   FakeFault,
   FakePaymentObject,
   FakePaymentStatus,
+  FakeRefundList,
   FakeRefundObject,
   FakeRefundStatus,
   NotificationDelivery,

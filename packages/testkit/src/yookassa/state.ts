@@ -7,10 +7,17 @@ import type {
   FakeCancellationDetails,
   FakePaymentObject,
   FakePaymentStatus,
+  FakeRefundList,
   FakeRefundObject,
   FakeRefundStatus,
 } from "./types.js";
-import type { ParsedAmount, ParsedCreatePayment, ParsedCreateRefund } from "./validation.js";
+import {
+  encodeCursor,
+  type ParsedAmount,
+  type ParsedCreatePayment,
+  type ParsedCreateRefund,
+  type ParsedRefundList,
+} from "./validation.js";
 
 export interface PaymentRecord {
   readonly id: string;
@@ -351,6 +358,21 @@ export class FakeState {
       ...(refund.description === undefined ? {} : { description: refund.description }),
       ...(refund.metadata === undefined ? {} : { metadata: { ...refund.metadata } }),
       ...(refund.cancellation === undefined ? {} : { cancellation_details: { ...refund.cancellation } }),
+    };
+  }
+
+  /** GET /refunds: newest first, a page of `limit`, `next_cursor` while more remain. */
+  listRefunds(query: ParsedRefundList): FakeRefundList {
+    const matching = [...this.refunds.values()]
+      .reverse()
+      .filter((refund) => query.paymentId === undefined || refund.paymentId === query.paymentId)
+      .filter((refund) => query.status === undefined || refund.status === query.status);
+    const page = matching.slice(query.offset, query.offset + query.limit);
+    const next = query.offset + page.length;
+    return {
+      type: "list",
+      items: page.map((refund) => this.renderRefund(refund)),
+      ...(next < matching.length ? { next_cursor: encodeCursor(next) } : {}),
     };
   }
 

@@ -51,6 +51,13 @@ export interface FakeRefundObject {
   readonly cancellation_details?: FakeCancellationDetails;
 }
 
+/** GET /refunds: one page of refunds. */
+export interface FakeRefundList {
+  readonly type: "list";
+  readonly items: readonly FakeRefundObject[];
+  readonly next_cursor?: string;
+}
+
 /** The API endpoints faults can be attached to. */
 export type FakeEndpoint =
   | "payments.create"
@@ -58,7 +65,8 @@ export type FakeEndpoint =
   | "payments.capture"
   | "payments.cancel"
   | "refunds.create"
-  | "refunds.get";
+  | "refunds.get"
+  | "refunds.list";
 
 export const FAKE_ENDPOINTS: readonly FakeEndpoint[] = [
   "payments.create",
@@ -67,6 +75,7 @@ export const FAKE_ENDPOINTS: readonly FakeEndpoint[] = [
   "payments.cancel",
   "refunds.create",
   "refunds.get",
+  "refunds.list",
 ];
 
 /**

@@ -199,3 +199,44 @@ export function validateCreateRefund(body: unknown, rules: ValidationRules): Val
     return { paymentId, amount, description, metadata, receipt };
   });
 }
+
+export interface ParsedRefundList {
+  readonly paymentId: string | undefined;
+  readonly status: "pending" | "succeeded" | "canceled" | undefined;
+  /** 1–100, default 10, as at YooKassa. */
+  readonly limit: number;
+  /** Position after the last item of the previous page (the fake's cursor). */
+  readonly offset: number;
+}
+
+const REFUND_STATUS_FILTERS = ["pending", "succeeded", "canceled"] as const;
+
+/** GET /refunds: filters payment_id and status, a page of `limit`, continued by `cursor`. */
+export function validateRefundList(query: URLSearchParams): Validated<ParsedRefundList> {
+  return run(() => {
+    const limitText = query.get("limit") ?? "10";
+    const limit = /^\d{1,3}$/.test(limitText) ? Number(limitText) : 0;
+    if (limit < 1 || limit > 100) refuse("limit", "limit must be an integer from 1 to 100");
+    const status = query.get("status") ?? undefined;
+    if (status !== undefined && !(REFUND_STATUS_FILTERS as readonly string[]).includes(status))
+      refuse("status", "status must be pending, succeeded or canceled");
+    const cursor = query.get("cursor");
+    const offset = cursor === null ? 0 : decodeCursor(cursor);
+    if (offset === undefined) refuse("cursor", "cursor is not a next_cursor of an earlier page");
+    return {
+      paymentId: query.get("payment_id") ?? undefined,
+      status: status as ParsedRefundList["status"],
+      limit,
+      offset,
+    };
+  });
+}
+
+export function encodeCursor(offset: number): string {
+  return Buffer.from(`refunds:${offset}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): number | undefined {
+  const match = /^refunds:(\d{1,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}

@@ -4,9 +4,13 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261122000000Ledger } from "./Migration20261122000000Ledger.js";
 import { Migration20261122000100Payments } from "./Migration20261122000100Payments.js";
 import { Migration20261122000200Quotas } from "./Migration20261122000200Quotas.js";
+import { Migration20261202000000DerivedKeys } from "./Migration20261202000000DerivedKeys.js";
+import { Migration20261202000100FrozenPlan } from "./Migration20261202000100FrozenPlan.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261122000000Ledger", class: Migration20261122000000Ledger },
   { name: "Migration20261122000100Payments", class: Migration20261122000100Payments },
   { name: "Migration20261122000200Quotas", class: Migration20261122000200Quotas },
+  { name: "Migration20261202000000DerivedKeys", class: Migration20261202000000DerivedKeys },
+  { name: "Migration20261202000100FrozenPlan", class: Migration20261202000100FrozenPlan },
 ];

@@ -1,7 +1,7 @@
 // Does a hold pay for what its caller expects? The worker commits or releases a job's hold without
 // reading it first, naming the job, user and operation it expects; a hold of another job, user or
 // operation is refused before anything is touched. No I/O.
-import { DomainError } from "../domain/errors.js";
+import { DomainError } from "../../domain/errors.js";
 
 /** What the caller expects; an empty field is not checked. */
 export interface HoldExpectation {

@@ -1,9 +1,8 @@
 // VerifyLedger's payment invariants: every succeeded top-up credited exactly once with its credits,
 // no TOP_UP transfer without a succeeded top-up, every refund's take-back recorded once, and each
 // payment's refunded amount the sum of its succeeded refunds. Plain SQL in VerifyLedger's snapshot.
-import type { EntityManager } from "../db/database.js";
-import type { LedgerViolation } from "../ledger/types.js";
-import type { InvariantCheck } from "../ledger/verify.js";
+import type { EntityManager } from "../../db/database.js";
+import type { InvariantCheck, LedgerViolation } from "../../ledger/index.js";
 
 const LIMIT = 100;
 

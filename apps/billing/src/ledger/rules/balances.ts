@@ -1,5 +1,5 @@
-// Pure ledger arithmetic (TigerBeetle semantics). Both the write path and VerifyLedger's replay use
-// these functions, so "stored balance = replay of transfers" compares like with like.
+// Pure ledger arithmetic (TigerBeetle semantics) of the write path. VerifyLedger replays the same
+// semantics independently, in SQL (store/verify.ts), so each checks the other.
 
 export interface AccountBalances {
   debitsPending: bigint;

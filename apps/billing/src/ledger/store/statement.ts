@@ -1,10 +1,10 @@
 // A user's statement: the transfers that touched their accounts, newest first, each with the change
 // of the available balance and the balance after it. Paged by an opaque token (the last seq seen).
-import type { EntityManager } from "../db/database.js";
-import type { AssetCode, TransferKind } from "../db/entities.js";
-import { DomainError } from "../domain/errors.js";
+import type { EntityManager } from "../../db/database.js";
+import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
+import { DomainError } from "../../domain/errors.js";
 import type { AccountDirectory } from "./accounts.js";
-import type { Statement, StatementEntry } from "./types.js";
+import type { Statement, StatementEntry } from "../types.js";
 
 export const PAGE_SIZE_DEFAULT = 20;
 export const PAGE_SIZE_MAX = 100;

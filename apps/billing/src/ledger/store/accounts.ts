@@ -4,11 +4,10 @@
 // transactions rarely share one. User accounts are locked together with the shards a transaction
 // touches, in ascending id order, so transactions never deadlock.
 import { LockMode } from "@mikro-orm/postgresql";
-import type { Database, EntityManager } from "../db/database.js";
-import { type AssetCode, LedgerAccount, ASSETS } from "../db/entities.js";
-import { DomainError } from "../domain/errors.js";
-import { available, reserved } from "./balances.js";
-import type { Balance } from "./types.js";
+import type { Database, EntityManager } from "../../db/database.js";
+import { LedgerAccount } from "../../db/entities.js";
+import { type AssetCode, ASSETS } from "../../domain/ledger-codes.js";
+import { accountNotFound } from "../rules/errors.js";
 
 /** Counterparties of user accounts. Their balances may be negative; users' never. */
 export const SYSTEM = {
@@ -63,7 +62,7 @@ export class AccountDirectory {
   }
 
   /** Round robin over the shards: concurrent transactions of this instance use different ones. */
-  #nextShard(): number {
+  nextShard(): number {
     this.#shardCursor = (this.#shardCursor + 1) % this.shards;
     return this.#shardCursor;
   }
@@ -97,11 +96,11 @@ export class AccountDirectory {
     }[],
   ): Promise<Map<string, LockedAccounts>> {
     const userRefs = [...new Set(requests.map((r) => r.userRef))];
-    const shard = this.#nextShard();
+    const shard = this.nextShard();
     const systemIds = [
       ...new Set(
         requests.flatMap((r) => [
-          ...r.systems.map((s) => this.#id(s.name, s.asset, shard)),
+          ...r.systems.map((s) => this.systemId(s.name, s.asset, shard)),
           ...(r.pinned ?? []),
         ]),
       ),
@@ -124,7 +123,7 @@ export class AccountDirectory {
         freeOperations,
         user: (asset) => (asset === "CREDITS" ? credits : freeOperations),
         system: (name, asset) => {
-          const row = byId.get(this.#id(name, asset, shard));
+          const row = byId.get(this.systemId(name, asset, shard));
           if (row === undefined)
             throw new Error(`ledger invariant: system account ${name}/${asset} was not locked`);
           return row;
@@ -151,27 +150,12 @@ export class AccountDirectory {
     return { credits, freeOperations };
   }
 
-  #id(name: SystemAccount, asset: AssetCode, shard: number): bigint {
+  systemId(name: SystemAccount, asset: AssetCode, shard: number): bigint {
     const id = this.#systemIds.get(systemKey(name, asset, shard));
     if (id === undefined)
       throw new Error(`ledger invariant: system account ${name}/${asset}#${shard} missing`);
     return id;
   }
-}
-
-export function balanceOf(accounts: { credits: LedgerAccount; freeOperations: LedgerAccount }): Balance {
-  return {
-    creditsAvailable: available(accounts.credits),
-    creditsReserved: reserved(accounts.credits),
-    freeOperationsAvailable: available(accounts.freeOperations),
-    freeOperationsReserved: reserved(accounts.freeOperations),
-  };
-}
-
-export function accountNotFound(userRef: string): DomainError {
-  return new DomainError("ACCOUNT_NOT_FOUND", `no account for ${userRef}; call OpenAccount first`, {
-    metadata: { user_ref: userRef },
-  });
 }
 
 function systemKey(owner: string, asset: string, shard: number): string {

@@ -1,0 +1,129 @@
+// Charge and Reserve on a batch session: the funding rule picks the source, one transfer moves it
+// (posted for a charge, pending for a hold), and the price is frozen into the hold.
+import { randomUUID } from "node:crypto";
+import type { AssetCode, FundingSourceCode } from "../domain/ledger-codes.js";
+import { accountNotFound, insufficientFunds } from "./rules/errors.js";
+import { available } from "./rules/balances.js";
+import { chooseFunding, type Funding } from "./rules/funding.js";
+import type { AccountState } from "./rules/transfers.js";
+import { balanceOf, holdView } from "./rules/views.js";
+import type { BatchSession } from "./store/batch-session.js";
+import type { HoldState } from "./store/rows.js";
+import type { ChargeResult, HoldResult } from "./types.js";
+
+export interface ChargeCommand {
+  userRef: string;
+  operation: string;
+  idempotencyKey: string;
+  reference: string;
+}
+
+export interface ReserveCommand {
+  userRef: string;
+  operation: string;
+  idempotencyKey: string;
+  timeoutMs: number;
+  jobId: string;
+}
+
+export const FUNDING_ASSET: Readonly<Record<Exclude<FundingSourceCode, "NONE">, AssetCode>> = {
+  FREE_OPERATION: "FREE_OPERATIONS",
+  CREDITS: "CREDITS",
+};
+
+/** Where spending goes: the revenue shard of each asset this batch took. */
+export type RevenueShards = Readonly<Record<AssetCode, bigint>>;
+
+interface Spender {
+  credits: AccountState;
+  freeOperations: AccountState;
+}
+
+function spenderOf(session: BatchSession, userRef: string): Spender {
+  const accounts = session.userAccounts(userRef);
+  if (accounts === undefined) throw accountNotFound(userRef);
+  return accounts;
+}
+
+function fund(spender: Spender, operation: string, priceCredits: bigint): Funding {
+  const balances = { credits: available(spender.credits), freeOperations: available(spender.freeOperations) };
+  const funding = chooseFunding(priceCredits, balances);
+  if (funding === undefined) throw insufficientFunds(operation, priceCredits, balances);
+  return funding;
+}
+
+export function charge(
+  session: BatchSession,
+  revenue: RevenueShards,
+  command: ChargeCommand,
+  priceCredits: bigint,
+): ChargeResult {
+  const spender = spenderOf(session, command.userRef);
+  const funding = fund(spender, command.operation, priceCredits);
+  let transferId = "";
+  if (funding.source !== "NONE") {
+    const asset = FUNDING_ASSET[funding.source];
+    transferId = session.move(
+      "CHARGE",
+      asset,
+      asset === "CREDITS" ? spender.credits : spender.freeOperations,
+      session.account(revenue[asset]),
+      { type: "posted", amount: funding.amount },
+      { userRef: command.userRef, operation: command.operation, reference: command.reference },
+    ).id;
+  }
+  return {
+    transferId,
+    fundedBy: funding.source,
+    amountCredits: funding.source === "CREDITS" ? funding.amount : 0n,
+    amountFreeOperations: funding.source === "FREE_OPERATION" ? 1n : 0n,
+    priceCredits,
+    balance: balanceOf(spender),
+  };
+}
+
+export function reserve(
+  session: BatchSession,
+  revenue: RevenueShards,
+  command: ReserveCommand,
+  priceCredits: bigint,
+): HoldResult {
+  const spender = spenderOf(session, command.userRef);
+  const funding = fund(spender, command.operation, priceCredits);
+  const holdId = randomUUID();
+  let pendingTransferId: string | null = null;
+  let counterpartyAccountId: bigint | null = null;
+  if (funding.source !== "NONE") {
+    const asset = FUNDING_ASSET[funding.source];
+    counterpartyAccountId = revenue[asset];
+    pendingTransferId = session.move(
+      "HOLD",
+      asset,
+      asset === "CREDITS" ? spender.credits : spender.freeOperations,
+      session.account(revenue[asset]),
+      { type: "pending", amount: funding.amount },
+      { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
+    ).id;
+  }
+  const hold: HoldState = {
+    id: holdId,
+    userRef: command.userRef,
+    operation: command.operation,
+    jobId: command.jobId === "" ? null : command.jobId,
+    fundedBy: funding.source,
+    amount: funding.amount,
+    priceCredits,
+    state: "PENDING",
+    pendingTransferId,
+    resolutionTransferId: null,
+    postedAmount: null,
+    resolutionReason: null,
+    refundTransferId: null,
+    expiresAt: new Date(session.now.getTime() + command.timeoutMs),
+    createdAt: session.now,
+    resolvedAt: null,
+    counterpartyAccountId,
+  };
+  session.addHold(hold);
+  return { hold: holdView(hold), balance: balanceOf(spender) };
+}

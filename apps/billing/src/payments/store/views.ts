@@ -1,0 +1,40 @@
+// Stored rows as the views payments answers with (plain data, bigint money).
+import type { PaymentView, RefundView } from "../types.js";
+import type { PaymentRow, RefundRow } from "./store.js";
+
+export function viewOf(payment: PaymentRow): PaymentView {
+  return {
+    paymentId: payment.id,
+    providerPaymentId: payment.providerPaymentId ?? "",
+    userRef: payment.userRef,
+    status: payment.status,
+    purpose: payment.purpose,
+    amountMinor: payment.amountMinor,
+    currency: payment.currency,
+    credits: payment.credits,
+    planCode: payment.planCode ?? "",
+    packageCode: payment.packageCode ?? "",
+    // Only a payment still waiting for the payer has somewhere to send them.
+    confirmationUrl: payment.status === "PENDING" ? (payment.confirmationUrl ?? "") : "",
+    cancellationParty: payment.cancellationParty ?? "",
+    cancellationReason: payment.cancellationReason ?? "",
+    refundedAmountMinor: payment.refundedAmountMinor,
+    test: payment.test ?? false,
+    createdAt: payment.createdAt,
+    updatedAt: payment.updatedAt,
+    creditedAt: payment.creditedAt ?? undefined,
+  };
+}
+
+export function refundViewOf(refund: RefundRow): RefundView {
+  return {
+    refundId: refund.id,
+    providerRefundId: refund.providerRefundId ?? "",
+    paymentId: refund.paymentId,
+    status: refund.status,
+    amountMinor: refund.amountMinor,
+    creditsReversed: refund.creditsReversed ?? 0n,
+    reason: refund.reason,
+    createdAt: refund.createdAt,
+  };
+}
