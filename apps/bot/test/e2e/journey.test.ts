@@ -20,7 +20,7 @@ afterAll(async () => {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const isPhoto = (m: TgMessage) => m.photo !== undefined;
 const buttons = (m: TgMessage) => (m.reply_markup?.inline_keyboard ?? []).flat().map((b) => b.text);
-const balanceOf = (userId: number) => stack.client.wallet.getBalance({ userRef: `telegram:${userId}` });
+const balanceOf = (userId: number) => stack.admin.wallet.getBalance({ userRef: `telegram:${userId}` });
 const jobIdOf = (result: TgMessage): string => {
   const again = (result.reply_markup?.inline_keyboard ?? [])
     .flat()
