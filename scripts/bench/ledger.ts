@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createBillingClient } from "@billing/client";
 import { dropDatabase, freePort, testDatabase, testToken } from "@billing/testkit";
+import { type FloodStats, startFlood } from "./flood.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8_000);
@@ -92,7 +93,8 @@ async function startBilling(): Promise<Server> {
   await waitUntilReady(`http://127.0.0.1:${metricsPort}/readyz`, child);
   return {
     url: `http://127.0.0.1:${port}`,
-    token: bot.token,
+    // Charge is an operator's call (no app's scope has it); the load charges as admin.
+    token: admin.token,
     adminToken: admin.token,
     child,
     stop: stopper(child, () => database.drop()),
@@ -196,6 +198,7 @@ const implementations: [string, () => Promise<Server>][] = [
 ];
 
 const results: Result[] = [];
+const floods = new Map<string, FloodStats | undefined>();
 console.log(
   `Charge over gRPC: ${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts`,
 );
@@ -204,11 +207,15 @@ for (const [implementation, start] of implementations) {
   try {
     const prefix = `bench-${implementation}`;
     await seed(server, prefix);
-    for (const [scenario, hot] of [
-      ["random accounts", false],
-      ["one hot account", true],
+    for (const [scenario, hot, flooded] of [
+      ["random accounts", false, false],
+      ["one hot account", true, false],
+      ["random + flood", false, true],
     ] as const) {
+      // A second process floods unauthenticated 1 MiB bodies (scripts/bench/flood.ts) during the load.
+      const flood = flooded ? startFlood(server.url) : undefined;
       const measured = await load(server, prefix, hot);
+      floods.set(implementation, await flood?.stop());
       results.push({ implementation, scenario, ...measured, peakRssMb: peakRssMb(server.child.pid) });
     }
   } finally {
@@ -224,6 +231,14 @@ console.log(
 for (const r of results) {
   console.log(
     `${r.implementation.padEnd(15)}${r.scenario.padEnd(18)}${pad(r.perSecond.toFixed(0), 11)}${pad(r.p50Ms.toFixed(1), 9)}${pad(r.p99Ms.toFixed(1), 9)}${pad(r.peakRssMb, 13)}  ${JSON.stringify(r.failures)}`,
+  );
+}
+for (const [implementation, flood] of floods) {
+  const rate = (scenario: string) =>
+    results.find((r) => r.implementation === implementation && r.scenario === scenario)?.perSecond ?? 0;
+  const share = (100 * rate("random + flood")) / Math.max(1, rate("random accounts"));
+  console.log(
+    `${implementation} under flood: ${share.toFixed(0)} % of random accounts; flood ${JSON.stringify(flood)}`,
   );
 }
 process.exit(0);
