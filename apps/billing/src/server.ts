@@ -123,6 +123,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         maxCallsPerConnection: limits.maxStreamsPerConnection,
       }),
       isReady: acceptingCalls,
+      unauthenticatedDelayMs: limits.unauthenticatedDelayMs,
       log,
       registry,
     }),

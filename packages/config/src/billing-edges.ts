@@ -33,6 +33,8 @@ export const edgeLimitsShape = {
   BILLING_REQUEST_BODY_TIMEOUT_MS: positiveInt(10_000, 600_000),
   /** Deadline of a call that sends no grpc-timeout / connect-timeout-ms. */
   BILLING_DEFAULT_DEADLINE_MS: positiveInt(30_000, 300_000),
+  /** A call without a valid token is answered after this pause (a flood then sends far fewer). */
+  BILLING_UNAUTHENTICATED_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(1_000),
   /** How often PostgreSQL's reachability is probed for health and /readyz. */
   BILLING_DB_PROBE_INTERVAL_MS: positiveInt(1_000, 60_000),
 };
@@ -49,6 +51,7 @@ export interface EdgeLimits {
   requestBodyTimeoutMs: number;
   defaultDeadlineMs: number;
   dbProbeIntervalMs: number;
+  unauthenticatedDelayMs: number;
 }
 
 export function edgeLimitsOf(env: EdgeEnv): EdgeLimits {
@@ -62,5 +65,6 @@ export function edgeLimitsOf(env: EdgeEnv): EdgeLimits {
     requestBodyTimeoutMs: env.BILLING_REQUEST_BODY_TIMEOUT_MS,
     defaultDeadlineMs: env.BILLING_DEFAULT_DEADLINE_MS,
     dbProbeIntervalMs: env.BILLING_DB_PROBE_INTERVAL_MS,
+    unauthenticatedDelayMs: env.BILLING_UNAUTHENTICATED_DELAY_MS,
   };
 }

@@ -118,6 +118,7 @@ describe("billing edge configuration", () => {
       requestBodyTimeoutMs: 10_000,
       defaultDeadlineMs: 30_000,
       dbProbeIntervalMs: 1_000,
+      unauthenticatedDelayMs: 1_000,
     });
     const tuned = parseEnv(billingEnvSchema, {
       ...valid,

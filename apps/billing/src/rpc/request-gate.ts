@@ -24,11 +24,13 @@ export interface RequestGateOptions {
   admission: Admission;
   /** False while starting or shutting down. */
   isReady: () => boolean;
+  /** Pause before answering UNAUTHENTICATED (0 = none); at most MAX_DELAYED calls wait at once. */
+  unauthenticatedDelayMs: number;
   log: Logger;
   registry: Registry;
 }
 
-export function createRequestGate(options: RequestGateOptions): (context: HandlerContext) => void {
+export function createRequestGate(options: RequestGateOptions): (context: HandlerContext) => Promise<void> {
   const refused = new Counter({
     name: "billing_rpc_refused_total",
     help: "Calls refused before their body was read, by procedure and gRPC code.",
@@ -42,7 +44,8 @@ export function createRequestGate(options: RequestGateOptions): (context: Handle
     registers: [options.registry],
   });
   const anonymousLog = new LogBudget(ANONYMOUS_LOG_LINES_PER_SECOND);
-  return (context) => {
+  let delayed = 0;
+  return async (context) => {
     const procedure = `${context.service.typeName}/${context.method.name}`;
     try {
       admitCall(context, procedure, options);
@@ -58,6 +61,12 @@ export function createRequestGate(options: RequestGateOptions): (context: Handle
           { procedure, code, scope, refused: wire.rawMessage, ...(suppressed > 0 ? { suppressed } : {}) },
           "rpc",
         );
+      }
+      // A tarpit: a flood without a token waits for each answer (its stream's flow-control
+      // window is all it holds meanwhile); the number waiting is bounded.
+      if (wire.code === Code.Unauthenticated && options.unauthenticatedDelayMs > 0 && delayed < MAX_DELAYED) {
+        delayed++;
+        await pause(options.unauthenticatedDelayMs, context.signal).finally(() => delayed--);
       }
       throw wire;
     }
@@ -80,6 +89,19 @@ export function createRequestGate(options: RequestGateOptions): (context: Handle
 }
 
 const ANONYMOUS_LOG_LINES_PER_SECOND = 20;
+const MAX_DELAYED = 1_000;
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
 
 /** At most `perSecond` lines a second; `take()` says how many were skipped since, or undefined to skip. */
 class LogBudget {

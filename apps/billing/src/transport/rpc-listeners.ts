@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import type { EdgeLimits } from "@billing/config";
 
 const IDLE_CLOSE_GRACE_MS = 1_000;
+const INITIAL_WINDOW_BYTES = 16 * 1024;
 
 export type RpcHandler = (
   req: IncomingMessage | http2.Http2ServerRequest,
@@ -37,7 +38,12 @@ export interface RpcListeners {
 export async function startRpcListeners(options: RpcListenersOptions): Promise<RpcListeners> {
   const { limits } = options;
   const h2Options: http2.ServerOptions = {
-    settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+    // A small initial window: what a refused stream can push before its refusal (legitimate
+    // requests are a few KiB; larger ones get WINDOW_UPDATEs as they are read).
+    settings: {
+      maxConcurrentStreams: limits.maxStreamsPerConnection,
+      initialWindowSize: INITIAL_WINDOW_BYTES,
+    },
     maxSessionMemory: limits.maxSessionMemoryMb,
   };
   const h2 =

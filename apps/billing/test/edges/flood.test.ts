@@ -23,6 +23,7 @@ describe("flood and slow peers", () => {
         BILLING_HEADERS_TIMEOUT_MS: "300",
         BILLING_IDLE_TIMEOUT_MS: "400",
         BILLING_REQUEST_BODY_TIMEOUT_MS: "400",
+        BILLING_UNAUTHENTICATED_DELAY_MS: "100",
       },
     });
   });
@@ -61,8 +62,8 @@ describe("flood and slow peers", () => {
 
     expect(balances.every((b) => b.freeOperationsAvailable === 4n)).toBe(true);
     expect(answers.filter((a) => a.grpcStatus === Code.Unauthenticated)).toHaveLength(answers.length);
-    // 240 MiB were offered; flow control let through at most a window per stream before the refusal.
-    expect(sent).toBeLessThan(answers.length * 128 * 1024);
+    // 240 MiB were offered; flow control let through at most one 16 KiB window per stream.
+    expect(sent).toBeLessThan(answers.length * 32 * 1024);
     for (const session of sessions) session.close();
   });
 

@@ -33,6 +33,8 @@ export async function startEdgeBilling(options: {
     BILLING_METRICS_PORT: "0",
     BILLING_TOKENS: tokenPairs.map(([, t]) => t.entry).join(","),
     BILLING_OUTBOX_ENABLED: "false",
+    // The fuzz and matrix tests make thousands of calls without a token; the tarpit has its own test.
+    BILLING_UNAUTHENTICATED_DELAY_MS: "0",
     LOG_LEVEL: options.logDestination === undefined ? (process.env.TEST_LOG_LEVEL ?? "silent") : "debug",
     ...options.env,
   });
