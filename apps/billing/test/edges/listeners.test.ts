@@ -4,7 +4,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, envelope, type EdgeBilling, rawGrpc, startEdgeBilling } from "./harness.js";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { startTcpProxy, type TcpProxy, throughProxy } from "./tcp-proxy.js";
 
 /** Linux routes all of 127.0.0.0/8 to loopback: a listener on .2 is not reachable on .1. */
 const HOST = "127.0.0.2";
@@ -59,11 +59,7 @@ describe("default deadline", () => {
     proxy = await startTcpProxy({ host: "127.0.0.1", port: 5432 });
     billing = await startEdgeBilling({
       label: "edge_deadline",
-      databaseUrl: (url) => {
-        const viaProxy = new URL(url);
-        viaProxy.host = `127.0.0.1:${proxy.port}`;
-        return viaProxy.toString();
-      },
+      databaseUrl: (url) => throughProxy(url, proxy),
       env: { BILLING_DEFAULT_DEADLINE_MS: "300", BILLING_HOLD_SWEEP_INTERVAL_MS: "600000" },
     });
   });

@@ -9,7 +9,7 @@ import { HealthCheckResponse_ServingStatus as Status } from "@billing/proto/grpc
 import { waitFor } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeBilling, startEdgeBilling } from "./harness.js";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { startTcpProxy, type TcpProxy, throughProxy } from "./tcp-proxy.js";
 
 const USER = "outage:1";
 const CHARGES = 12;
@@ -22,11 +22,7 @@ describe("PostgreSQL outage", () => {
     proxy = await startTcpProxy({ host: "127.0.0.1", port: 5432 });
     billing = await startEdgeBilling({
       label: "edge_outage",
-      databaseUrl: (url) => {
-        const viaProxy = new URL(url);
-        viaProxy.host = `127.0.0.1:${proxy.port}`;
-        return viaProxy.toString();
-      },
+      databaseUrl: (url) => throughProxy(url, proxy),
       env: {
         BILLING_DB_PROBE_INTERVAL_MS: "100",
         // No background transactions: the only COMMITs are this test's calls.

@@ -83,3 +83,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       }),
   };
 }
+
+/** `url` (a PostgreSQL URL) rewritten to go through `proxy`. */
+export function throughProxy(url: string, proxy: TcpProxy): string {
+  const rewritten = new URL(url);
+  rewritten.host = `127.0.0.1:${proxy.port}`;
+  return rewritten.toString();
+}
