@@ -136,6 +136,9 @@ function admitCall(context: HandlerContext, procedure: string, options: RequestG
       });
     }
   }
+  // Long-lived streams (health Watch, reflection) would hold a place for as long as they stay open:
+  // they are bounded per connection (streams) and by their own caps, not by the calls-in-flight budget.
+  if (context.method.methodKind !== "unary") return;
   const ticket = options.admission.admit(context.values.get(CONNECTION) ?? context);
   if (typeof ticket === "string") {
     throw new DomainError("UNAVAILABLE", `too many calls in flight on this ${ticket}; retry shortly`, {
