@@ -22,7 +22,7 @@ export const edgeLimitsShape = {
   /** SETTINGS_MAX_CONCURRENT_STREAMS, and the calls one connection may have running at once. */
   BILLING_MAX_STREAMS_PER_CONNECTION: positiveInt(100, 1_000),
   /** Calls the whole server may have running at once; more are refused as UNAVAILABLE (retryable). */
-  BILLING_MAX_CALLS_IN_FLIGHT: positiveInt(256, 100_000),
+  BILLING_MAX_CALLS_IN_FLIGHT: positiveInt(1_000, 100_000),
   /** nghttp2's buffer budget per connection, in MiB (Node's maxSessionMemory). */
   BILLING_MAX_SESSION_MEMORY_MB: positiveInt(10, 1_024),
   /** A connection with no call running for this long is closed (GOAWAY). */

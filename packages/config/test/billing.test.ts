@@ -111,7 +111,7 @@ describe("billing edge configuration", () => {
     expect(parseEnv(billingEnvSchema, valid).limits).toEqual({
       readMaxBytes: 65_536,
       maxStreamsPerConnection: 100,
-      maxCallsInFlight: 256,
+      maxCallsInFlight: 1_000,
       maxSessionMemoryMb: 10,
       idleTimeoutMs: 30_000,
       headersTimeoutMs: 10_000,

@@ -22,7 +22,7 @@ describe("flood and slow peers", () => {
         BILLING_MAX_CALLS_IN_FLIGHT: String(CALLS_IN_FLIGHT),
         BILLING_HEADERS_TIMEOUT_MS: "300",
         BILLING_IDLE_TIMEOUT_MS: "400",
-        BILLING_REQUEST_BODY_TIMEOUT_MS: "400",
+        BILLING_REQUEST_BODY_TIMEOUT_MS: "2000",
         BILLING_UNAUTHENTICATED_DELAY_MS: "100",
       },
     });
