@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createBillingClient } from "@billing/client";
 import { dropDatabase, freePort, type TestDatabase, testDatabase, testToken } from "@billing/testkit";
+import { type FloodStats, startFlood } from "./flood.js";
 import { buildTemplate, copyTemplate, counts, PREFILL, templateExists } from "./prefill.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -96,7 +97,8 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
   await waitUntilReady(`http://127.0.0.1:${metricsPort}/readyz`, child);
   return {
     url: `http://127.0.0.1:${port}`,
-    token: bot.token,
+    // Charge is an operator's call (no app's scope has it); the load charges as admin.
+    token: admin.token,
     adminToken: admin.token,
     workerToken: worker.token,
     child,
@@ -228,24 +230,28 @@ interface Scenario {
   name: string;
   hot: boolean;
   mode: Mode;
+  /** Run while a second process floods unauthenticated 1 MiB bodies. */
+  flooded?: boolean;
 }
 const CHARGE_RANDOM: Scenario = { name: "random accounts", hot: false, mode: "charge" };
 const CHARGE_HOT: Scenario = { name: "one hot account", hot: true, mode: "charge" };
 const PAIRS: Scenario = { name: "reserve → commit", hot: false, mode: "reserve-commit" };
 const PREFILLED: Scenario = { name: "pre-filled ledger", hot: false, mode: "charge" };
+const FLOODED: Scenario = { name: "random + flood", hot: false, mode: "charge", flooded: true };
 
 const implementations: [string, () => Promise<Server>, Scenario[]][] = [
-  ["billing", () => startBilling(), [CHARGE_RANDOM, CHARGE_HOT, PAIRS]],
+  ["billing", () => startBilling(), [CHARGE_RANDOM, CHARGE_HOT, PAIRS, FLOODED]],
   ["billing", startPrefilledBilling, [PREFILLED]],
   [
     "memory",
     () => startBaseline("scripts/bench/memory-server.ts", false),
-    [CHARGE_RANDOM, CHARGE_HOT, PAIRS],
+    [CHARGE_RANDOM, CHARGE_HOT, PAIRS, FLOODED],
   ],
   ["seed", () => startBaseline("scripts/bench/seed-server.ts", true), [CHARGE_RANDOM, CHARGE_HOT]],
 ];
 
 const results: Result[] = [];
+const floods = new Map<string, FloodStats | undefined>();
 console.log(
   `${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
 );
@@ -255,7 +261,10 @@ for (const [implementation, start, scenarios] of implementations) {
     const prefix = `bench-${implementation}`;
     await seed(server, prefix);
     for (const scenario of scenarios) {
+      // A second process floods unauthenticated 1 MiB bodies (scripts/bench/flood.ts) during the load.
+      const flood = scenario.flooded === true ? startFlood(server.url) : undefined;
       const measured = await load(server, prefix, scenario.hot, scenario.mode);
+      if (flood !== undefined) floods.set(implementation, await flood.stop());
       results.push({
         implementation,
         scenario: scenario.name,
@@ -276,6 +285,14 @@ console.log(
 for (const r of results) {
   console.log(
     `${r.implementation.padEnd(15)}${r.scenario.padEnd(20)}${pad(r.perSecond.toFixed(0), 11)}${pad(r.p50Ms.toFixed(1), 9)}${pad(r.p99Ms.toFixed(1), 9)}${pad(r.peakRssMb, 13)}  ${JSON.stringify(r.failures)}`,
+  );
+}
+for (const [implementation, flood] of floods) {
+  const rate = (scenario: string) =>
+    results.find((r) => r.implementation === implementation && r.scenario === scenario)?.perSecond ?? 0;
+  const share = (100 * rate("random + flood")) / Math.max(1, rate("random accounts"));
+  console.log(
+    `${implementation} under flood: ${share.toFixed(0)} % of random accounts; flood ${JSON.stringify(flood)}`,
   );
 }
 printTargets(results);

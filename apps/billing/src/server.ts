@@ -1,9 +1,9 @@
-// The billing server: ConnectRPC (gRPC, gRPC-Web, Connect) on one HTTP/2 port, health and reflection,
-// PostgreSQL through MikroORM, background sweeps, and a graceful shutdown. `startBillingServer` is
-// what main.ts runs and what tests start on port 0.
-import { readFileSync } from "node:fs";
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+// The billing server: ConnectRPC (gRPC, gRPC-Web, Connect) on one HTTP/2 port (and optionally an
+// HTTP/1.1 one), health and reflection, PostgreSQL through MikroORM, background sweeps, and a
+// graceful shutdown. `startBillingServer` is what main.ts runs and what tests start on port 0.
+import { createContextValues } from "@connectrpc/connect";
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { BillingConfig } from "@billing/config";
 import { natsNames } from "@billing/events";
@@ -14,7 +14,7 @@ import {
   type OpsServer,
   startOpsServer,
 } from "@billing/observability";
-import { type Database, migrate, openDatabase } from "./db/database.js";
+import { type Database, migrate, openDatabase, redactConnectionError } from "./db/database.js";
 import { type Clock, systemClock } from "./domain/clock.js";
 import { DomainError } from "./domain/errors.js";
 import { Ledger } from "./ledger/index.js";
@@ -25,12 +25,16 @@ import { Payments, type PlanPurchases, verifyPayments, yooKassaClientOf } from "
 import { BILLING_SERVICES, type BillingContext, routes } from "./routes.js";
 import { createAuthenticator } from "./rpc/auth.js";
 import { createCallInterceptor } from "./rpc/call-interceptor.js";
+import { type DatabaseWatch, watchDatabase } from "./rpc/database-watch.js";
 import { HealthState, ServingStatus } from "./rpc/health.js";
 import { createMoneyObserver } from "./observability/observer.js";
 import { observeMoneyEffects } from "./observability/record.js";
 import { yooKassaObserver } from "./observability/yookassa-metrics.js";
 import { Reports } from "./reports/index.js";
 import { registerReportGauges } from "./reports/gauges.js";
+import { CONNECTION, createRequestGate } from "./rpc/request-gate.js";
+import { Admission } from "./transport/admission.js";
+import { startRpcListeners } from "./transport/rpc-listeners.js";
 
 export interface BillingServerOptions {
   config: BillingConfig;
@@ -49,6 +53,8 @@ export interface BillingServer {
   /** e.g. http://127.0.0.1:50051 */
   readonly url: string;
   readonly port: number;
+  /** The HTTP/1.1 port (Connect, gRPC-Web), when BILLING_HTTP1_PORT is set. */
+  readonly http1Port: number | undefined;
   readonly metricsPort: number;
   readonly health: HealthState;
   /** Resolves once the database is reachable and migrated (health SERVING). */
@@ -58,7 +64,9 @@ export interface BillingServer {
   close(): Promise<void>;
 }
 
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Responses (a statement page, reflection's descriptors) may be larger than any request. */
+const WRITE_MAX_BYTES = 4 * 1024 * 1024;
+const MAX_TIMEOUT_MS = 5 * 60_000;
 const DB_RETRY_MAX_MS = 5_000;
 const HOLD_SWEEP_BATCH = 100;
 const PAYMENT_SWEEP_BATCH = 50;
@@ -66,6 +74,7 @@ const SESSION_DRAIN_MS = 1_000;
 
 export async function startBillingServer(options: BillingServerOptions): Promise<BillingServer> {
   const { config } = options;
+  const { limits } = config;
   const log = options.log ?? createLogger({ app: "billing", level: config.logLevel });
   const clock = options.clock ?? systemClock;
   const registry = createMetricsRegistry("billing");
@@ -80,6 +89,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
   let quotas: Quotas | undefined;
   let relay: OutboxRelay | undefined;
   let payments: Payments | undefined;
+  let databaseWatch: DatabaseWatch | undefined;
   const invariantChecks: InvariantCheck[] = [verifyPayments];
 
   const unavailable = () => new DomainError("UNAVAILABLE", "billing is starting; retry shortly");
@@ -107,55 +117,65 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     invariantChecks,
   };
 
+  const acceptingCalls = () => payments !== undefined && !shuttingDown;
   const { interceptor, tracker } = createCallInterceptor({
-    auth: createAuthenticator(config.tokens),
     log,
     registry,
-    isReady: () => health.serving && !shuttingDown,
+    defaultDeadlineMs: limits.defaultDeadlineMs,
+    onDatabaseUnavailable: () => databaseWatch?.probeNow(),
   });
   const shutdown = new AbortController();
   const handler = connectNodeAdapter({
     routes: routes(context, health),
+    // Authentication, readiness and admission run on the headers, before any body byte is read.
+    requestGate: createRequestGate({
+      auth: createAuthenticator(config.tokens),
+      admission: new Admission({
+        maxCallsInFlight: limits.maxCallsInFlight,
+        maxCallsPerConnection: limits.maxStreamsPerConnection,
+      }),
+      isReady: acceptingCalls,
+      unauthenticatedDelayMs: limits.unauthenticatedDelayMs,
+      log,
+      registry,
+    }),
+    contextValues: (req) => createContextValues().set(CONNECTION, connectionOf(req)),
     interceptors: [interceptor],
     grpc: true,
     grpcWeb: true,
     connect: true,
-    readMaxBytes: MAX_MESSAGE_BYTES,
-    writeMaxBytes: MAX_MESSAGE_BYTES,
-    maxTimeoutMs: 5 * 60_000,
+    readMaxBytes: limits.readMaxBytes,
+    writeMaxBytes: WRITE_MAX_BYTES,
+    maxTimeoutMs: MAX_TIMEOUT_MS,
     shutdownSignal: shutdown.signal,
   });
 
-  const server =
-    config.tls === undefined
-      ? http2.createServer(handler)
-      : http2.createSecureServer(
-          {
-            cert: readFileSync(config.tls.certPath),
-            key: readFileSync(config.tls.keyPath),
-            allowHTTP1: true,
-          },
-          handler,
-        );
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+  const listeners = await startRpcListeners({
+    handler,
+    host: config.host,
+    port: config.port,
+    http1Port: config.http1Port,
+    tls: config.tls,
+    limits,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = listeners.port;
   const ops: OpsServer = await startOpsServer({
+    host: config.metricsHost,
     port: config.metricsPort,
     registry,
     ready: () => health.serving && !shuttingDown,
   });
-  log.info({ port, metrics_port: ops.port, tls: config.tls !== undefined }, "billing listening");
+  log.info(
+    {
+      host: config.host,
+      port,
+      http1_port: listeners.http1Port,
+      metrics_host: config.metricsHost,
+      metrics_port: ops.port,
+      tls: config.tls !== undefined,
+    },
+    "billing listening",
+  );
 
   const timers: NodeJS.Timeout[] = [];
   const ready = (async () => {
@@ -173,7 +193,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         });
         break;
       } catch (error) {
-        log.warn({ attempt, err: redactDatabaseError(error) }, "database not reachable yet; retrying");
+        log.warn({ attempt, err: redactConnectionError(error) }, "database not reachable yet; retrying");
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -236,6 +256,13 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         streamReplicas: config.natsStreamReplicas,
       });
     }
+    databaseWatch = watchDatabase({
+      db,
+      health,
+      intervalMs: limits.dbProbeIntervalMs,
+      log,
+      active: () => !shuttingDown,
+    });
     if (!shuttingDown) health.setAll(ServingStatus.SERVING);
     log.info("billing ready");
   })();
@@ -247,9 +274,9 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       shuttingDown = true;
       health.setAll(ServingStatus.NOT_SERVING);
       for (const timer of timers) clearInterval(timer);
+      databaseWatch?.stop();
       // Stop accepting connections and new streams; let running calls finish within the grace.
-      server.close();
-      for (const session of sessions) session.close();
+      listeners.stopAccepting();
       const grace = new Promise<"timeout">((resolve) =>
         setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref(),
       );
@@ -259,11 +286,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       // Streams (health Watch) end now, after their last message; sessions then close by themselves,
       // and whatever is still open after a short wait is cut.
       shutdown.abort(new DomainError("UNAVAILABLE", "billing is shutting down"));
-      await Promise.race([
-        Promise.all([...sessions].map((session) => new Promise((resolve) => session.once("close", resolve)))),
-        new Promise((resolve) => setTimeout(resolve, SESSION_DRAIN_MS).unref()),
-      ]);
-      for (const session of sessions) session.destroy();
+      await listeners.drain(SESSION_DRAIN_MS);
       await ready.catch(() => undefined);
       // The relay's batch in hand needs the database: stop it first.
       await relay?.stop();
@@ -273,8 +296,9 @@ export async function startBillingServer(options: BillingServerOptions): Promise
     })());
 
   return {
-    url: `${config.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
+    url: `${config.tls === undefined ? "http" : "https"}://${reachableHost(config.host)}:${port}`,
     port,
+    http1Port: listeners.http1Port,
     metricsPort: ops.port,
     health,
     ready,
@@ -295,12 +319,13 @@ function repeat(intervalMs: number, task: () => Promise<void>, log: Logger): Nod
   }, intervalMs).unref();
 }
 
-/** Connection errors may quote the URL; keep the reason, drop any password. */
-function redactDatabaseError(error: unknown): { message: string; code?: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown }).code;
-  return {
-    message: message.replace(/(postgres(?:ql)?:\/\/[^:/@]+:)[^@]*@/gi, "$1***@"),
-    ...(typeof code === "string" ? { code } : {}),
-  };
+/** Where a local client reaches a listener bound to `host` (a wildcard is reached on loopback). */
+function reachableHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** The connection a call arrived on: its HTTP/2 session, or its socket for HTTP/1.1. */
+function connectionOf(req: IncomingMessage | Http2ServerRequest): object {
+  return "stream" in req ? (req.stream.session ?? req.stream) : req.socket;
 }

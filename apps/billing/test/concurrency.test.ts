@@ -28,7 +28,7 @@ describe("concurrency", { timeout: 120_000 }, () => {
 
   it("300 concurrent charges against 4 free operations and 500 credits: exactly 54 succeed", async () => {
     const user = "conc:charges";
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     await bot.openAccount({ userRef: user });
     await billing
       .client("admin")
@@ -50,7 +50,7 @@ describe("concurrency", { timeout: 120_000 }, () => {
 
   it("200 concurrent reserves and charges mixed: holds plus charges never exceed the funds", async () => {
     const user = "conc:mixed";
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     await bot.openAccount({ userRef: user });
     await billing
       .client("admin")
@@ -93,7 +93,7 @@ describe("concurrency", { timeout: 120_000 }, () => {
 
   it("concurrent commit and release of one hold: exactly one wins", async () => {
     const user = "conc:race";
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     const worker = billing.client("worker").wallet;
     await bot.openAccount({ userRef: user });
     const { hold } = await bot.reserve({
@@ -129,7 +129,7 @@ describe("concurrency", { timeout: 120_000 }, () => {
 
   it("100 concurrent OpenAccount calls create the account and grant the starter operations once", async () => {
     const user = "conc:open";
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     const opened = await Promise.all(Array.from({ length: 100 }, () => bot.openAccount({ userRef: user })));
     expect(opened.filter((o) => o.created)).toHaveLength(1);
     expect(await bot.getBalance({ userRef: user })).toMatchObject({ freeOperationsAvailable: 4n });
@@ -141,7 +141,7 @@ describe("concurrency", { timeout: 120_000 }, () => {
 
   it("100 concurrent replays of one key apply once and all answer the same", async () => {
     const user = "conc:replay";
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     await bot.openAccount({ userRef: user });
     const answers = await Promise.all(
       Array.from({ length: 100 }, () =>

@@ -17,7 +17,7 @@ describe("holds", () => {
   });
   afterAll(async () => billing?.close());
 
-  const bot = () => billing.client("bot").wallet;
+  const bot = () => billing.client("admin").wallet;
   const worker = () => billing.client("worker").wallet;
   let next = 0;
   async function userWithCredits(credits: bigint, freeOperations = 0n): Promise<string> {

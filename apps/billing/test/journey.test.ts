@@ -14,7 +14,7 @@ describe("product journey", () => {
   afterAll(async () => billing?.close());
 
   it("new user: 4 free charges, refused, granted 25, two paid charges, refused again; add_text always free", async () => {
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     const admin = billing.client("admin").wallet;
     const user = "telegram:1001";
     const balance = async () => {
@@ -114,7 +114,7 @@ describe("product journey", () => {
   });
 
   it("replays a charge under the same key and refuses the key for another request", async () => {
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     const user = "telegram:1002";
     await bot.openAccount({ userRef: user });
     const first = await bot.charge({ userRef: user, operation: "generate", idempotencyKey: "replay-1" });
@@ -130,7 +130,7 @@ describe("product journey", () => {
   });
 
   it("refunds a charge to the source that paid it, once", async () => {
-    const bot = billing.client("bot").wallet;
+    const bot = billing.client("admin").wallet;
     const admin = billing.client("admin").wallet;
     const user = "telegram:1003";
     await bot.openAccount({ userRef: user });

@@ -72,7 +72,7 @@ describe("outbox relay (in-process billing)", () => {
   });
 
   it("publishes every committed event once under the namespace, and nothing of a rolled-back transaction", async () => {
-    const bot = billing.client("bot");
+    const bot = billing.client("admin");
     await bot.wallet.openAccount({ userRef: "telegram:501" });
     let rolledBack = "";
     await expect(
@@ -112,7 +112,7 @@ describe("outbox relay (in-process billing)", () => {
   });
 
   it("announces an expired hold on billing.hold.expired", async () => {
-    const bot = billing.client("bot");
+    const bot = billing.client("admin");
     await bot.wallet.openAccount({ userRef: "telegram:502" });
     const reserved = await bot.wallet.reserve({
       userRef: "telegram:502",
@@ -159,7 +159,7 @@ describe("outbox relay (billing as a process)", { timeout: 120_000 }, () => {
       },
     });
     let restarted: AppProcess | undefined;
-    const client = createBillingClient({ baseUrl: billing.url, token: billing.tokens.bot });
+    const client = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
     const admin = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
     try {
       // Each user: the starter grant and an operator grant, two balance.changed events.
@@ -235,10 +235,10 @@ describe("outbox relay (billing as a process)", { timeout: 120_000 }, () => {
       BILLING_METRICS_PORT: String(secondMetricsPort),
     });
     const secondMetrics = `http://127.0.0.1:${secondMetricsPort}`;
-    const viaFirst = createBillingClient({ baseUrl: first.url, token: first.tokens.bot });
+    const viaFirst = createBillingClient({ baseUrl: first.url, token: first.tokens.admin });
     const viaSecond = createBillingClient({
       baseUrl: `http://127.0.0.1:${secondPort}`,
-      token: first.tokens.bot,
+      token: first.tokens.admin,
     });
     const clients = [viaFirst, viaSecond];
     try {

@@ -48,7 +48,7 @@ async function rows(): Promise<{ id: string; request_key: string; status: string
 
 it("resumes both creates after a crash with the same keys: two payments at YooKassa, not four", async () => {
   const user = "telegram:6001";
-  const before = createBillingClient({ baseUrl: billing.url, token: billing.tokens.bot, maxAttempts: 1 });
+  const before = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin, maxAttempts: 1 });
   await before.wallet.openAccount({ userRef: user });
   // YooKassa performs both creates at once but answers only after 20 s: billing dies meanwhile.
   fake.injectFault("payments.create", { type: "delay", delayMs: 20_000 }, 2);
@@ -72,7 +72,7 @@ it("resumes both creates after a crash with the same keys: two payments at YooKa
 
   restarted = spawnApp("billing", billing.env);
   await waitForHttpOk(`${billing.metricsUrl}/readyz`, restarted);
-  const after = createBillingClient({ baseUrl: billing.url, token: billing.tokens.bot });
+  const after = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
   try {
     // The caller repeats its request: the same payment, created under the same key.
     const replayed = await after.payments.createTopUp({

@@ -24,7 +24,7 @@ describe("without a YooKassa shop (wallet-only deployment)", () => {
   afterAll(async () => billing?.close());
 
   it("serves ListTopUpOptions and refuses to create top-ups, clearly and storing nothing", async () => {
-    const bot = billing.client("bot");
+    const bot = billing.client("admin");
     expect((await bot.payments.listTopUpOptions({})).packages).toHaveLength(4);
     await bot.wallet.openAccount({ userRef: "telegram:5001" });
     const refused = await bot.payments
@@ -66,7 +66,7 @@ describe("a shop that sends receipts (54-FZ)", () => {
   afterAll(async () => env?.close());
 
   it("asks for a contact, sends a receipt with the payment and with its refund", async () => {
-    const bot = env.billing.client("bot");
+    const bot = env.billing.client("admin");
     const user = "telegram:5101";
     await bot.wallet.openAccount({ userRef: user });
     expect((await bot.payments.listTopUpOptions({})).receiptRequired).toBe(true);
@@ -128,7 +128,7 @@ describe("a live shop (test objects refused)", () => {
   afterAll(async () => env?.close());
 
   it("never offers or credits a payment YooKassa marks as a test", async () => {
-    const bot = env.billing.client("bot");
+    const bot = env.billing.client("admin");
     const user = "telegram:5201";
     await bot.wallet.openAccount({ userRef: user });
     const refused = await bot.payments

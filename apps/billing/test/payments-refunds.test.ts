@@ -25,7 +25,7 @@ function failure(error: unknown) {
 
 /** Opens the user, buys `packageCode` and has it paid and applied; answers the payment. */
 async function paidTopUp(env: BillingWithFake, user: string, key: string, packageCode = "rub_100") {
-  const bot = env.billing.client("bot");
+  const bot = env.billing.client("admin");
   await bot.wallet.openAccount({ userRef: user });
   const created = await bot.payments.createTopUp({
     userRef: user,
@@ -50,7 +50,7 @@ describe("refunds YooKassa completes at once", () => {
   afterAll(async () => env?.close());
   const admin = () => env.billing.client("admin");
   const credits = async (userRef: string) =>
-    (await env.billing.client("bot").wallet.getBalance({ userRef })).creditsAvailable;
+    (await env.billing.client("admin").wallet.getBalance({ userRef })).creditsAvailable;
 
   it("a full refund takes the credits back once, whatever refund.succeeded notifications follow", async () => {
     const user = "telegram:4001";
@@ -119,7 +119,7 @@ describe("refunds YooKassa completes at once", () => {
     expect(again).toMatchObject({ code: "FailedPrecondition", reason: "PAYMENT_STATE" });
     expect(env.fake.listRefunds()).toHaveLength(1);
 
-    const statement = await env.billing.client("bot").wallet.listTransactions({ userRef: user });
+    const statement = await env.billing.client("admin").wallet.listTransactions({ userRef: user });
     expect(statement.transactions.map((t) => [TransactionKind[t.kind], t.amount, t.balanceAfter])).toEqual([
       ["PAYMENT_REFUND", -100n, 0n],
       ["TOP_UP", 100n, 100n],
@@ -166,7 +166,7 @@ describe("refunds YooKassa completes at once", () => {
     const payment = await paidTopUp(env, user, "refund-spent-1");
     for (let i = 0; i < 9; i++) {
       await env.billing
-        .client("bot")
+        .client("admin")
         .wallet.charge({ userRef: user, operation: "generate", idempotencyKey: `spend-${i}` });
     }
     expect(await credits(user)).toBe(10n);
@@ -203,8 +203,8 @@ describe("refunds YooKassa completes at once", () => {
 
   it("refuses refunds of payments that did not succeed", async () => {
     const user = "telegram:4004";
-    await env.billing.client("bot").wallet.openAccount({ userRef: user });
-    const created = await env.billing.client("bot").payments.createTopUp({
+    await env.billing.client("admin").wallet.openAccount({ userRef: user });
+    const created = await env.billing.client("admin").payments.createTopUp({
       userRef: user,
       purchase: { case: "packageCode", value: "rub_100" },
       idempotencyKey: "refund-pending-1",
@@ -242,7 +242,7 @@ describe("refunds YooKassa completes later", () => {
   });
   afterAll(async () => env?.close());
   const credits = async (userRef: string) =>
-    (await env.billing.client("bot").wallet.getBalance({ userRef })).creditsAvailable;
+    (await env.billing.client("admin").wallet.getBalance({ userRef })).creditsAvailable;
 
   it("takes the credits back on refund.succeeded, once, even when it is delivered twice at once", async () => {
     const user = "telegram:4101";

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-const bot = () => env.billing.client("bot");
+const bot = () => env.billing.client("admin");
 const dbUrl = () => env.billing.database.url;
 
 async function status(paymentId: string): Promise<unknown> {
@@ -84,7 +84,7 @@ describe("payments sweep", () => {
     await bot().wallet.openAccount({ userRef: user });
     env.fake.injectFault("payments.create", { type: "drop_connection", performed: true }, 4);
     const before = env.fake.listPayments().length;
-    const once = singleAttemptClient(env.billing, "bot");
+    const once = singleAttemptClient(env.billing, "admin");
     await once.payments
       .createTopUp({
         userRef: user,
@@ -127,7 +127,7 @@ describe("payments sweep", () => {
     await bot().wallet.openAccount({ userRef: user });
     // Down for good: nothing performed, every attempt dropped (the initial call and any sweep).
     env.fake.injectFault("payments.create", { type: "drop_connection" }, 200);
-    const once = singleAttemptClient(env.billing, "bot");
+    const once = singleAttemptClient(env.billing, "admin");
     await once.payments
       .createTopUp({
         userRef: user,

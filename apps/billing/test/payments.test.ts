@@ -25,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => env?.close());
 beforeEach(() => env.fake.clearFaults());
 
-const bot = () => env.billing.client("bot");
+const bot = () => env.billing.client("admin");
 const webhooks = () => env.billing.client("webhooks").payments;
 const admin = () => env.billing.client("admin");
 const dbUrl = () => env.billing.database.url;
@@ -371,7 +371,7 @@ describe("YooKassa failing on create", () => {
     await openUser(user);
     env.fake.injectFault("payments.create", { type: "drop_connection", performed: true }, 4);
     const fakeBefore = env.fake.listPayments().length;
-    const once = singleAttemptClient(env.billing, "bot");
+    const once = singleAttemptClient(env.billing, "admin");
     const lost = await once.payments
       .createTopUp({
         userRef: user,
@@ -407,7 +407,7 @@ describe("YooKassa failing on create", () => {
     const user = "telegram:2204";
     await openUser(user);
     env.fake.injectFault("payments.create", { type: "drop_connection", performed: true }, 4);
-    const once = singleAttemptClient(env.billing, "bot");
+    const once = singleAttemptClient(env.billing, "admin");
     await once.payments
       .createTopUp({
         userRef: user,
@@ -498,7 +498,10 @@ describe("reading and operating", () => {
     const again = await admin().payments.syncPayment({ paymentId: payment.paymentId });
     expect(again.outcome).toBe(NotificationOutcome.UNCHANGED);
     expect(await credits(user)).toBe(100n);
-    const denied = await bot().payments.syncPayment({ paymentId: payment.paymentId }).catch(failure);
+    const denied = await env.billing
+      .client("bot")
+      .payments.syncPayment({ paymentId: payment.paymentId })
+      .catch(failure);
     expect(denied).toMatchObject({ code: "PermissionDenied" });
   });
 

@@ -33,7 +33,7 @@ describe("QuotaService (Europe/Moscow)", () => {
   };
 
   it("lists the configured plans and the time zone, and reports QuotaService in health", async () => {
-    const listed = await billing.client("bot").quotas.listPlans({});
+    const listed = await billing.client("admin").quotas.listPlans({});
     expect(listed.timeZone).toBe("Europe/Moscow");
     expect(
       listed.plans.map((p) => ({
@@ -65,7 +65,7 @@ describe("QuotaService (Europe/Moscow)", () => {
         ],
       },
     ]);
-    const health = await billing.client("bot").health.check({ service: "billing.v1.QuotaService" });
+    const health = await billing.client("admin").health.check({ service: "billing.v1.QuotaService" });
     expect(health.status).toBe(Status.SERVING);
   });
 
@@ -273,9 +273,9 @@ describe("QuotaService (Europe/Moscow)", () => {
 
     // A ref is the caller's reference per user, and apart from wallet idempotency keys.
     expect((await consume("svc:replay-2", "chat_tokens", 6n, "msg-7f2e4b")).quota?.used).toBe(6n);
-    await billing.client("bot").wallet.openAccount({ userRef: user });
+    await billing.client("admin").wallet.openAccount({ userRef: user });
     await billing
-      .client("bot")
+      .client("admin")
       .wallet.charge({ userRef: user, operation: "generate", idempotencyKey: "msg-shared" });
     expect((await consume(user, "chat_tokens", 1n, "msg-shared")).quota?.used).toBe(8n);
   });
@@ -355,8 +355,8 @@ describe("QuotaService (Europe/Moscow)", () => {
       .quotas.setPlan({ userRef: user, planCode: "pro_month", until: timestampFromDate(until) });
     expect([set.userRef, set.planCode, iso(set.until)]).toEqual([user, "pro_month", until.toISOString()]);
 
-    // The service scope (the metered services) and the bot both read quotas.
-    for (const scope of ["service", "bot"] as const) {
+    // The service scope (the metered services) and admin read quotas.
+    for (const scope of ["service", "admin"] as const) {
       const report = await billing.client(scope).quotas.getQuota({ userRef: user });
       expect([report.planCode, iso(report.planUntil)]).toEqual(["pro_month", until.toISOString()]);
       expect(report.metrics.map((m) => [m.metric, QuotaWindow[m.window], m.limit])).toEqual([

@@ -9,13 +9,13 @@ describe("smoke", () => {
   afterAll(async () => billing?.close());
 
   it("answers the price list from configuration", async () => {
-    const prices = await billing.client("bot").wallet.getPriceList({});
+    const prices = await billing.client("admin").wallet.getPriceList({});
     expect(prices.prices.map((p) => [p.operation, p.priceCredits])).toContainEqual(["generate", 10n]);
-    const opened = await billing.client("bot").wallet.openAccount({ userRef: "telegram:1" });
+    const opened = await billing.client("admin").wallet.openAccount({ userRef: "telegram:1" });
     expect(opened.created).toBe(true);
     expect(opened.balance?.freeOperationsAvailable).toBe(4n);
     const charged = await billing
-      .client("bot")
+      .client("admin")
       .wallet.charge({ userRef: "telegram:1", operation: "generate", idempotencyKey: "k1" });
     expect(charged.balanceAfter?.freeOperationsAvailable).toBe(3n);
     const report = await billing.client("admin").wallet.verifyLedger({});

@@ -16,7 +16,7 @@ describe("input validation and call logs", () => {
       env: { LOG_LEVEL: "info" },
       logDestination: { write: (line) => lines.push(line) },
     });
-    await billing.client("bot").wallet.openAccount({ userRef: "valid:1" });
+    await billing.client("admin").wallet.openAccount({ userRef: "valid:1" });
   });
   afterAll(async () => billing?.close());
 
@@ -41,7 +41,7 @@ describe("input validation and call logs", () => {
     });
 
   it("names every bad field at once and writes nothing", async () => {
-    const wallet = billing.client("bot").wallet;
+    const wallet = billing.client("admin").wallet;
     const admin = billing.client("admin").wallet;
     const before = await ledgerRows();
 
@@ -145,7 +145,7 @@ describe("input validation and call logs", () => {
 
   it("logs one JSON line per call with procedure, code, duration and request id, and never the token", async () => {
     lines.length = 0;
-    const wallet = billing.client("bot").wallet;
+    const wallet = billing.client("admin").wallet;
     await wallet.getPriceList({});
     await wallet.getBalance({ userRef: "nobody:2" }).catch(() => undefined);
     const calls = lines
@@ -157,7 +157,7 @@ describe("input validation and call logs", () => {
       expect.objectContaining({
         procedure: "billing.v1.WalletService/GetPriceList",
         code: "ok",
-        scope: "bot",
+        scope: "admin",
         request_id: expect.any(String),
         duration_ms: expect.any(Number),
       }),
@@ -167,6 +167,6 @@ describe("input validation and call logs", () => {
         request_id: expect.any(String),
       }),
     ]);
-    expect(lines.join("")).not.toContain(billing.tokens.bot);
+    expect(lines.join("")).not.toContain(billing.tokens.admin);
   });
 });

@@ -45,7 +45,7 @@ describe("wire compatibility, reflection, health and auth", () => {
       grpc.credentials.createInsecure(),
     );
     const metadata = new grpc.Metadata();
-    metadata.set("authorization", `Bearer ${billing.tokens.bot}`);
+    metadata.set("authorization", `Bearer ${billing.tokens.admin}`);
     const call = <T>(method: string, request: object, md = metadata) =>
       new Promise<T>((resolve, reject) => {
         (
@@ -200,7 +200,7 @@ describe("wire compatibility, reflection, health and auth", () => {
       "PERMISSION_DENIED",
     ]);
     await expect(wallet(billing.tokens.admin).verifyLedger({})).resolves.toMatchObject({ ok: true });
-    await expect(wallet(billing.tokens.worker).getPriceList({})).resolves.toMatchObject({
+    await expect(wallet(billing.tokens.bot).getPriceList({})).resolves.toMatchObject({
       prices: expect.any(Array),
     });
     // Health and reflection need no token.

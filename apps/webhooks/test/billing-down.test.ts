@@ -97,7 +97,7 @@ it("answers 5xx while billing is down and 200 once it is back; YooKassa's redeli
   expect(statuses.at(-1)).toBe(200);
   expect(statuses.slice(0, -1).every((s) => s === 503)).toBe(true);
 
-  const after = createBillingClient({ baseUrl: billing.url, token: billing.tokens.bot });
+  const after = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
   expect((await after.wallet.getBalance({ userRef: user })).creditsAvailable).toBe(1_000n);
   const adminClient = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
   expect(await adminClient.wallet.verifyLedger({})).toMatchObject({ ok: true, violations: [] });

@@ -84,7 +84,7 @@ async function topUp(userRef: string, key: string) {
   return { payment: created.payment, confirmationUrl: created.confirmationUrl };
 }
 
-const credits = async (userRef: string) => (await bot.wallet.getBalance({ userRef })).creditsAvailable;
+const credits = async (userRef: string) => (await admin.wallet.getBalance({ userRef })).creditsAvailable;
 const deliveriesOf = (providerId: string) => fake.deliveries.filter((d) => d.objectId === providerId);
 
 describe("top-up through YooKassa, the webhooks app and billing", () => {
@@ -110,7 +110,7 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
       ["TOP_UP", 100n, 100n, payment.paymentId],
       ["STARTER_GRANT", 4n, 4n, "starter free operations"],
     ]);
-    expect((await bot.payments.getPayment({ paymentId: payment.paymentId })).payment?.status).toBe(
+    expect((await admin.payments.getPayment({ paymentId: payment.paymentId })).payment?.status).toBe(
       PaymentStatus.SUCCEEDED,
     );
     expect(await admin.wallet.verifyLedger({})).toMatchObject({ ok: true, violations: [] });
@@ -146,7 +146,7 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
     expect(await credits(paidUser)).toBe(100n);
     expect(await credits(declinedUser)).toBe(0n);
     const [a, b] = await Promise.all(
-      [paid, declined].map((p) => bot.payments.getPayment({ paymentId: p.paymentId })),
+      [paid, declined].map((p) => admin.payments.getPayment({ paymentId: p.paymentId })),
     );
     expect(a?.payment?.status).toBe(PaymentStatus.SUCCEEDED);
     expect(b?.payment).toMatchObject({
@@ -162,7 +162,7 @@ describe("top-up through YooKassa, the webhooks app and billing", () => {
     await fake.notificationsSettled();
     expect(deliveriesOf(payment.providerPaymentId).map((d) => [d.forged, d.status])).toEqual([[true, 200]]);
     expect(await credits(user)).toBe(0n);
-    expect((await bot.payments.getPayment({ paymentId: payment.paymentId })).payment?.status).toBe(
+    expect((await admin.payments.getPayment({ paymentId: payment.paymentId })).payment?.status).toBe(
       PaymentStatus.PENDING,
     );
     expect(

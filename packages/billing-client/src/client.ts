@@ -8,6 +8,7 @@ import { QuotaService } from "@billing/proto/billing/v1/quotas_pb";
 import { ReportService } from "@billing/proto/billing/v1/reports_pb";
 import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
 import { Health } from "@billing/proto/grpc/health/v1/health_pb";
+import { RetryInfoSchema } from "@billing/proto/google/rpc/error_details_pb";
 
 export interface BillingClientOptions {
   /** e.g. http://127.0.0.1:50051 (h2c) or https://billing.internal:443 */
@@ -37,6 +38,8 @@ export interface BillingClient {
 const RETRYABLE = new Set([Code.Unavailable, Code.Aborted]);
 const BACKOFF_BASE_MS = 50;
 const BACKOFF_MAX_MS = 1_000;
+/** The most a server's RetryInfo may make one pause last (the call's deadline still applies). */
+const RETRY_INFO_MAX_MS = 5_000;
 
 export function createBillingClient(options: BillingClientOptions): BillingClient {
   const maxAttempts = Math.max(1, Math.min(options.maxAttempts ?? 4, 10));
@@ -57,9 +60,10 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
         const connectError = ConnectError.from(error);
         if (!safe || attempt >= maxAttempts || !RETRYABLE.has(connectError.code) || request.signal.aborted)
           throw error;
-        const delayMs =
-          Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const backoffMs = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+        // The server's google.rpc.RetryInfo, when it sends one, sets the least pause.
+        const delayMs = Math.max(backoffMs, retryDelayMs(connectError)) * (0.5 + Math.random() / 2);
+        await pause(delayMs, request.signal);
       }
     }
   };
@@ -78,4 +82,25 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     health: createClient(Health, transport),
     close: () => sessionManager.abort(),
   };
+}
+
+/** The pause a server asked for in google.rpc.RetryInfo (0 if none), bounded. */
+function retryDelayMs(error: ConnectError): number {
+  const delay = error.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  if (delay === undefined) return 0;
+  const ms = Number(delay.seconds) * 1_000 + Math.floor(delay.nanos / 1_000_000);
+  return Math.max(0, Math.min(ms, RETRY_INFO_MAX_MS));
+}
+
+/** Waits `ms`, or less if the call is cancelled or its deadline passes. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { bigintValue, bool, logLevel, natsUrl, port, positiveInt, postgresUrl, token } from "./fields.js";
+import { edgeLimitsOf, edgeLimitsShape, listenHost, optionalPort } from "./billing-edges.js";
 import { natsNamespace, natsStreamReplicas } from "./fields.js";
 import { ianaTimeZone, planCatalogue } from "./quotas.js";
 import { checkPaymentsEnv, paymentsConfigOf, paymentsEnvShape } from "./payments.js";
@@ -69,9 +70,12 @@ const priceList = z
 export const billingEnvSchema = z
   .object({
     DATABASE_URL: postgresUrl,
-    BILLING_HOST: z.string().default("0.0.0.0"),
+    BILLING_HOST: listenHost.default("0.0.0.0"),
     BILLING_PORT: port(50051),
+    BILLING_HTTP1_PORT: optionalPort,
+    BILLING_METRICS_HOST: listenHost.optional(),
     BILLING_METRICS_PORT: port(9464),
+    ...edgeLimitsShape,
     BILLING_TOKENS: scopedTokens,
     BILLING_TLS_CERT: z.string().optional(),
     BILLING_TLS_KEY: z.string().optional(),
@@ -102,7 +106,12 @@ export const billingEnvSchema = z
     createDatabase: env.BILLING_CREATE_DATABASE,
     host: env.BILLING_HOST,
     port: env.BILLING_PORT,
+    http1Port: env.BILLING_HTTP1_PORT,
+    // The metrics port follows BILLING_HOST unless told otherwise: a loopback-only billing keeps
+    // its metrics loopback-only too.
+    metricsHost: env.BILLING_METRICS_HOST ?? env.BILLING_HOST,
     metricsPort: env.BILLING_METRICS_PORT,
+    limits: edgeLimitsOf(env),
     tokens: env.BILLING_TOKENS,
     tls:
       env.BILLING_TLS_CERT !== undefined && env.BILLING_TLS_KEY !== undefined

@@ -87,3 +87,50 @@ describe("billing outbox configuration", () => {
     );
   });
 });
+
+describe("billing edge configuration", () => {
+  it("binds every listener to BILLING_HOST unless BILLING_METRICS_HOST says otherwise", () => {
+    const loopback = parseEnv(billingEnvSchema, { ...valid, BILLING_HOST: "127.0.0.1" });
+    expect([loopback.host, loopback.metricsHost, loopback.http1Port]).toEqual([
+      "127.0.0.1",
+      "127.0.0.1",
+      undefined,
+    ]);
+    const split = parseEnv(billingEnvSchema, {
+      ...valid,
+      BILLING_METRICS_HOST: "10.0.0.5",
+      BILLING_HTTP1_PORT: "50052",
+    });
+    expect([split.host, split.metricsHost, split.http1Port]).toEqual(["0.0.0.0", "10.0.0.5", 50052]);
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_HOST: "http://x:1" })).toThrow(
+      /BILLING_HOST/,
+    );
+  });
+
+  it("has limits a legitimate caller never meets and an attacker always does", () => {
+    expect(parseEnv(billingEnvSchema, valid).limits).toEqual({
+      readMaxBytes: 65_536,
+      maxStreamsPerConnection: 100,
+      maxCallsInFlight: 1_000,
+      maxSessionMemoryMb: 10,
+      idleTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      requestBodyTimeoutMs: 10_000,
+      defaultDeadlineMs: 30_000,
+      dbProbeIntervalMs: 1_000,
+      unauthenticatedDelayMs: 1_000,
+    });
+    const tuned = parseEnv(billingEnvSchema, {
+      ...valid,
+      BILLING_READ_MAX_BYTES: "16384",
+      BILLING_MAX_CALLS_IN_FLIGHT: "50",
+    });
+    expect([tuned.limits.readMaxBytes, tuned.limits.maxCallsInFlight]).toEqual([16_384, 50]);
+    expect(() => parseEnv(billingEnvSchema, { ...valid, BILLING_READ_MAX_BYTES: "0" })).toThrow(
+      /BILLING_READ_MAX_BYTES/,
+    );
+    expect(() =>
+      parseEnv(billingEnvSchema, { ...valid, BILLING_READ_MAX_BYTES: String(8 * 1024 * 1024) }),
+    ).toThrow(/BILLING_READ_MAX_BYTES/);
+  });
+});

@@ -11,42 +11,54 @@ const OPEN_SERVICES = new Set([
   "grpc.reflection.v1alpha.ServerReflection",
 ]);
 
-/** Which scopes may call each RPC ("Service/Method"). admin may call everything. */
-const ALLOWED: Readonly<Record<string, readonly Scope[]>> = {
-  "billing.v1.WalletService/OpenAccount": ["bot", "service"],
-  "billing.v1.WalletService/GetBalance": ["bot", "worker", "service"],
-  "billing.v1.WalletService/GetPriceList": ["bot", "worker", "service"],
-  "billing.v1.WalletService/Charge": ["bot", "service"],
-  "billing.v1.WalletService/Reserve": ["bot", "service"],
-  "billing.v1.WalletService/Commit": ["worker", "service"],
-  "billing.v1.WalletService/Release": ["bot", "worker", "service"],
-  "billing.v1.WalletService/GetHold": ["bot", "worker", "service"],
-  "billing.v1.WalletService/Refund": ["bot", "service"],
-  "billing.v1.WalletService/Grant": [],
-  "billing.v1.WalletService/ListTransactions": ["bot", "service"],
-  "billing.v1.WalletService/VerifyLedger": [],
-  "billing.v1.PaymentService/ListTopUpOptions": ["bot", "service"],
-  "billing.v1.PaymentService/CreateTopUp": ["bot", "service"],
-  "billing.v1.PaymentService/GetPayment": ["bot", "service"],
-  "billing.v1.PaymentService/ListPayments": ["bot", "service"],
-  "billing.v1.PaymentService/HandleNotification": ["webhooks"],
-  "billing.v1.PaymentService/SyncPayment": [],
-  "billing.v1.PaymentService/RefundPayment": [],
-  "billing.v1.QuotaService/ListPlans": ["bot", "service"],
-  "billing.v1.QuotaService/SetPlan": [],
-  "billing.v1.QuotaService/GetQuota": ["bot", "service"],
-  "billing.v1.QuotaService/ConsumeQuota": ["service"],
-  "billing.v1.QuotaService/AddQuota": ["service"],
-  "billing.v1.ReportService/GetProductReport": [],
+/**
+ * What each scope may call ("Service/Method"); admin may call everything. Each list is what that
+ * app really calls (grep its src/ for `billing.wallet.` etc.) and nothing more: a leaked bot token
+ * cannot refund, grant or charge.
+ */
+const CALLS_OF: Readonly<Record<Exclude<Scope, "admin">, readonly string[]>> = {
+  // apps/bot: /start and the menus, paid modes (Reserve → job; Release when publishing fails;
+  // GetHold before delivering a result), the balance screen, top-ups.
+  bot: [
+    "billing.v1.WalletService/OpenAccount",
+    "billing.v1.WalletService/GetPriceList",
+    "billing.v1.WalletService/Reserve",
+    "billing.v1.WalletService/Release",
+    "billing.v1.WalletService/GetHold",
+    "billing.v1.WalletService/ListTransactions",
+    "billing.v1.PaymentService/ListTopUpOptions",
+    "billing.v1.PaymentService/CreateTopUp",
+  ],
+  // apps/worker: the hold of each job, settled once; the balance after, for the result message.
+  worker: [
+    "billing.v1.WalletService/GetHold",
+    "billing.v1.WalletService/Commit",
+    "billing.v1.WalletService/Release",
+    "billing.v1.WalletService/GetBalance",
+  ],
+  // apps/webhooks: YooKassa notifications, handed over.
+  webhooks: ["billing.v1.PaymentService/HandleNotification"],
+  // Internal metered services (README, "Plans and quotas").
+  service: [
+    "billing.v1.QuotaService/GetQuota",
+    "billing.v1.QuotaService/ConsumeQuota",
+    "billing.v1.QuotaService/AddQuota",
+  ],
 };
+
+const ALLOWED = new Map<string, ReadonlySet<Scope>>();
+for (const [scope, procedures] of Object.entries(CALLS_OF) as [Scope, readonly string[]][]) {
+  for (const procedure of procedures)
+    ALLOWED.set(procedure, new Set([...(ALLOWED.get(procedure) ?? []), scope]));
+}
 
 export function isOpen(serviceName: string): boolean {
   return OPEN_SERVICES.has(serviceName);
 }
 
-/** The procedures that a scope may call, for tests and documentation. */
-export function allowedScopes(procedure: string): readonly Scope[] | undefined {
-  return ALLOWED[procedure];
+/** The scopes besides admin that may call `procedure` ("Service/Method"). */
+export function scopesAllowed(procedure: string): readonly Scope[] {
+  return [...(ALLOWED.get(procedure) ?? [])];
 }
 
 export interface Authenticator {
@@ -74,8 +86,7 @@ export function createAuthenticator(tokens: readonly ScopedToken[]): Authenticat
       }
       if (scope === undefined) throw new DomainError("UNAUTHENTICATED", "unknown bearer token");
       if (scope === "admin") return scope;
-      const allowed = ALLOWED[procedure];
-      if (allowed === undefined || !allowed.includes(scope)) {
+      if (ALLOWED.get(procedure)?.has(scope) !== true) {
         throw new DomainError("PERMISSION_DENIED", `scope '${scope}' may not call ${procedure}`, {
           metadata: { scope, procedure },
         });

@@ -1,13 +1,17 @@
-// Every call passes through here once: request id, authentication, readiness, error mapping to the
-// wire, one structured log line, metrics, and the in-flight count that graceful shutdown waits on.
+// Every admitted call passes through here once (the request gate has already authenticated it):
+// request id, a default deadline, control characters refused in every string field, error mapping
+// to the wire, one structured log line, metrics, and the in-flight count that shutdown waits on.
 import { randomUUID } from "node:crypto";
-import { Code, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "@billing/observability";
 import { Histogram, type Registry } from "@billing/observability";
+import { isConnectionFailure } from "../db/database.js";
 import { DomainError } from "../domain/errors.js";
 import { withCallerScope } from "../observability/effects.js";
-import { type Authenticator, isOpen } from "./auth.js";
+import type { Ticket } from "../transport/admission.js";
 import { toWireError } from "./errors.js";
+import { SCOPE, TICKET } from "./request-gate.js";
+import { refuseControlCharacters } from "./validate.js";
 
 export interface CallTracker {
   /** Unary calls running now. */
@@ -17,14 +21,16 @@ export interface CallTracker {
 }
 
 export interface CallInterceptorOptions {
-  auth: Authenticator;
   log: Logger;
   registry: Registry;
-  /** False while starting (database not ready) or shutting down. */
-  isReady: () => boolean;
+  /** Deadline of a unary call whose caller set none. */
+  defaultDeadlineMs: number;
+  /** Called when a call failed because PostgreSQL is unreachable (health re-probes at once). */
+  onDatabaseUnavailable?: () => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TIMEOUT_HEADERS = ["grpc-timeout", "connect-timeout-ms"];
 
 export function createCallInterceptor(options: CallInterceptorOptions): {
   interceptor: Interceptor;
@@ -46,17 +52,20 @@ export function createCallInterceptor(options: CallInterceptorOptions): {
     const requestId = incomingId !== null && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
     const started = performance.now();
     const tracked = !request.stream;
+    // The admission ticket is held until the handler's work is over, even past a deadline.
+    const ticket = request.contextValues.get(TICKET);
+    ticket?.hold();
+    let work: Promise<unknown> | undefined;
     if (tracked) inFlight++;
     let code = "ok";
-    let scope: string | undefined;
     try {
-      if (!isOpen(request.service.typeName)) {
-        scope = options.auth.authorize(procedure, request.header.get("authorization"));
-        if (!options.isReady()) {
-          throw new DomainError("UNAVAILABLE", "billing is starting or shutting down; retry shortly");
-        }
-      }
-      const response = await withCallerScope(scope, () => next(request));
+      if (!request.stream) refuseControlCharacters(request.method.input, request.message);
+      const running = withCallerScope(request.contextValues.get(SCOPE), () => next(request));
+      work = running;
+      const hasDeadline = TIMEOUT_HEADERS.some((name) => request.header.has(name));
+      const response = await (request.stream || hasDeadline
+        ? running
+        : withDeadline(running, options.defaultDeadlineMs));
       response.header.set("x-request-id", requestId);
       return response;
     } catch (error) {
@@ -64,14 +73,23 @@ export function createCallInterceptor(options: CallInterceptorOptions): {
       code = Code[wire.code];
       wire.metadata.set("x-request-id", requestId);
       if (unexpected) options.log.error({ err: error, procedure, request_id: requestId }, "unexpected error");
+      if (isDatabaseOutage(error)) options.onDatabaseUnavailable?.();
       throw wire;
     } finally {
       const durationMs = performance.now() - started;
       duration.observe({ procedure, code }, durationMs / 1000);
       options.log.info(
-        { procedure, code, duration_ms: Math.round(durationMs * 100) / 100, request_id: requestId, scope },
+        {
+          procedure,
+          code,
+          duration_ms: Math.round(durationMs * 100) / 100,
+          request_id: requestId,
+          scope: request.contextValues.get(SCOPE),
+        },
         "rpc",
       );
+      if (work === undefined) ticket?.release();
+      else work.then(release(ticket), release(ticket));
       if (tracked && --inFlight === 0) {
         const waiters = idleWaiters;
         idleWaiters = [];
@@ -87,4 +105,31 @@ export function createCallInterceptor(options: CallInterceptorOptions): {
     idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
   };
   return { interceptor, tracker };
+}
+
+/** The answer, or DEADLINE_EXCEEDED after `ms`; the work itself runs on (its ticket stays held). */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new ConnectError(`no answer within the default deadline of ${ms} ms`, Code.DeadlineExceeded)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function release(ticket: Ticket | undefined): () => void {
+  return () => ticket?.release();
+}
+
+function isDatabaseOutage(error: unknown): boolean {
+  return error instanceof DomainError
+    ? error.detail.metadata?.cause === "database"
+    : isConnectionFailure(error);
 }

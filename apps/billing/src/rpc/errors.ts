@@ -2,13 +2,16 @@
 // (domain "billing.v1", stable reason) and typed details. Anything else becomes INTERNAL with no
 // internals in the message.
 import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InsufficientFundsSchema } from "@billing/proto/billing/v1/errors_pb";
 import {
   BadRequestSchema,
   ErrorInfoSchema,
   QuotaFailureSchema,
+  RetryInfoSchema,
 } from "@billing/proto/google/rpc/error_details_pb";
+import { databaseUnavailable, isConnectionFailure } from "../db/database.js";
 import { DomainError, type ErrorReason } from "../domain/errors.js";
 
 export const ERROR_DOMAIN = "billing.v1";
@@ -73,8 +76,21 @@ export function toConnectError(error: DomainError): ConnectError {
   if (detail.quotaViolations !== undefined) {
     details.push({ desc: QuotaFailureSchema, value: { violations: [...detail.quotaViolations] } });
   }
-  return new ConnectError(error.message, CODE_OF[error.reason], undefined, details);
+  const code = CODE_OF[error.reason];
+  if (code === Code.Unavailable) {
+    const delayMs = RETRY_DELAY_MS[detail.metadata?.cause ?? ""] ?? RETRY_DELAY_DEFAULT_MS;
+    details.push({ desc: RetryInfoSchema, value: { retryDelay: durationFromMs(delayMs) } });
+  }
+  return new ConnectError(error.message, code, undefined, details);
 }
+
+/** How long a caller should wait before retrying an UNAVAILABLE call, by its ErrorInfo `cause`. */
+const RETRY_DELAY_MS: Readonly<Record<string, number>> = {
+  overloaded: 100,
+  not_ready: 500,
+  database: 500,
+};
+const RETRY_DELAY_DEFAULT_MS = 250;
 
 /**
  * Maps anything thrown by a handler to what goes on the wire. ConnectErrors raised by the framework
@@ -82,6 +98,9 @@ export function toConnectError(error: DomainError): ConnectError {
  */
 export function toWireError(error: unknown): { wire: ConnectError; unexpected: boolean } {
   if (error instanceof DomainError) return { wire: toConnectError(error), unexpected: false };
+  // Reads outside a transaction meet a dropped connection raw; it is an outage, not a bug.
+  if (isConnectionFailure(error))
+    return { wire: toConnectError(databaseUnavailable(false)), unexpected: false };
   if (error instanceof ConnectError)
     return { wire: error, unexpected: error.code === Code.Internal || error.code === Code.Unknown };
   return {

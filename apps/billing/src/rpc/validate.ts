@@ -1,10 +1,14 @@
 // Input validation at the edge: each check adds a field violation; `done()` throws one
 // INVALID_ARGUMENT listing all of them, so a caller fixes every field in one round trip.
+import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { invalidFields, type FieldViolation } from "../domain/errors.js";
 
 const USER_REF = /^[A-Za-z0-9:_.@-]{1,128}$/;
 const KEY = /^[\x21-\x7e]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** C0 controls but tab, LF and CR; DEL; C1 controls. PostgreSQL refuses NUL in text and jsonb. */
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+const NESTING_MAX = 16;
 
 export class Validator {
   readonly #violations: FieldViolation[] = [];
@@ -33,8 +37,7 @@ export class Validator {
   text(field: string, value: string, options: { max: number; required: boolean }): string {
     if (options.required && value.trim() === "") this.#fail(field, "is required");
     else if (value.length > options.max) this.#fail(field, `must be at most ${options.max} characters`);
-    else if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value))
-      this.#fail(field, "must not contain control characters");
+    else if (CONTROL_CHARACTER.test(value)) this.#fail(field, "must not contain control characters");
     return value;
   }
 
@@ -76,4 +79,72 @@ export function validate<T>(check: (v: Validator) => T): T {
   const result = check(validator);
   validator.done();
   return result;
+}
+
+/**
+ * Refuses, before any handler sees the request, every string field (nested messages, lists and
+ * maps included) that holds a control character or an unpaired surrogate; each is named in proto
+ * notation, e.g. `customer_email` or `units[2].metric`.
+ */
+export function refuseControlCharacters(schema: DescMessage, message: object): void {
+  const violations: FieldViolation[] = [];
+  visitStrings(schema, message, "", 0, (field, value) => {
+    if (CONTROL_CHARACTER.test(value))
+      violations.push({ field, description: "must not contain control characters" });
+    else if (!value.isWellFormed()) violations.push({ field, description: "must be well-formed Unicode" });
+  });
+  if (violations.length > 0) throw invalidFields(violations);
+}
+
+type StringVisitor = (field: string, value: string) => void;
+
+function visitStrings(
+  schema: DescMessage,
+  message: object,
+  prefix: string,
+  depth: number,
+  visit: StringVisitor,
+) {
+  if (depth > NESTING_MAX) return;
+  const values = message as Record<string, unknown>;
+  for (const field of schema.fields) {
+    let value: unknown;
+    if (field.oneof === undefined) value = values[field.localName];
+    else {
+      const chosen = values[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
+      if (chosen?.case !== field.localName) continue;
+      value = chosen.value;
+    }
+    if (value !== undefined) visitField(field, value, `${prefix}${field.name}`, depth, visit);
+  }
+}
+
+function visitField(field: DescField, value: unknown, path: string, depth: number, visit: StringVisitor) {
+  switch (field.fieldKind) {
+    case "scalar":
+      if (field.scalar === ScalarType.STRING) visit(path, value as string);
+      return;
+    case "message":
+      visitStrings(field.message, value as object, `${path}.`, depth + 1, visit);
+      return;
+    case "list":
+      for (const [index, item] of (value as unknown[]).entries()) {
+        if (field.listKind === "message")
+          visitStrings(field.message, item as object, `${path}[${index}].`, depth + 1, visit);
+        else if (field.listKind === "scalar" && field.scalar === ScalarType.STRING)
+          visit(`${path}[${index}]`, item as string);
+      }
+      return;
+    case "map":
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        if (field.mapKey === ScalarType.STRING) visit(`${path}[key]`, key);
+        if (field.mapKind === "message")
+          visitStrings(field.message, item as object, `${path}[${key}].`, depth + 1, visit);
+        else if (field.mapKind === "scalar" && field.scalar === ScalarType.STRING)
+          visit(`${path}[${key}]`, item as string);
+      }
+      return;
+    case "enum":
+      return;
+  }
 }

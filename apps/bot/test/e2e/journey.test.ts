@@ -22,7 +22,7 @@ const isPhoto = (m: TgMessage) => m.photo !== undefined;
 const buttons = (m: TgMessage) => (m.reply_markup?.inline_keyboard ?? []).flat().map((b) => b.text);
 const isUploadPhoto = (call: TgCallRecord, chatId: number) =>
   call.params["action"] === "upload_photo" && Number(call.params["chat_id"]) === chatId;
-const balanceOf = (userId: number) => stack.client.wallet.getBalance({ userRef: `telegram:${userId}` });
+const balanceOf = (userId: number) => stack.admin.wallet.getBalance({ userRef: `telegram:${userId}` });
 const jobIdOf = (result: TgMessage): string => {
   const again = (result.reply_markup?.inline_keyboard ?? [])
     .flat()

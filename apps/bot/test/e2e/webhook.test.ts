@@ -140,7 +140,7 @@ describe("payments and holds, told in the chat", () => {
     expect(canceled.text).toBe(
       "❌ Платёж на 500 ₽ не прошёл: на карте недостаточно средств.\nДеньги не списаны. Можно попробовать ещё раз.",
     );
-    expect((await stack.client.wallet.getBalance({ userRef: "telegram:3011" })).creditsAvailable).toBe(0n);
+    expect((await stack.admin.wallet.getBalance({ userRef: "telegram:3011" })).creditsAvailable).toBe(0n);
   });
 
   it("a job that never finishes: the hold expires and the user hears the free operation came back", async () => {
@@ -157,7 +157,7 @@ describe("payments and holds, told in the chat", () => {
     const expired = await user.reply(at, /did not finish in time/, 20_000);
     expect(expired.text).toContain("“Create” did not finish in time and was cancelled.");
     expect(expired.text).toContain("Your free operation was returned.");
-    expect(await stack.client.wallet.getBalance({ userRef: "telegram:3012" })).toMatchObject({
+    expect(await stack.admin.wallet.getBalance({ userRef: "telegram:3012" })).toMatchObject({
       freeOperationsAvailable: 4n,
       freeOperationsReserved: 0n,
     });

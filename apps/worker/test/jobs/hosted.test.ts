@@ -46,7 +46,7 @@ describe("a job on a hosted provider", { timeout: 60_000 }, () => {
     });
     expect(result.kind === "failed" ? result.event.reasonMessage : "").toMatch(/content policy/i);
     expect((await h.bot.wallet.getHold({ holdId })).hold?.state).toBe(HoldState.VOIDED);
-    const balance = await h.bot.wallet.getBalance({ userRef: user });
+    const balance = await h.admin.wallet.getBalance({ userRef: user });
     expect([balance.creditsAvailable, balance.creditsReserved]).toEqual([10n, 0n]);
   });
 

@@ -59,7 +59,7 @@ async function jobsTotal(outcome: string): Promise<number> {
 }
 
 async function balanceOf(userRef: string) {
-  const b = await h.bot.wallet.getBalance({ userRef });
+  const b = await h.admin.wallet.getBalance({ userRef });
   return {
     credits: b.creditsAvailable,
     creditsReserved: b.creditsReserved,

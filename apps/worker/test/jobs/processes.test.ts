@@ -65,7 +65,7 @@ describe("worker processes", { timeout: 120_000 }, () => {
       state: HoldState.POSTED,
       postedAmount: 1n,
     });
-    const balance = await h.bot.wallet.getBalance({ userRef: "telegram:2001" });
+    const balance = await h.admin.wallet.getBalance({ userRef: "telegram:2001" });
     expect([
       balance.freeOperationsAvailable,
       balance.freeOperationsReserved,
