@@ -123,7 +123,15 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const credits = async (userRef: string) => (await bot.wallet.getBalance({ userRef })).creditsAvailable;
+// Balances are read as an operator reads them (the bot's scope has no GetBalance).
+const credits = async (userRef: string) => {
+  const admin = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
+  try {
+    return (await admin.wallet.getBalance({ userRef })).creditsAvailable;
+  } finally {
+    admin.close();
+  }
+};
 const sequenceOn = (listing: string, pattern: RegExp) => {
   const line = listing.split("\n").find((l) => pattern.test(l));
   return line?.split("  ")[0];

@@ -59,7 +59,7 @@ async function journey(): Promise<void> {
   await stack.client.wallet.openAccount({ userRef });
   await stack.admin.wallet.grant({ userRef, amountCredits: 30n, reason: "test", idempotencyKey: "g-4343" });
   for (let i = 0; i < 6; i++) {
-    await stack.client.wallet.charge({
+    await stack.admin.wallet.charge({
       userRef,
       operation: "generate",
       idempotencyKey: `c-${i}`,

@@ -209,6 +209,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         starterFreeOperations: config.starterFreeOperations,
         systemShards: options.systemShards ?? 32,
       },
+      log.child({ component: "ledger" }),
       // Holds and expiry follow the database's clock unless a test brings its own.
       options.clock,
     );

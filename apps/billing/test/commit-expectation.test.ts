@@ -92,7 +92,7 @@ describe("Commit and Release with an expectation", () => {
       expect(refused?.message).not.toContain("telegram:501");
       expect(await snapshot()).toBe(before);
     }
-    const balance = await bot().getBalance({ userRef: "telegram:501" });
+    const balance = await billing.client("admin").wallet.getBalance({ userRef: "telegram:501" });
     expect([balance.freeOperationsAvailable, balance.freeOperationsReserved]).toEqual([3n, 1n]);
     expect((await bot().getHold({ holdId: hold.holdId })).hold?.state).toBe(HoldState.PENDING);
 

@@ -17,11 +17,11 @@ afterAll(async () => {
 describe("derived idempotency keys", () => {
   it("a Charge keyed quota:add:ORDER-1 does not block the AddQuota of ORDER-1, nor the other way round", async () => {
     const user = "telegram:7001";
-    const bot = billing.client("bot");
+    const caller = billing.client("admin");
     const service = billing.client("service");
-    await bot.wallet.openAccount({ userRef: user });
+    await caller.wallet.openAccount({ userRef: user });
 
-    const charged = await bot.wallet.charge({
+    const charged = await caller.wallet.charge({
       userRef: user,
       operation: "generate",
       idempotencyKey: "quota:add:ORDER-1",
@@ -37,7 +37,7 @@ describe("derived idempotency keys", () => {
     expect(tplRun?.extra).toBe(5n);
 
     // Each is still answered as itself on a replay, and the ledger moved exactly one free operation.
-    const again = await bot.wallet.charge({
+    const again = await caller.wallet.charge({
       userRef: user,
       operation: "generate",
       idempotencyKey: "quota:add:ORDER-1",
@@ -49,7 +49,7 @@ describe("derived idempotency keys", () => {
       units: [{ metric: "tpl_run", units: 5n }],
     });
     expect(addedAgain.metrics.find((m) => m.metric === "tpl_run")?.extra).toBe(5n);
-    const balance = await bot.wallet.getBalance({ userRef: user });
+    const balance = await caller.wallet.getBalance({ userRef: user });
     expect(balance.freeOperationsAvailable).toBe(3n);
   });
 });

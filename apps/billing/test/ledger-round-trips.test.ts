@@ -38,7 +38,7 @@ beforeAll(async () => {
   });
   const admin = billing.client("admin");
   for (let user = 0; user < 64; user++) {
-    await billing.client("bot").wallet.openAccount({ userRef: `trips:${user}` });
+    await billing.client("admin").wallet.openAccount({ userRef: `trips:${user}` });
     await admin.wallet.grant({
       userRef: `trips:${user}`,
       amountCredits: 1_000n,
@@ -105,7 +105,7 @@ describe("hot path round trips", () => {
 
   it("a refused batch costs the same 2 round trips and writes nothing", async () => {
     const broke = "trips:broke";
-    await billing.client("bot").wallet.openAccount({ userRef: broke });
+    await billing.client("admin").wallet.openAccount({ userRef: broke });
     const batch = Array.from({ length: 10 }, (_, i) => ({
       type: "charge" as const,
       command: { userRef: broke, operation: "generate", idempotencyKey: `trips-broke-${i}`, reference: "" },

@@ -26,6 +26,8 @@ afterAll(async () => {
 });
 
 const bot = () => billing.client("bot");
+// Charge and Refund belong to operators and services only (least privilege): not to the bot.
+const admin = () => billing.client("admin");
 
 interface AuditLine {
   kind: string;
@@ -84,8 +86,8 @@ describe("money effects", () => {
     await bot().wallet.openAccount({ userRef });
     const charge = { userRef, operation: "generate", idempotencyKey: "charge-7001", reference: "job-a" };
     // Three concurrent twins and a later replay: one charge.
-    const charged = await Promise.all([1, 2, 3].map(() => bot().wallet.charge(charge)));
-    await bot().wallet.charge(charge);
+    const charged = await Promise.all([1, 2, 3].map(() => admin().wallet.charge(charge)));
+    await admin().wallet.charge(charge);
     expect(new Set(charged.map((c) => c.transferId)).size).toBe(1);
 
     await billing.client("admin").wallet.grant({
@@ -102,7 +104,7 @@ describe("money effects", () => {
     });
     // Spend the three free operations left, then a paid hold, committed twice.
     for (const n of [1, 2, 3]) {
-      await bot().wallet.charge({ ...charge, idempotencyKey: `free-${n}`, reference: `free-${n}` });
+      await admin().wallet.charge({ ...charge, idempotencyKey: `free-${n}`, reference: `free-${n}` });
     }
     const hold = await bot().wallet.reserve({
       userRef,
@@ -114,14 +116,14 @@ describe("money effects", () => {
     await billing.client("worker").wallet.commit({ holdId });
     await billing.client("worker").wallet.commit({ holdId });
     expect(
-      await failureCode(bot().wallet.charge({ ...charge, idempotencyKey: "charge-7001", reference: "x" })),
+      await failureCode(admin().wallet.charge({ ...charge, idempotencyKey: "charge-7001", reference: "x" })),
     ).toBe("AlreadyExists");
-    await bot().wallet.refund({
+    await admin().wallet.refund({
       target: { case: "holdId", value: holdId },
       reason: "bad",
       idempotencyKey: "rf-1",
     });
-    await bot().wallet.refund({
+    await admin().wallet.refund({
       target: { case: "holdId", value: holdId },
       reason: "bad",
       idempotencyKey: "rf-1",
@@ -160,7 +162,7 @@ describe("money effects", () => {
       funded_by: "FREE_OPERATION",
       transfer_id: charged[0]?.transferId,
       idempotency_key_hash: idempotencyKeyHash("charge-7001"),
-      scope: "bot",
+      scope: "admin",
     });
     expect(audit[2]).toMatchObject({ amount: "50", unit: "credits", scope: "admin" });
     expect(audit[7]).toMatchObject({
@@ -170,7 +172,8 @@ describe("money effects", () => {
       hold_id: holdId,
       scope: "worker",
     });
-    expect(audit[8]).toMatchObject({ amount: "10", unit: "credits", hold_id: holdId, scope: "bot" });
+    expect(audit[6]).toMatchObject({ kind: "hold", hold_id: holdId, scope: "bot" });
+    expect(audit[8]).toMatchObject({ amount: "10", unit: "credits", hold_id: holdId, scope: "admin" });
     expect(audit[8]?.transfer_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 

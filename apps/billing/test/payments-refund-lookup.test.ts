@@ -35,7 +35,7 @@ afterAll(async () => env?.close());
 
 const dbUrl = () => env.billing.database.url;
 const credits = async (userRef: string) =>
-  (await env.billing.client("bot").wallet.getBalance({ userRef })).creditsAvailable;
+  (await env.billing.client("admin").wallet.getBalance({ userRef })).creditsAvailable;
 
 /** Opens the user, buys 100 credits and has the payment paid and applied; answers its id. */
 async function paidTopUp(user: string, key: string): Promise<string> {

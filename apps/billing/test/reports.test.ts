@@ -39,7 +39,7 @@ async function script(): Promise<void> {
   // A: four free generations, a refusal (no funds: nothing happened), a grant, one paid generation.
   await bot().openAccount({ userRef: "telegram:1" });
   for (let i = 1; i <= 4; i++) {
-    await bot().charge({
+    await admin().wallet.charge({
       userRef: "telegram:1",
       operation: "generate",
       idempotencyKey: `a-${i}`,
@@ -47,7 +47,7 @@ async function script(): Promise<void> {
     });
   }
   await expect(
-    bot().charge({ userRef: "telegram:1", operation: "generate", idempotencyKey: "a-5", reference: "a-5" }),
+    admin().wallet.charge({ userRef: "telegram:1", operation: "generate", idempotencyKey: "a-5", reference: "a-5" }),
   ).rejects.toThrow(/costs 10 credits/);
   await admin().wallet.grant({
     userRef: "telegram:1",
@@ -55,7 +55,7 @@ async function script(): Promise<void> {
     reason: "promo",
     idempotencyKey: "g-1",
   });
-  await bot().charge({
+  await admin().wallet.charge({
     userRef: "telegram:1",
     operation: "generate",
     idempotencyKey: "a-6",
@@ -112,7 +112,7 @@ describe("GetProductReport", () => {
 
     // 22:30 in Moscow is still the 22nd; 21:30 UTC is already the 23rd there.
     clock.current = new Date("2026-11-22T21:30:00Z");
-    await bot().charge({
+    await admin().wallet.charge({
       userRef: "telegram:1",
       operation: "generate",
       idempotencyKey: "a-7",

@@ -10,12 +10,14 @@ let billing: TestBilling;
 
 beforeAll(async () => {
   billing = await startTestBilling({ label: "verify" });
-  const bot = billing.client("bot");
+  const caller = billing.client("admin");
   const admin = billing.client("admin");
   // More accounts than one verification page (1,000), so that paging is exercised.
   for (let batch = 0; batch < 6; batch++) {
     await Promise.all(
-      Array.from({ length: 100 }, (_, i) => bot.wallet.openAccount({ userRef: `verify:${batch * 100 + i}` })),
+      Array.from({ length: 100 }, (_, i) =>
+        caller.wallet.openAccount({ userRef: `verify:${batch * 100 + i}` }),
+      ),
     );
   }
   await admin.wallet.grant({
@@ -24,8 +26,8 @@ beforeAll(async () => {
     reason: "verify",
     idempotencyKey: "verify-g",
   });
-  await bot.wallet.charge({ userRef: "verify:7", operation: "generate", idempotencyKey: "verify-c1" });
-  const { hold } = await bot.wallet.reserve({
+  await caller.wallet.charge({ userRef: "verify:7", operation: "generate", idempotencyKey: "verify-c1" });
+  const { hold } = await caller.wallet.reserve({
     userRef: "verify:9",
     operation: "generate",
     idempotencyKey: "verify-r",

@@ -3,6 +3,7 @@
 // accounts, grants, refunds, top-ups) are one MikroORM transaction each. Every path locks in one
 // order (holds, then accounts, each by id), records its idempotency key through the command
 // pipeline, and commits its events with its effect — or changes nothing.
+import type { Logger } from "@billing/observability";
 import type { Pool } from "pg";
 import { LockMode } from "@mikro-orm/postgresql";
 import { callerKey, entityAnswerBook, runCommand, runCommands, type Outcome } from "../commands/index.js";
@@ -72,6 +73,7 @@ export class Ledger {
     readonly testClock: Clock | undefined,
     readonly accounts: AccountDirectory,
     readonly pool: Pool,
+    readonly log: Logger,
   ) {
     const bounds = { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, maxQueued: QUEUE_MAX };
     this.#spending = new Batcher({
@@ -88,9 +90,9 @@ export class Ledger {
     });
   }
 
-  static async create(db: Database, config: LedgerConfig, testClock?: Clock): Promise<Ledger> {
+  static async create(db: Database, config: LedgerConfig, log: Logger, testClock?: Clock): Promise<Ledger> {
     const accounts = await AccountDirectory.load(db, config.systemShards);
-    return new Ledger(db, config, testClock, accounts, await db.pool());
+    return new Ledger(db, config, testClock, accounts, await db.pool(), log);
   }
 
   /** Time of the cold paths' rows (the hot path reads the database's clock with its locks). */
@@ -191,6 +193,7 @@ export class Ledger {
     };
     return inBatchSession(
       this.pool,
+      this.log,
       this.testClock,
       reads,
       async (session) => {
@@ -262,6 +265,7 @@ export class Ledger {
     };
     return inBatchSession(
       this.pool,
+      this.log,
       this.testClock,
       reads,
       (session) =>
@@ -300,6 +304,7 @@ export class Ledger {
     };
     return inBatchSession(
       this.pool,
+      this.log,
       this.testClock,
       reads,
       (session) => {

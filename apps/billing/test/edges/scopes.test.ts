@@ -42,6 +42,7 @@ const MATRIX: Record<string, readonly Scope[]> = {
   "billing.v1.QuotaService/GetQuota": [S],
   "billing.v1.QuotaService/ConsumeQuota": [S],
   "billing.v1.QuotaService/AddQuota": [S],
+  "billing.v1.ReportService/GetProductReport": [],
 };
 
 const CALLERS = ["admin", B, W, H, S, "no token", "unknown token"] as const;

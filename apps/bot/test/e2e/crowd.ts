@@ -232,7 +232,7 @@ export async function auditCrowd(stack: Stack, run: CrowdRun): Promise<CrowdAudi
     const sent = stack.telegram.sentMessages(userId);
     const photos = sent.filter((m) => m.photo !== undefined).length;
     const expected = pays ? 6 : 3;
-    const balance = await stack.client.wallet.getBalance({ userRef: `telegram:${userId}` });
+    const balance = await stack.admin.wallet.getBalance({ userRef: `telegram:${userId}` });
     const statement = await stack.client.wallet.listTransactions({ userRef: `telegram:${userId}` });
     const topUps = statement.transactions.filter((t) => t.kind === TransactionKind.TOP_UP);
     const problems = [

@@ -92,7 +92,7 @@ describe("a job whose hold is about to expire", { timeout: 60_000 }, () => {
     const { hold } = await h.bot.wallet.getHold({ holdId });
     expect(hold?.state).toBe(HoldState.VOIDED);
     expect(hold?.resolutionReason).toMatch(/^hold_expired: /);
-    const balance = await h.bot.wallet.getBalance({ userRef: user });
+    const balance = await h.admin.wallet.getBalance({ userRef: user });
     expect([balance.creditsAvailable, balance.creditsReserved]).toEqual([10n, 0n]);
     expect(await findImage(h.buckets.results, h.buckets.names.jobResults, "job-3001")).toBeUndefined();
     expect(await h.resultsOf("job-3001")).toHaveLength(1);
@@ -141,7 +141,7 @@ describe("a job naming a hold that is not its own", { timeout: 60_000 }, () => {
     expect((await h.bot.wallet.getHold({ holdId: ownersHold })).hold?.state).toBe(HoldState.PENDING);
     expect(await findImage(h.buckets.results, h.buckets.names.jobResults, "job-3004")).toBeUndefined();
     expect((await h.bot.wallet.getHold({ holdId })).hold?.state).toBe(HoldState.POSTED);
-    const balance = await h.bot.wallet.getBalance({ userRef: owner });
+    const balance = await h.admin.wallet.getBalance({ userRef: owner });
     expect([balance.creditsAvailable, balance.creditsReserved]).toEqual([0n, 10n]);
 
     // The same, under the id of a job that completed: its paid result is not the intruder's to delete.

@@ -8,7 +8,9 @@
 //           changed, COMMIT.
 // A unique-key race, a serialization failure or a deadlock rolls back and runs the batch again
 // (bounded); a lost connection is UNAVAILABLE.
+import type { Logger } from "@billing/observability";
 import type { Pool } from "pg";
+import { databaseUnavailable, isConnectionFailure, redactConnectionError } from "../../db/database.js";
 import type { AnswerBook, StoredAnswer } from "../../commands/index.js";
 import type { Clock } from "../../domain/clock.js";
 import { DomainError } from "../../domain/errors.js";
@@ -34,7 +36,7 @@ import {
   type KeyRow,
   transferJson,
 } from "./rows.js";
-import { isRetryable, isUnreachable, TwoTrips } from "./two-trips.js";
+import { isRetryable, TwoTrips } from "./two-trips.js";
 
 /** What a batch locks and reads in its first trip. */
 export interface BatchReads {
@@ -205,6 +207,7 @@ export class BatchSession implements AnswerBook {
  */
 export async function inBatchSession<T>(
   pool: Pool,
+  log: Logger,
   clock: Clock | undefined,
   reads: BatchReads,
   work: (session: BatchSession) => Promise<T>,
@@ -213,17 +216,28 @@ export async function inBatchSession<T>(
   for (let attempt = 1; ; attempt++) {
     let trips: TwoTrips | undefined;
     let failure: unknown;
+    // Set once the second trip is sent: a connection lost after that may have lost COMMIT's answer.
+    let committing = false;
     try {
       trips = await TwoTrips.connect(pool);
       const session = await open(trips, clock, reads);
       const answer = await work(session);
-      await trips.commit(session.writes(trips));
+      const writes = session.writes(trips);
+      committing = true;
+      await trips.commit(writes);
       committed(session);
       return answer;
     } catch (error) {
       failure = error;
-      if (isUnreachable(error))
-        throw new DomainError("UNAVAILABLE", "the database is unreachable; retry shortly");
+      if (isConnectionFailure(error)) {
+        if (committing) {
+          log.error(
+            { err: redactConnectionError(error), outcome: "unknown" },
+            "database connection lost while committing: the transaction may or may not have committed",
+          );
+        }
+        throw databaseUnavailable(committing);
+      }
       if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
     } finally {
       await trips?.release(failure);

@@ -3,11 +3,10 @@
 // simple-protocol query string holding several statements, so PostgreSQL answers it in one go; the
 // values travel as one escaped JSON literal per statement (jsonb_to_recordset), never spliced raw.
 import type { Pool, PoolClient, QueryResult } from "pg";
+import { isConnectionFailure } from "../../db/database.js";
 
 /** Serialization failures, deadlocks and unique-key races: the whole transaction may run again. */
 const RETRYABLE = new Set(["40001", "40P01", "23505"]);
-/** Connection-level failures (class 08, admin shutdown, crash recovery) are the database being away. */
-const UNREACHABLE = /^(08|57P0[123])/;
 
 export class TwoTrips {
   #open = false;
@@ -40,7 +39,7 @@ export class TwoTrips {
 
   /** Ends the session: rolls back what is still open and returns the connection (or discards a broken one). */
   async release(error?: unknown): Promise<void> {
-    let broken = error !== undefined && isUnreachable(error);
+    let broken = error !== undefined && isConnectionFailure(error);
     if (this.#open && !broken) {
       try {
         await this.client.query("rollback");
@@ -59,13 +58,6 @@ export class TwoTrips {
 
 export function isRetryable(error: unknown): boolean {
   return RETRYABLE.has(sqlState(error));
-}
-
-export function isUnreachable(error: unknown): boolean {
-  const code = sqlState(error);
-  if (UNREACHABLE.test(code)) return true;
-  const errno = (error as { code?: unknown }).code;
-  return typeof errno === "string" && ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT"].includes(errno);
 }
 
 function sqlState(error: unknown): string {
