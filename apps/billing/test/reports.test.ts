@@ -47,7 +47,12 @@ async function script(): Promise<void> {
     });
   }
   await expect(
-    admin().wallet.charge({ userRef: "telegram:1", operation: "generate", idempotencyKey: "a-5", reference: "a-5" }),
+    admin().wallet.charge({
+      userRef: "telegram:1",
+      operation: "generate",
+      idempotencyKey: "a-5",
+      reference: "a-5",
+    }),
   ).rejects.toThrow(/costs 10 credits/);
   await admin().wallet.grant({
     userRef: "telegram:1",
