@@ -86,7 +86,8 @@ function billingArrows() {
           message: "rpc/ reaches a context only through its index.ts.",
         },
         {
-          regex: "^(\\.\\./(db|commands|outbox)/|@mikro-orm/|pg$)",
+          // The one exception: telling a lost database connection from a failed statement.
+          regex: "^(\\.\\./(db/(?!connection-errors\\.js$)|commands/|outbox/)|@mikro-orm/|pg$)",
           message: "Handlers map proto to domain calls; storage belongs to the contexts' stores.",
         },
       ),

@@ -2,7 +2,6 @@
 // migrations, and run commands as transactions with bounded retries on transient conflicts.
 import { Migrator } from "@mikro-orm/migrations";
 import {
-  ConnectionException,
   DeadlockException,
   type EntityManager,
   LockWaitTimeoutException,
@@ -11,9 +10,11 @@ import {
 } from "@mikro-orm/postgresql";
 import type { Logger } from "@billing/observability";
 import type { Pool } from "pg";
-import { DomainError } from "../domain/errors.js";
 import { allEntities } from "./schema.js";
 import { migrationsList } from "./migrations/index.js";
+import { databaseUnavailable, isConnectionFailure, redactConnectionError } from "./connection-errors.js";
+
+export { databaseUnavailable, isConnectionFailure, redactConnectionError };
 
 export type { EntityManager };
 
@@ -41,49 +42,6 @@ const MAX_ATTEMPTS = 5;
 const CONNECT_TIMEOUT_MS = 5_000;
 const PROBE_TIMEOUT_MS = 2_000;
 const CLOSE_TIMEOUT_MS = 5_000;
-
-/** SQLSTATEs of a lost or refused connection: class 08, server shutting down or starting, too many clients. */
-const CONNECTION_SQLSTATE = /^(08...|57P0[123]|53300)$/;
-const CONNECTION_ERRNO = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-]);
-/** pg and pg-pool report a dropped socket or a connect timeout with a plain Error and these words. */
-const CONNECTION_MESSAGE =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Client was closed/i;
-
-/**
- * True for failures of the connection to PostgreSQL rather than of the statement: the caller may
- * retry (every mutation is idempotent by its key). Looks through MikroORM's wrapping to the driver.
- */
-export function isConnectionFailure(error: unknown): boolean {
-  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current instanceof ConnectionException) return true;
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && (CONNECTION_SQLSTATE.test(code) || CONNECTION_ERRNO.has(code)))
-      return true;
-    if (CONNECTION_MESSAGE.test(current.message)) return true;
-    current = current.cause;
-  }
-  return false;
-}
-
-/** The database connection failed: nothing was committed, or (`outcomeUnknown`) we cannot tell. */
-export function databaseUnavailable(outcomeUnknown: boolean): DomainError {
-  return new DomainError(
-    "UNAVAILABLE",
-    outcomeUnknown
-      ? "the database connection failed while committing; retry with the same idempotency key"
-      : "the database is unreachable; retry shortly",
-    { metadata: { cause: "database", outcome: outcomeUnknown ? "unknown" : "not_committed" } },
-  );
-}
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const orm = await MikroORM.init({
@@ -171,16 +129,6 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefin
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Connection errors may quote the URL; keep the reason and code, drop any password. */
-export function redactConnectionError(error: unknown): { message: string; code?: string } {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown }).code;
-  return {
-    message: message.replace(/(postgres(?:ql)?:\/\/[^:/@]+:)[^@]*@/gi, "$1***@"),
-    ...(typeof code === "string" ? { code } : {}),
-  };
 }
 
 /** Applies pending migrations; several instances starting at once serialize on an advisory lock. */

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "@billing/observability";
 import { Histogram, type Registry } from "@billing/observability";
-import { isConnectionFailure } from "../db/database.js";
+import { isConnectionFailure } from "../db/connection-errors.js";
 import { DomainError } from "../domain/errors.js";
 import { withCallerScope } from "../observability/effects.js";
 import type { Ticket } from "../transport/admission.js";

@@ -1,7 +1,7 @@
 // Health follows PostgreSQL: NOT_SERVING while it cannot be reached, SERVING again once it answers.
 // A probe runs every interval, and at once when a call has just failed on a dropped connection.
 import type { Logger } from "@billing/observability";
-import type { Database } from "../db/database.js";
+
 import { type HealthState, ServingStatus } from "./health.js";
 
 export interface DatabaseWatch {
@@ -11,7 +11,8 @@ export interface DatabaseWatch {
 }
 
 export function watchDatabase(options: {
-  db: Database;
+  /** The database being watched: a bounded probe that answers whether it is reachable. */
+  db: { isConnected(): Promise<boolean> };
   health: HealthState;
   intervalMs: number;
   log: Logger;

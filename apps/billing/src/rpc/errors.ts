@@ -11,7 +11,7 @@ import {
   QuotaFailureSchema,
   RetryInfoSchema,
 } from "@billing/proto/google/rpc/error_details_pb";
-import { databaseUnavailable, isConnectionFailure } from "../db/database.js";
+import { databaseUnavailable, isConnectionFailure } from "../db/connection-errors.js";
 import { DomainError, type ErrorReason } from "../domain/errors.js";
 
 export const ERROR_DOMAIN = "billing.v1";

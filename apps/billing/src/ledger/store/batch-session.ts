@@ -13,7 +13,6 @@ import type { Pool } from "pg";
 import { databaseUnavailable, isConnectionFailure, redactConnectionError } from "../../db/database.js";
 import type { AnswerBook, StoredAnswer } from "../../commands/index.js";
 import type { Clock } from "../../domain/clock.js";
-import { DomainError } from "../../domain/errors.js";
 import type { DomainEvent } from "../../domain/events.js";
 import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import type { CallerScope, MoneyEffect } from "../../observability/effects.js";
