@@ -116,30 +116,46 @@ export async function startBillingProcess(options: {
   const database = testDatabase(options.label);
   const scopes = ["admin", "bot", "worker", "webhooks", "service"] as const;
   const pairs = scopes.map((scope) => [scope, testToken(scope)] as const);
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const env: Record<string, string> = {
-    DATABASE_URL: database.url,
-    BILLING_HOST: "127.0.0.1",
-    BILLING_PORT: String(port),
-    BILLING_METRICS_PORT: String(metricsPort),
-    BILLING_TOKENS: pairs.map(([, t]) => t.entry).join(","),
-    BILLING_HOLD_SWEEP_INTERVAL_MS: "200",
-    // Off unless a test asks for it (with its own NATS_NAMESPACE): otherwise every billing test would
-    // relay into the machine's production-named streams.
-    BILLING_OUTBOX_ENABLED: "false",
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
-    ...options.env,
-  };
-  const app = spawnApp("billing", env);
-  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  try {
-    await waitForHttpOk(`${metricsUrl}/readyz`, app);
-  } catch (error) {
-    await app.kill();
-    await database.drop();
-    throw error;
+  // A free port can be taken by another test's process between our probe and billing's listen:
+  // start again on other ports (bounded) rather than fail the test.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const env: Record<string, string> = {
+      DATABASE_URL: database.url,
+      BILLING_HOST: "127.0.0.1",
+      BILLING_PORT: String(port),
+      BILLING_METRICS_PORT: String(metricsPort),
+      BILLING_TOKENS: pairs.map(([, t]) => t.entry).join(","),
+      BILLING_HOLD_SWEEP_INTERVAL_MS: "200",
+      // Off unless a test asks for it (with its own NATS_NAMESPACE): otherwise every billing test would
+      // relay into the machine's production-named streams.
+      BILLING_OUTBOX_ENABLED: "false",
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+      ...options.env,
+    };
+    const app = spawnApp("billing", env);
+    const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+    try {
+      await waitForHttpOk(`${metricsUrl}/readyz`, app);
+    } catch (error) {
+      await app.kill();
+      if (attempt < 3 && String(error).includes("EADDRINUSE")) continue;
+      await database.drop();
+      throw error;
+    }
+    return billingProcess(app, port, metricsUrl, database, pairs, env);
   }
+}
+
+function billingProcess(
+  app: AppProcess,
+  port: number,
+  metricsUrl: string,
+  database: TestDatabase,
+  pairs: readonly (readonly [string, { token: string }])[],
+  env: Record<string, string>,
+): BillingProcess {
   return {
     app,
     url: `http://127.0.0.1:${port}`,
