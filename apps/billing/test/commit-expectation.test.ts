@@ -4,10 +4,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorReason } from "@billing/client";
 import { HoldState } from "@billing/proto/billing/v1/wallet_pb";
-import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { holdMismatches } from "../src/ledger/rules/hold-expectation.js";
-import { startTestBilling, type TestBilling } from "./helpers.js";
+import { startTestBilling, type TestBilling, ledgerSnapshot } from "./helpers.js";
 
 describe("holdMismatches (pure)", () => {
   const hold = { id: "h", jobId: "job-1", userRef: "telegram:1", operation: "generate" };
@@ -44,25 +43,7 @@ describe("Commit and Release with an expectation", () => {
         return { code: Code[error.code], reason: errorReason(e), message: error.rawMessage };
       },
     );
-  /** Every row of every ledger table, as one string: "changes nothing" means this is unchanged. */
-  const snapshot = () =>
-    withPg(billing.database.url, async (pg) => {
-      const tables = [
-        "ledger_accounts",
-        "ledger_transfers",
-        "ledger_holds",
-        "idempotency_keys",
-        "outbox_events",
-      ];
-      const parts: string[] = [];
-      for (const table of tables) {
-        const { rows } = await pg.query<{ s: string }>(
-          `select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) as s from ${table} r`,
-        );
-        parts.push(rows[0]?.s ?? "");
-      }
-      return parts.join("\n");
-    });
+  const snapshot = () => ledgerSnapshot(billing.database.url);
 
   async function reserved(user: string, jobId: string) {
     await bot().openAccount({ userRef: user });

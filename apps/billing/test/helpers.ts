@@ -3,7 +3,7 @@
 import { billingEnvSchema, parseEnv } from "@billing/config";
 import { type BillingClient, createBillingClient } from "@billing/client";
 import { createLogger } from "@billing/observability";
-import { testDatabase, testToken, type TestDatabase } from "@billing/testkit";
+import { testDatabase, testToken, type TestDatabase, withPg } from "@billing/testkit";
 import type { Clock } from "../src/domain/clock.js";
 import type { PlanPurchases } from "../src/payments/plans.js";
 import { type BillingServer, startBillingServer } from "../src/server.js";
@@ -90,4 +90,24 @@ export async function startTestBilling(options: {
       await database.drop();
     },
   };
+}
+
+/** Every row of every ledger table, as one string: "changes nothing" means this is unchanged. */
+export function ledgerSnapshot(databaseUrl: string): Promise<string> {
+  return withPg(databaseUrl, async (pg) => {
+    const parts: string[] = [];
+    for (const table of [
+      "ledger_accounts",
+      "ledger_transfers",
+      "ledger_holds",
+      "idempotency_keys",
+      "outbox_events",
+    ]) {
+      const { rows } = await pg.query<{ s: string }>(
+        `select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) as s from ${table} r`,
+      );
+      parts.push(rows[0]?.s ?? "");
+    }
+    return parts.join("\n");
+  });
 }

@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../src/domain/errors.js";
 import type { Ledger } from "../src/ledger/ledger.js";
 import type { Balance } from "../src/ledger/types.js";
-import { withPg } from "@billing/testkit";
-import { ManualClock, startTestBilling, type TestBilling } from "./helpers.js";
+import { ManualClock, startTestBilling, type TestBilling, ledgerSnapshot } from "./helpers.js";
 
 const OPERATIONS = ["generate", "edit", "add_text"] as const;
 const PRICE: Record<(typeof OPERATIONS)[number], bigint> = { generate: 10n, edit: 10n, add_text: 0n };
@@ -87,28 +86,7 @@ describe("ledger properties", () => {
   });
   afterAll(async () => billing?.close());
 
-  /** Every row of every ledger table, as one string: "changes nothing" means this is unchanged. */
-  const snapshot = () =>
-    withPg(billing.database.url, async (pg) => {
-      const tables = [
-        "ledger_accounts",
-        "ledger_transfers",
-        "ledger_holds",
-        "idempotency_keys",
-        "outbox_events",
-      ];
-      const parts = await Promise.all(
-        tables.map(
-          async (t) =>
-            (
-              await pg.query<{ s: string }>(
-                `select md5(coalesce(string_agg(r::text, '|' order by r::text), '')) as s from ${t} r`,
-              )
-            ).rows[0]?.s ?? "",
-        ),
-      );
-      return parts.join("\n");
-    });
+  const snapshot = () => ledgerSnapshot(billing.database.url);
 
   it("keeps every invariant under random command sequences", async () => {
     let run = 0;

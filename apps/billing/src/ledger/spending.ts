@@ -5,7 +5,7 @@ import type { AssetCode, FundingSourceCode } from "../domain/ledger-codes.js";
 import { accountNotFound, insufficientFunds } from "./rules/errors.js";
 import { available } from "./rules/balances.js";
 import { chooseFunding, type Funding } from "./rules/funding.js";
-import type { AccountState } from "./rules/transfers.js";
+import type { AccountState, TransferMeta } from "./rules/transfers.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import type { BatchSession } from "./store/batch-session.js";
 import type { HoldState } from "./store/rows.js";
@@ -52,6 +52,28 @@ function fund(spender: Spender, operation: string, priceCredits: bigint): Fundin
   return funding;
 }
 
+/** Moves the funded amount from the spender to the revenue shard; undefined for an unfunded (free) operation. */
+function spend(
+  session: BatchSession,
+  revenue: RevenueShards,
+  spender: Spender,
+  funding: Funding,
+  kind: "CHARGE" | "HOLD",
+  meta: TransferMeta,
+): { transferId: string; counterparty: bigint } | undefined {
+  if (funding.source === "NONE") return undefined;
+  const asset = FUNDING_ASSET[funding.source];
+  const transfer = session.move(
+    kind,
+    asset,
+    asset === "CREDITS" ? spender.credits : spender.freeOperations,
+    session.account(revenue[asset]),
+    { type: kind === "CHARGE" ? "posted" : "pending", amount: funding.amount },
+    meta,
+  );
+  return { transferId: transfer.id, counterparty: revenue[asset] };
+}
+
 export function charge(
   session: BatchSession,
   revenue: RevenueShards,
@@ -60,20 +82,13 @@ export function charge(
 ): ChargeResult {
   const spender = spenderOf(session, command.userRef);
   const funding = fund(spender, command.operation, priceCredits);
-  let transferId = "";
-  if (funding.source !== "NONE") {
-    const asset = FUNDING_ASSET[funding.source];
-    transferId = session.move(
-      "CHARGE",
-      asset,
-      asset === "CREDITS" ? spender.credits : spender.freeOperations,
-      session.account(revenue[asset]),
-      { type: "posted", amount: funding.amount },
-      { userRef: command.userRef, operation: command.operation, reference: command.reference },
-    ).id;
-  }
+  const spent = spend(session, revenue, spender, funding, "CHARGE", {
+    userRef: command.userRef,
+    operation: command.operation,
+    reference: command.reference,
+  });
   return {
-    transferId,
+    transferId: spent?.transferId ?? "",
     fundedBy: funding.source,
     amountCredits: funding.source === "CREDITS" ? funding.amount : 0n,
     amountFreeOperations: funding.source === "FREE_OPERATION" ? 1n : 0n,
@@ -91,20 +106,12 @@ export function reserve(
   const spender = spenderOf(session, command.userRef);
   const funding = fund(spender, command.operation, priceCredits);
   const holdId = randomUUID();
-  let pendingTransferId: string | null = null;
-  let counterpartyAccountId: bigint | null = null;
-  if (funding.source !== "NONE") {
-    const asset = FUNDING_ASSET[funding.source];
-    counterpartyAccountId = revenue[asset];
-    pendingTransferId = session.move(
-      "HOLD",
-      asset,
-      asset === "CREDITS" ? spender.credits : spender.freeOperations,
-      session.account(revenue[asset]),
-      { type: "pending", amount: funding.amount },
-      { userRef: command.userRef, operation: command.operation, holdId, jobId: command.jobId },
-    ).id;
-  }
+  const spent = spend(session, revenue, spender, funding, "HOLD", {
+    userRef: command.userRef,
+    operation: command.operation,
+    holdId,
+    jobId: command.jobId,
+  });
   const hold: HoldState = {
     id: holdId,
     userRef: command.userRef,
@@ -114,7 +121,7 @@ export function reserve(
     amount: funding.amount,
     priceCredits,
     state: "PENDING",
-    pendingTransferId,
+    pendingTransferId: spent?.transferId ?? null,
     resolutionTransferId: null,
     postedAmount: null,
     resolutionReason: null,
@@ -122,7 +129,7 @@ export function reserve(
     expiresAt: new Date(session.now.getTime() + command.timeoutMs),
     createdAt: session.now,
     resolvedAt: null,
-    counterpartyAccountId,
+    counterpartyAccountId: spent?.counterparty ?? null,
   };
   session.addHold(hold);
   return { hold: holdView(hold), balance: balanceOf(spender) };
