@@ -4,12 +4,15 @@
 // not grow with history) — side by side with two baselines measured in the same run:
 //   memory  the same connect-node stack answering from process memory (the framework's ceiling)
 //   seed    a straightforward one-transaction-per-request implementation of the seed design
-// and the peak RSS of each server. Options: BENCH_DURATION_MS, BENCH_USERS, BENCH_CONCURRENCY.
+// and the peak RSS of each server. Options: BENCH_DURATION_MS, BENCH_USERS, BENCH_CONCURRENCY;
+// BENCH_ONLY=billing,memory runs only those implementations; BENCH_CPU_PROFILE=<dir> writes billing's
+// V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createBillingClient } from "@billing/client";
 import { dropDatabase, freePort, type TestDatabase, testDatabase, testToken } from "@billing/testkit";
+import { cpuMsOf, postgresCpuBetween, postgresCpuByPid } from "./cpu.js";
 import { type FloodStats, startFlood } from "./flood.js";
 import { buildTemplate, copyTemplate, counts, PREFILL, templateExists } from "./prefill.js";
 
@@ -18,6 +21,8 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8_000);
 const WARMUP_MS = 2_000;
 const USERS = Number(process.env.BENCH_USERS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const ONLY = process.env.BENCH_ONLY?.split(",").filter((name) => name !== "");
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 
 interface Result {
   implementation: string;
@@ -28,6 +33,9 @@ interface Result {
   p99Ms: number;
   failures: Record<string, number>;
   peakRssMb: number;
+  /** CPU µs per operation over the measured window: the server process, and PostgreSQL. */
+  serverCpuUs: number;
+  postgresCpuUs: number;
 }
 
 interface Server {
@@ -37,6 +45,8 @@ interface Server {
   /** Commits holds (the worker's scope). */
   workerToken: string;
   child: ChildProcess;
+  /** The server's database, if it has one (its backends' CPU is the server's PostgreSQL cost). */
+  database: TestDatabase | undefined;
   stop(): Promise<void>;
 }
 
@@ -82,7 +92,7 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
   const worker = testToken("worker");
   const child = run(
     "apps/billing/dist/main.js",
-    [],
+    CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`],
     {
       DATABASE_URL: database.url,
       BILLING_HOST: "127.0.0.1",
@@ -102,6 +112,7 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
     adminToken: admin.token,
     workerToken: worker.token,
     child,
+    database,
     stop: stopper(child, () => database.drop()),
   };
 }
@@ -133,6 +144,7 @@ async function startBaseline(script: string, withDatabase: boolean): Promise<Ser
     adminToken: "unused",
     workerToken: "unused",
     child,
+    database,
     stop: stopper(child, async () => (database === undefined ? undefined : dropDatabase(database.name))),
   };
 }
@@ -166,6 +178,7 @@ async function load(
   hot: boolean,
   mode: Mode,
 ): Promise<Omit<Result, "implementation" | "scenario" | "peakRssMb">> {
+  const serverPid = server.child.pid;
   const args = {
     url: server.url,
     token: server.token,
@@ -187,13 +200,32 @@ async function load(
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
+  // CPU is read over the measured window only, at the marks the loader prints.
   let out = "";
-  loader.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  let serverCpu = 0;
+  const postgresReadings: Promise<Map<number, number>>[] = [];
+  const readCpu = (sign: 1 | -1) => {
+    serverCpu += sign * cpuMsOf(serverPid);
+    postgresReadings.push(postgresCpuByPid(server.database));
+  };
+  loader.stdout.on("data", (chunk: Buffer) => {
+    const text = chunk.toString();
+    if (text.includes('"mark":"measuring"')) readCpu(-1);
+    if (text.includes('"mark":"measured"')) readCpu(1);
+    out += text;
+  });
   await new Promise((resolve) => loader.once("exit", resolve));
-  return JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Omit<
+  const [postgresBefore, postgresAfter] = await Promise.all(postgresReadings);
+  const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Omit<
     Result,
-    "implementation" | "scenario" | "peakRssMb"
+    "implementation" | "scenario" | "peakRssMb" | "serverCpuUs" | "postgresCpuUs"
   >;
+  const perOp = (ms: number) => (1000 * ms) / Math.max(1, measured.ok);
+  return {
+    ...measured,
+    serverCpuUs: perOp(serverCpu),
+    postgresCpuUs: perOp(postgresCpuBetween(postgresBefore ?? new Map(), postgresAfter ?? new Map())),
+  };
 }
 
 function peakRssMb(pid: number | undefined): number {
@@ -256,6 +288,7 @@ console.log(
   `${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
 );
 for (const [implementation, start, scenarios] of implementations) {
+  if (ONLY !== undefined && !ONLY.includes(implementation)) continue;
   const server = await start();
   try {
     const prefix = `bench-${implementation}`;
@@ -280,11 +313,11 @@ for (const [implementation, start, scenarios] of implementations) {
 const pad = (value: string | number, width: number) => String(value).padStart(width);
 console.log("");
 console.log(
-  `${"implementation".padEnd(15)}${"scenario".padEnd(20)}${pad("ops/s", 11)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("peak RSS MB", 13)}  failures`,
+  `${"implementation".padEnd(15)}${"scenario".padEnd(20)}${pad("ops/s", 11)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("peak RSS MB", 13)}${pad("CPU µs/op", 11)}${pad("pg µs/op", 10)}  failures`,
 );
 for (const r of results) {
   console.log(
-    `${r.implementation.padEnd(15)}${r.scenario.padEnd(20)}${pad(r.perSecond.toFixed(0), 11)}${pad(r.p50Ms.toFixed(1), 9)}${pad(r.p99Ms.toFixed(1), 9)}${pad(r.peakRssMb, 13)}  ${JSON.stringify(r.failures)}`,
+    `${r.implementation.padEnd(15)}${r.scenario.padEnd(20)}${pad(r.perSecond.toFixed(0), 11)}${pad(r.p50Ms.toFixed(1), 9)}${pad(r.p99Ms.toFixed(1), 9)}${pad(r.peakRssMb, 13)}${pad(r.serverCpuUs.toFixed(0), 11)}${pad(r.postgresCpuUs.toFixed(0), 10)}  ${JSON.stringify(r.failures)}`,
   );
 }
 for (const [implementation, flood] of floods) {
@@ -309,6 +342,15 @@ function printTargets(rows: readonly Result[]): void {
     if (billing === undefined || memory === undefined) continue;
     console.log(
       `${scenario.name.padEnd(20)} billing/memory throughput ${((100 * billing.perSecond) / memory.perSecond).toFixed(0)} % (≥ 70 %), p99 ${(billing.p99Ms / memory.p99Ms).toFixed(2)}× (≤ 1.5×), RSS +${billing.peakRssMb - memory.peakRssMb} MB (≤ +64)`,
+    );
+  }
+  // What the throughput ratio hides on a shared machine: the CPU each implementation spends per call.
+  for (const scenario of [CHARGE_RANDOM, PAIRS]) {
+    const billing = of("billing", scenario.name);
+    const memory = of("memory", scenario.name);
+    if (billing === undefined || memory === undefined) continue;
+    console.log(
+      `${scenario.name.padEnd(20)} CPU per call: billing ${billing.serverCpuUs.toFixed(0)} µs + PostgreSQL ${billing.postgresCpuUs.toFixed(0)} µs, memory ${memory.serverCpuUs.toFixed(0)} µs`,
     );
   }
   const empty = of("billing", CHARGE_RANDOM.name);

@@ -65,9 +65,14 @@ async function caller(index: number, until: number): Promise<void> {
 
 const start = Date.now();
 const end = start + args.warmupMs + args.durationMs;
-setTimeout(() => (measuring = true), args.warmupMs);
+// The parent reads the servers' CPU time at these two marks, so it covers the measured window only.
+setTimeout(() => {
+  measuring = true;
+  console.log(JSON.stringify({ mark: "measuring" }));
+}, args.warmupMs);
 const measureStart = start + args.warmupMs;
 await Promise.all(Array.from({ length: args.concurrency }, (_, i) => caller(i, end)));
+console.log(JSON.stringify({ mark: "measured" }));
 const elapsedS = (Date.now() - measureStart) / 1000;
 latenciesMs.sort((a, b) => a - b);
 const pct = (p: number) =>

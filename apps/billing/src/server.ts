@@ -208,6 +208,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         prices: config.prices,
         starterFreeOperations: config.starterFreeOperations,
         systemShards: options.systemShards ?? 32,
+        batchesInFlight: config.ledgerBatchesInFlight,
       },
       log.child({ component: "ledger" }),
       // Holds and expiry follow the database's clock unless a test brings its own.

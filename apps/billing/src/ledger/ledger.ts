@@ -47,6 +47,11 @@ export interface LedgerConfig {
   starterFreeOperations: bigint;
   /** Shards per system account (contention on hot system rows divided by this). */
   systemShards: number;
+  /**
+   * Spending transactions at once. Fewer means larger batches, so PostgreSQL's cost per command
+   * (begin, commit, WAL flush) is shared by more commands; more helps only with more database cores.
+   */
+  batchesInFlight: number;
 }
 
 export type { ChargeCommand, ReserveCommand, Resolution };
@@ -57,9 +62,8 @@ export type SpendCommand = (
 ) & { scope?: CallerScope | undefined };
 export type SpendOutcome = Outcome<ChargeResult | HoldResult>;
 
-/** Group commit bounds: commands per transaction, transactions at once, commands waiting. */
+/** Group commit bounds: commands per transaction and commands waiting (transactions at once: config). */
 const BATCH_MAX = 64;
-const BATCHES_IN_FLIGHT = 8;
 const QUEUE_MAX = 4_096;
 
 export class Ledger {
@@ -75,7 +79,7 @@ export class Ledger {
     readonly pool: Pool,
     readonly log: Logger,
   ) {
-    const bounds = { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, maxQueued: QUEUE_MAX };
+    const bounds = { maxBatch: BATCH_MAX, maxInFlight: config.batchesInFlight, maxQueued: QUEUE_MAX };
     this.#spending = new Batcher({
       ...bounds,
       name: "spending",
