@@ -74,7 +74,11 @@ export function onFailed(ctx: BotContext, event: GenerationFailed): Promise<Sett
 async function tellFailure(ctx: BotContext, event: GenerationFailed): Promise<Settle> {
   const locale = localeOfEvent(ctx, event.locale);
   const t = catalogue(locale);
-  const returned: Returned = event.refunded ? await returnedBy(ctx, event.holdId) : { kind: "nothing" };
+  const returned: Returned = !event.refunded
+    ? { kind: "nothing" }
+    : event.returned !== undefined
+      ? returnedOf(event.returned.credits, event.returned.freeOperations)
+      : await returnedBy(ctx, event.holdId);
   const reasons: Readonly<Record<string, string>> = t.job.failureReason;
   const reason =
     reasons[event.reasonCode] ??
@@ -99,12 +103,7 @@ async function tellFailure(ctx: BotContext, event: GenerationFailed): Promise<Se
 export function onHoldExpired(ctx: BotContext, userId: number, expired: HoldExpired): Promise<Settle> {
   const tell = async (): Promise<Settle> => {
     const t = catalogue(ctx.memory.locales.get(userId) ?? ctx.config.defaultLocale);
-    const returned: Returned =
-      expired.amountCredits > 0n
-        ? { kind: "credits", credits: expired.amountCredits }
-        : expired.amountFreeOperations > 0n
-          ? { kind: "free_operation" }
-          : { kind: "nothing" };
+    const returned = returnedOf(expired.amountCredits, expired.amountFreeOperations);
     // In a private chat the chat id is the user id.
     const text = t.job.holdExpired(operationName(t, expired.operation), returned);
     return settleOnly(await deliver(ctx, userId, text, [menuRow(t)]));
@@ -112,7 +111,13 @@ export function onHoldExpired(ctx: BotContext, userId: number, expired: HoldExpi
   return expired.jobId === "" ? tell() : once(ctx, expired.jobId, tell);
 }
 
-/** What a released hold gave back, as billing recorded it. */
+/** What went back, from the amounts an event carries. */
+function returnedOf(credits: bigint, freeOperations: bigint): Returned {
+  if (credits > 0n) return { kind: "credits", credits };
+  return freeOperations > 0n ? { kind: "free_operation" } : { kind: "nothing" };
+}
+
+/** What a released hold gave back, as billing recorded it (the event did not say). */
 async function returnedBy(ctx: BotContext, holdId: string): Promise<Returned> {
   try {
     const { hold } = await ctx.billing.wallet.getHold({ holdId });

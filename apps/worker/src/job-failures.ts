@@ -4,8 +4,14 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, errorReason } from "@billing/client";
+import type { Hold } from "@billing/proto/billing/v1/wallet_pb";
 import { ack, nak, publishGenerationFailed } from "@billing/events";
-import { GenerationFailedSchema, type GenerationRequested } from "@billing/proto/events/v1/jobs_pb";
+import {
+  GenerationFailedSchema,
+  type GenerationRequested,
+  type Returned,
+  ReturnedSchema,
+} from "@billing/proto/events/v1/jobs_pb";
 import type { JobDeps, JobEnd } from "./job-handler.js";
 import { NO_STEP_TIMER } from "./metrics.js";
 import { PROVIDER_ERROR_KINDS } from "./providers/index.js";
@@ -71,7 +77,7 @@ export async function releaseAndFail(
     );
     // Released before by an earlier delivery of this job (or by the bot): its reason says why.
     const said = parseReleaseReason(released.hold?.resolutionReason ?? "");
-    return publishFailure(deps, job, said.code, said.message, true);
+    return publishFailure(deps, job, said.code, said.message, true, returnedBy(released.hold));
   } catch (error) {
     if (errorReason(error) === "HOLD_ALREADY_POSTED" && onPosted !== undefined) return onPosted();
     const refusal = endingRefusal(error);
@@ -91,6 +97,7 @@ export async function publishFailure(
   code: string,
   message: string,
   refunded: boolean,
+  returned?: Returned,
 ): Promise<JobEnd> {
   const failed = create(GenerationFailedSchema, {
     jobId: job.jobId,
@@ -103,6 +110,7 @@ export async function publishFailure(
     reasonMessage: message,
     refunded,
     failedAt: timestampNow(),
+    ...(returned === undefined ? {} : { returned }),
   });
   try {
     await (deps.steps ?? NO_STEP_TIMER).time("publish", () =>
@@ -113,6 +121,15 @@ export async function publishFailure(
     return { outcome: nak(BILLING_RETRY_DELAY_MS), result: "retry" };
   }
   return { outcome: ack, result: "failed" };
+}
+
+/** What a released hold gave back, so the bot can say it without asking billing. */
+function returnedBy(hold: Hold | undefined): Returned | undefined {
+  if (hold === undefined) return undefined;
+  return create(ReturnedSchema, {
+    credits: hold.amountCredits,
+    freeOperations: hold.amountFreeOperations,
+  });
 }
 
 export function retryBilling(deps: JobDeps, job: GenerationRequested, call: string, error: unknown): JobEnd {

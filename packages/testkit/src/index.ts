@@ -10,6 +10,7 @@ export {
   withPg,
   type TestDatabase,
 } from "./harness.js";
+export { metricValue, sumOfSamples } from "./metrics.js";
 export { NATS_SERVER_BIN, natsCluster, natsServer, type NatsCluster, type NatsNode } from "./nats-server.js";
 export {
   freePort,

@@ -3,7 +3,7 @@
 // Every assertion is about what the user saw (the fake's record of the chat) or the state left behind
 // (balances and statements from billing, bytes in the object stores).
 import { TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
-import { createTestPng, type TgCallRecord, type TgMessage } from "@billing/testkit";
+import { createTestPng, metricValue, type TgCallRecord, type TgMessage } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { damagedPng, type Stack, startStack, TestUser } from "./stack.js";
 
@@ -205,9 +205,16 @@ describe("paying once", () => {
     at = user.mark();
     user.press("✨ Ретушь");
     await user.reply(at, /Стоимость: 10 кредитов/);
+    const getHolds = () =>
+      metricValue(stack.billing.metricsUrl, "billing_rpc_duration_seconds_count", {
+        procedure: "billing.v1.WalletService/GetHold",
+      });
+    const getHoldsBefore = await getHolds();
     at = user.sendPhoto(damagedPng(createTestPng({ width: 32, height: 32, seed: 10 }))).message_id;
     const failure = await user.reply(at, /Не получилось/);
     expect(failure.text).toContain("10 кредитов вернулись на баланс");
+    // The failed event says what went back: nobody asked billing for the hold.
+    expect(await getHolds()).toBe(getHoldsBefore);
     expect(await balanceOf(1004)).toMatchObject({ creditsAvailable: 30n, creditsReserved: 0n });
   });
 });

@@ -167,6 +167,9 @@ describe("a generation job", { timeout: 60_000 }, () => {
     const hold = await holdOf(holdId);
     expect(hold?.state).toBe(HoldState.VOIDED);
     expect(hold?.resolutionReason).toMatch(/^content_rejected: /);
+    // The event says what went back, so the bot need not ask billing.
+    expect(hold?.amountCredits).toBeGreaterThan(0n);
+    expect(result.event.returned).toMatchObject({ credits: hold?.amountCredits, freeOperations: 0n });
     expect(await findImage(h.buckets.results, h.buckets.names.jobResults, "job-1002")).toBeUndefined();
     expect(provider.calls.get("job-1002")).toBe(1);
     expect(await h.resultsOf("job-1002")).toHaveLength(1);
@@ -193,6 +196,7 @@ describe("a generation job", { timeout: 60_000 }, () => {
     const result = await h.waitForResult("job-1004");
     if (result.kind !== "failed") throw new Error(`expected a failure, got ${result.kind}`);
     expect(result.event).toMatchObject({ reasonCode: "rate_limited", refunded: true });
+    expect(result.event.returned).toMatchObject({ credits: 0n, freeOperations: 1n });
     expect(result.event.reasonMessage).toMatch(/busy right now/);
     expect(provider.calls.get("job-1004")).toBe(3);
     expect((await holdOf(holdId))?.state).toBe(HoldState.VOIDED);
@@ -265,6 +269,8 @@ describe("a generation job", { timeout: 60_000 }, () => {
     const result = await h.waitForResult("job-1007");
     if (result.kind !== "failed") throw new Error(`expected a failure, got ${result.kind}`);
     expect(result.event).toMatchObject({ reasonCode: "hold_expired", refunded: true });
+    // Commit met an expired hold: the worker does not know what it held; the bot asks billing.
+    expect(result.event.returned).toBeUndefined();
     expect(result.event.reasonMessage).toMatch(/not charged/);
     expect((await holdOf(holdId))?.state).toBe(HoldState.EXPIRED);
     expect(await balanceOf(user)).toEqual({ credits: 0n, creditsReserved: 0n, free: 1n, freeReserved: 0n });

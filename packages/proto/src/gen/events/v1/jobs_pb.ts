@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file events/v1/jobs.proto.
  */
 export const file_events_v1_jobs: GenFile = /*@__PURE__*/
-  fileDesc("ChRldmVudHMvdjEvam9icy5wcm90bxIJZXZlbnRzLnYxImYKCEltYWdlUmVmEg4KBmJ1Y2tldBgBIAEoCRITCgtvYmplY3RfbmFtZRgCIAEoCRIRCgltaW1lX3R5cGUYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoAxIOCgZzaGEyNTYYBSABKAkirAIKE0dlbmVyYXRpb25SZXF1ZXN0ZWQSDgoGam9iX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIPCgdob2xkX2lkGAQgASgJEg4KBnByb21wdBgFIAEoCRIpCgxpbnB1dF9pbWFnZXMYBiADKAsyEy5ldmVudHMudjEuSW1hZ2VSZWYSDwoHY2hhdF9pZBgHIAEoAxIOCgZsb2NhbGUYCCABKAkSMAoMcmVxdWVzdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRzZWVkGAogASgEEjMKD2hvbGRfZXhwaXJlc19hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi3QIKE0dlbmVyYXRpb25Db21wbGV0ZWQSDgoGam9iX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIPCgdob2xkX2lkGAQgASgJEiMKBnJlc3VsdBgFIAEoCzITLmV2ZW50cy52MS5JbWFnZVJlZhIPCgdjaGF0X2lkGAYgASgDEg4KBmxvY2FsZRgHIAEoCRIXCg9jaGFyZ2VkX2NyZWRpdHMYCCABKAMSHwoXY2hhcmdlZF9mcmVlX29wZXJhdGlvbnMYCSABKAMSGQoRY3JlZGl0c19hdmFpbGFibGUYCiABKAMSIQoZZnJlZV9vcGVyYXRpb25zX2F2YWlsYWJsZRgLIAEoAxIwCgxjb21wbGV0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGA0gASgJIucBChBHZW5lcmF0aW9uRmFpbGVkEg4KBmpvYl9pZBgBIAEoCRIQCgh1c2VyX3JlZhgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDwoHaG9sZF9pZBgEIAEoCRIPCgdjaGF0X2lkGAUgASgDEg4KBmxvY2FsZRgGIAEoCRITCgtyZWFzb25fY29kZRgHIAEoCRIWCg5yZWFzb25fbWVzc2FnZRgIIAEoCRIQCghyZWZ1bmRlZBgJIAEoCBItCglmYWlsZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChRldmVudHMvdjEvam9icy5wcm90bxIJZXZlbnRzLnYxImYKCEltYWdlUmVmEg4KBmJ1Y2tldBgBIAEoCRITCgtvYmplY3RfbmFtZRgCIAEoCRIRCgltaW1lX3R5cGUYAyABKAkSEgoKc2l6ZV9ieXRlcxgEIAEoAxIOCgZzaGEyNTYYBSABKAkirAIKE0dlbmVyYXRpb25SZXF1ZXN0ZWQSDgoGam9iX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIPCgdob2xkX2lkGAQgASgJEg4KBnByb21wdBgFIAEoCRIpCgxpbnB1dF9pbWFnZXMYBiADKAsyEy5ldmVudHMudjEuSW1hZ2VSZWYSDwoHY2hhdF9pZBgHIAEoAxIOCgZsb2NhbGUYCCABKAkSMAoMcmVxdWVzdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRzZWVkGAogASgEEjMKD2hvbGRfZXhwaXJlc19hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi3QIKE0dlbmVyYXRpb25Db21wbGV0ZWQSDgoGam9iX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCRIPCgdob2xkX2lkGAQgASgJEiMKBnJlc3VsdBgFIAEoCzITLmV2ZW50cy52MS5JbWFnZVJlZhIPCgdjaGF0X2lkGAYgASgDEg4KBmxvY2FsZRgHIAEoCRIXCg9jaGFyZ2VkX2NyZWRpdHMYCCABKAMSHwoXY2hhcmdlZF9mcmVlX29wZXJhdGlvbnMYCSABKAMSGQoRY3JlZGl0c19hdmFpbGFibGUYCiABKAMSIQoZZnJlZV9vcGVyYXRpb25zX2F2YWlsYWJsZRgLIAEoAxIwCgxjb21wbGV0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGA0gASgJIo4CChBHZW5lcmF0aW9uRmFpbGVkEg4KBmpvYl9pZBgBIAEoCRIQCgh1c2VyX3JlZhgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDwoHaG9sZF9pZBgEIAEoCRIPCgdjaGF0X2lkGAUgASgDEg4KBmxvY2FsZRgGIAEoCRITCgtyZWFzb25fY29kZRgHIAEoCRIWCg5yZWFzb25fbWVzc2FnZRgIIAEoCRIQCghyZWZ1bmRlZBgJIAEoCBItCglmYWlsZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiUKCHJldHVybmVkGAsgASgLMhMuZXZlbnRzLnYxLlJldHVybmVkIjQKCFJldHVybmVkEg8KB2NyZWRpdHMYASABKAMSFwoPZnJlZV9vcGVyYXRpb25zGAIgASgDYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * An image kept in a JetStream object store bucket.
@@ -294,6 +294,15 @@ export type GenerationFailed = Message<"events.v1.GenerationFailed"> & {
    * @generated from field: google.protobuf.Timestamp failed_at = 10;
    */
   failedAt?: Timestamp | undefined;
+
+  /**
+   * What went back to the user, when the worker released the hold itself (its Release answered
+   * it). Absent when refunded is false, or when the hold expired or was released elsewhere: the bot
+   * then asks billing (GetHold).
+   *
+   * @generated from field: events.v1.Returned returned = 11;
+   */
+  returned?: Returned | undefined;
 };
 
 /**
@@ -302,4 +311,29 @@ export type GenerationFailed = Message<"events.v1.GenerationFailed"> & {
  */
 export const GenerationFailedSchema: GenMessage<GenerationFailed> = /*@__PURE__*/
   messageDesc(file_events_v1_jobs, 3);
+
+/**
+ * The value a released hold gave back: its credits, or its free operation; both 0 for an
+ * operation priced 0 (nothing was held).
+ *
+ * @generated from message events.v1.Returned
+ */
+export type Returned = Message<"events.v1.Returned"> & {
+  /**
+   * @generated from field: int64 credits = 1;
+   */
+  credits: bigint;
+
+  /**
+   * @generated from field: int64 free_operations = 2;
+   */
+  freeOperations: bigint;
+};
+
+/**
+ * Describes the message events.v1.Returned.
+ * Use `create(ReturnedSchema)` to create a new message.
+ */
+export const ReturnedSchema: GenMessage<Returned> = /*@__PURE__*/
+  messageDesc(file_events_v1_jobs, 4);
 
