@@ -77,6 +77,12 @@ function billingArrows() {
     "apps/billing/src/commands/pipeline.ts",
   ];
   const stores = ["apps/billing/src/*/store/**", "apps/billing/src/*/store.ts"];
+  const storage = {
+    regex: "^@mikro-orm/|^pg$|(^|/)outbox/|/observability/record\\.js$|(^|/)db/(?!database\\.js$)",
+    message: "Only a context's store touches SQL, the ORM, the outbox or the unit of work.",
+  };
+  // Contexts whose storage sits wholly in their store (the ledger's cold paths still move there).
+  const storedContexts = ["payments", "quotas"].map((c) => `apps/billing/src/${c}/**`);
   return [
     {
       files: ["apps/billing/src/rpc/**"],
@@ -93,6 +99,8 @@ function billingArrows() {
       ),
     },
     { files: contexts, rules: rule(viaIndex) },
+    // Before the rules' and stores' entries: for one file the last matching entry's options win.
+    { files: storedContexts, ignores: stores, rules: rule(viaIndex, storage) },
     { files: ["apps/billing/src/domain/**"], rules: rule(pure) },
     { files: ["apps/billing/src/db/**"], rules: rule(below) },
     { files: rules, rules: rule(viaIndex, pure) },

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EntityManager } from "../src/db/database.js";
 import { unitOfWork } from "../src/db/unit-of-work.js";
 import { DomainError } from "../src/domain/errors.js";
-import type { PlanActivation } from "../src/quotas/quotas.js";
+import type { PlanActivation } from "../src/quotas/index.js";
 import { ManualClock, startTestBilling, type TestBilling } from "./helpers.js";
 import { iso } from "./quota-helpers.js";
 

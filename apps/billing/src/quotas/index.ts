@@ -1,3 +1,4 @@
 // The quotas context's public face: what rpc/ and server.ts may use.
 export { planPurchasesOf } from "./plan-purchases.js";
-export { type MetricQuota, type PlanActivation, Quotas, type QuotaConfig } from "./quotas.js";
+export { Quotas } from "./quotas.js";
+export type { MetricQuota, PlanActivation, QuotaConfig } from "./types.js";

@@ -1,8 +1,9 @@
 // Quota rules, pure: which plan a user is on, what a metric allows in a window, whether a consumption
-// fits, and where a bought period ends. No I/O; the time is always passed in.
-import type { PlanConfig, PlanQuotaConfig } from "@billing/config";
-import { DomainError } from "../domain/errors.js";
-import { addCalendarMonths } from "./calendar.js";
+// fits, where a bought period ends, and the order counters are locked in. No I/O; the time is always passed in.
+import type { PlanConfig, PlanQuotaConfig, QuotaWindowName } from "@billing/config";
+import { DomainError, invalidFields } from "../domain/errors.js";
+import { addCalendarMonths, type CalendarWindow } from "./calendar.js";
+import type { MetricQuota } from "./types.js";
 
 /** The configured plans, indexed. Configuration guarantees exactly one default plan. */
 export class PlanCatalogue {
@@ -112,4 +113,108 @@ export function periodEnd(
   if (sameRunning && current.until === null) return null;
   const from = sameRunning && current.until !== null ? current.until : now;
   return addCalendarMonths(from, plan.periodMonths, timeZone);
+}
+
+/** A usage counter's identity: one metric in one calendar window. */
+export interface CounterKey {
+  readonly metric: string;
+  readonly kind: QuotaWindowName;
+  readonly start: Date;
+}
+
+/** The one order counters are locked in: metric, then window kind, then window start. */
+export function compareCounterKeys(a: CounterKey, b: CounterKey): number {
+  if (a.metric !== b.metric) return a.metric < b.metric ? -1 : 1;
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  return a.start.getTime() - b.start.getTime();
+}
+
+/** SetPlan refuses an end further away than this (a typo such as year 20260). */
+const PLAN_UNTIL_MAX_MS = 100 * 366 * 86_400_000;
+
+/** An operator's plan end must lie in the future, and within a century. */
+export function checkPlanUntil(until: Date | undefined, now: Date): void {
+  if (until === undefined) return;
+  if (until <= now) {
+    throw invalidFields([
+      { field: "until", description: `must be in the future (now is ${now.toISOString()})` },
+    ]);
+  }
+  if (until.getTime() - now.getTime() > PLAN_UNTIL_MAX_MS) {
+    throw invalidFields([{ field: "until", description: "must be within 100 years" }]);
+  }
+}
+
+/** A metric of a plan in a window, from its counter (absent: nothing used yet). */
+export function metricQuota(
+  quota: PlanQuotaConfig,
+  bounds: CalendarWindow,
+  counter: { usedUnits: bigint; extraUnits: bigint } | undefined,
+): MetricQuota {
+  const usedUnits = counter?.usedUnits ?? 0n;
+  const extraUnits = counter?.extraUnits ?? 0n;
+  return {
+    metric: quota.metric,
+    window: quota.window,
+    limitUnits: quota.limitUnits,
+    extraUnits,
+    usedUnits,
+    remainingUnits: remainingUnits(quota.limitUnits, extraUnits, usedUnits),
+    windowStart: bounds.start,
+    resetsAt: bounds.end,
+  };
+}
+
+export function quotaExceeded(
+  command: { userRef: string; metric: string; units: bigint },
+  plan: PlanConfig,
+  quota: MetricQuota,
+): DomainError {
+  const description =
+    `${quota.remainingUnits} of ${quota.limitUnits + quota.extraUnits} ${command.metric} units left in this ` +
+    `${quota.window} (plan ${plan.code}), ${command.units} asked; the window resets at ${quota.resetsAt.toISOString()}`;
+  return new DomainError("QUOTA_EXCEEDED", `quota exceeded: ${description}`, {
+    quotaViolations: [{ subject: `metric:${command.metric}`, description }],
+    metadata: {
+      metric: command.metric,
+      plan_code: plan.code,
+      window: quota.window,
+      remaining: quota.remainingUnits.toString(),
+      requested: command.units.toString(),
+      resets_at: quota.resetsAt.toISOString(),
+    },
+  });
+}
+
+/**
+ * The plan a payment bought, with the period frozen into it at creation: it settles even if the plan
+ * has left the catalogue or lost its period since. Without a frozen period, the catalogue's plan.
+ * Refuses (UNKNOWN_PLAN) a plan that is not sold by period.
+ */
+export function planAsBought(
+  catalogue: PlanCatalogue,
+  code: string,
+  periodMonths: number | undefined,
+): PlanConfig {
+  const plan =
+    periodMonths === undefined
+      ? catalogue.require(code, "plan_code")
+      : {
+          ...(catalogue.find(code) ?? {
+            title: code,
+            quotas: [],
+            priceMinor: 0n,
+            currency: "RUB",
+            isDefault: false,
+          }),
+          code,
+          periodMonths,
+        };
+  if (plan.periodMonths <= 0) {
+    throw new DomainError("UNKNOWN_PLAN", `plan ${plan.code} is not for sale`, {
+      fieldViolations: [{ field: "plan_code", description: "must be a plan with a period" }],
+      metadata: { plan_code: plan.code },
+    });
+  }
+  return plan;
 }
