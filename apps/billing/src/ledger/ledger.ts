@@ -21,6 +21,11 @@ import { announceCommitted, recordMoneyEffect } from "../observability/record.js
 import type { HoldExpectation } from "./rules/hold-expectation.js";
 import { AccountDirectory, type LockedAccounts, SYSTEM, type SystemAccount } from "./store/accounts.js";
 import { Batcher } from "./batcher.js";
+import {
+  LowBalance,
+  type LowBalanceThresholdResult,
+  type SetLowBalanceThresholdCommand,
+} from "./low-balance.js";
 import { type Resolution, expire, resolve } from "./resolutions.js";
 import { available, type Movement } from "./rules/balances.js";
 import { holdNotFound, unknownOperation } from "./rules/errors.js";
@@ -47,6 +52,8 @@ export interface LedgerConfig {
   starterFreeOperations: bigint;
   /** Shards per system account (contention on hot system rows divided by this). */
   systemShards: number;
+  /** billing.balance.low below this many available credits, unless an admin set another. */
+  lowBalanceThresholdCredits: bigint;
 }
 
 export type { ChargeCommand, ReserveCommand, Resolution };
@@ -65,6 +72,7 @@ const QUEUE_MAX = 4_096;
 export class Ledger {
   readonly #spending: Batcher<SpendCommand, ChargeResult | HoldResult>;
   readonly #resolutions: Batcher<Resolution, HoldResult>;
+  readonly #lowBalance: LowBalance;
 
   private constructor(
     readonly db: Database,
@@ -75,6 +83,7 @@ export class Ledger {
     readonly pool: Pool,
     readonly log: Logger,
   ) {
+    this.#lowBalance = new LowBalance(config.lowBalanceThresholdCredits);
     const bounds = { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, maxQueued: QUEUE_MAX };
     this.#spending = new Batcher({
       ...bounds,
@@ -199,9 +208,11 @@ export class Ledger {
       async (session) => {
         const outcomes = await runCommands(session, commands, (item) => {
           const price = this.priceOf(item.command.operation);
-          return item.type === "charge"
-            ? charge(session, revenue, item.command, price)
-            : reserve(session, revenue, item.command, price);
+          return this.#lowBalance.around(session, item.command.userRef, item.type, () =>
+            item.type === "charge"
+              ? charge(session, revenue, item.command, price)
+              : reserve(session, revenue, item.command, price),
+          );
         });
         outcomes.forEach((outcome, i) => {
           const item = batch[i];
@@ -468,6 +479,7 @@ export class Ledger {
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);
+    locked.credits.toppedUp = true;
     const transfer = this.#move(
       tx,
       "TOP_UP",
@@ -516,7 +528,8 @@ export class Ledger {
       );
     }
     const taken = command.credits < availableCredits ? command.credits : availableCredits;
-    if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: balanceOf(locked) };
+    const before = balanceOf(locked);
+    if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: before };
     const transfer = this.#move(
       tx,
       "PAYMENT_REFUND",
@@ -530,7 +543,30 @@ export class Ledger {
       { userRef: command.userRef, reference: command.reference },
     );
     this.#balanceChanged(tx, command.userRef, locked, "payment_refund");
-    return { takenCredits: taken, transferId: transfer.id, balance: balanceOf(locked) };
+    const after = balanceOf(locked);
+    this.#lowBalance.notice((event) => recordEvent(tx, event, this.#now()), locked.credits, {
+      before,
+      after,
+      cause: "payment_refund",
+    });
+    return { takenCredits: taken, transferId: transfer.id, balance: after };
+  }
+
+  /** An admin's low-balance threshold for one user (null: back to the configured default). */
+  async setLowBalanceThreshold(command: SetLowBalanceThresholdCommand): Promise<LowBalanceThresholdResult> {
+    return this.db.transaction(async (tx) => {
+      const locked = await this.accounts.lock(tx, command.userRef, []);
+      const spec = {
+        name: "SetLowBalanceThreshold",
+        key: callerKey(command.idempotencyKey),
+        request: command,
+      };
+      return runCommand(
+        entityAnswerBook(tx, () => this.#now()),
+        spec,
+        () => this.#lowBalance.setThreshold(locked, command.thresholdCredits),
+      );
+    });
   }
 
   /** Applies one transfer to two locked accounts and records it with the balances after it. */
