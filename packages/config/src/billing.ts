@@ -83,7 +83,10 @@ export const billingEnvSchema = z
     BILLING_DB_POOL_MAX: positiveInt(20, 200),
     BILLING_PRICES: priceList,
     BILLING_STARTER_FREE_OPERATIONS: bigintValue(4n),
-    BILLING_LOW_BALANCE_THRESHOLD_CREDITS: bigintValue(20n),
+    // The same bound as an admin's per-user threshold (SetLowBalanceThreshold).
+    BILLING_LOW_BALANCE_THRESHOLD_CREDITS: bigintValue(20n).refine((credits) => credits <= 1_000_000_000n, {
+      message: "must be at most 1000000000",
+    }),
     BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
     BILLING_PLANS: planCatalogue,
     BILLING_QUOTA_TIME_ZONE: ianaTimeZone("Europe/Moscow"),
