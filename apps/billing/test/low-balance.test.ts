@@ -3,6 +3,7 @@
 // rises back; the admin's override; nothing from a refused charge.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorReason, fieldViolations } from "@billing/client";
+import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ledgerSnapshot, type TestBilling } from "./helpers.js";
 import {
@@ -232,5 +233,28 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
       ).toMatchObject({ code: "PermissionDenied" });
     }
     expect(await ledgerSnapshot(billing.database.url)).toBe(before);
+  });
+
+  it("VerifyLedger checks the topped-up flag against the TOP_UP transfers", async () => {
+    const user = "low:verify";
+    await opened(user, 0n);
+    await paidTopUp(env, user, "verify-t", 10n);
+    expect(await admin().verifyLedger({})).toMatchObject({ ok: true });
+    const flag = (value: boolean) =>
+      withPg(billing.database.url, (pg) =>
+        pg.query(
+          `update ledger_accounts set topped_up = $2 where owner_ref = $1 and kind = 'USER' and asset = 'CREDITS'`,
+          [user, value],
+        ),
+      );
+    await flag(false);
+    try {
+      const report = await admin().verifyLedger({});
+      expect(report.ok).toBe(false);
+      expect(report.violations.map((v) => v.invariant)).toEqual(["topped_up_matches_top_ups"]);
+    } finally {
+      await flag(true);
+    }
+    expect(await admin().verifyLedger({})).toMatchObject({ ok: true });
   });
 });

@@ -45,6 +45,7 @@ import type {
   VerifyReport,
 } from "./types.js";
 import { type InvariantCheck, verifyLedger } from "./store/verify.js";
+import { verifyLowBalance } from "./store/verify-low-balance.js";
 
 export interface LedgerConfig {
   /** Operation → price in credits. */
@@ -253,7 +254,7 @@ export class Ledger {
 
   /** Recomputes every invariant of the ledger, and those other contexts contribute. */
   async verify(extraChecks: readonly InvariantCheck[]): Promise<VerifyReport> {
-    return verifyLedger(this.db, extraChecks);
+    return verifyLedger(this.db, [verifyLowBalance, ...extraChecks]);
   }
 
   async getHold(holdId: string): Promise<HoldView> {

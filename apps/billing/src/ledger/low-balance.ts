@@ -2,7 +2,6 @@
 // with the user's Balance before and after (rules/low-balance.ts decides), and the admin's override
 // of the threshold. A new path that lowers credits (e.g. expiring a promo lot) calls `notice`, or
 // wraps its work in `around` on a batch session, and nothing else.
-import type { LedgerAccount } from "../db/entities.js";
 import type { DomainEvent } from "../domain/events.js";
 import { type LowBalanceWatch, lowBalanceEvent, thresholdOf } from "./rules/low-balance.js";
 import { balanceOf } from "./rules/views.js";
@@ -62,10 +61,9 @@ export class LowBalance {
 
   /** Sets (or, with null, clears) the override on the user's locked accounts. */
   setThreshold(locked: LockedAccounts, thresholdCredits: bigint | null): LowBalanceThresholdResult {
-    const credits: LedgerAccount = locked.credits;
-    credits.lowBalanceThresholdCredits = thresholdCredits;
+    locked.credits.lowBalanceThresholdCredits = thresholdCredits;
     return {
-      thresholdCredits: thresholdOf(credits, this.defaultThresholdCredits),
+      thresholdCredits: thresholdOf(locked.credits, this.defaultThresholdCredits),
       isDefault: thresholdCredits === null,
       balance: balanceOf(locked),
     };
