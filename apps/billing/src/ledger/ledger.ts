@@ -51,10 +51,10 @@ export interface LedgerConfig {
   /** Operation → price in credits. */
   prices: ReadonlyMap<string, bigint>;
   starterFreeOperations: bigint;
-  /** Shards per system account (contention on hot system rows divided by this). */
-  systemShards: number;
   /** billing.balance.low below this many available credits, unless an admin set another. */
   lowBalanceThresholdCredits: bigint;
+  /** Shards per system account (contention on hot system rows divided by this). */
+  systemShards: number;
 }
 
 export type { ChargeCommand, ReserveCommand, Resolution };
@@ -84,7 +84,6 @@ export class Ledger {
     readonly pool: Pool,
     readonly log: Logger,
   ) {
-    this.#lowBalance = new LowBalance(config.lowBalanceThresholdCredits);
     const bounds = { maxBatch: BATCH_MAX, maxInFlight: BATCHES_IN_FLIGHT, maxQueued: QUEUE_MAX };
     this.#spending = new Batcher({
       ...bounds,
@@ -98,6 +97,7 @@ export class Ledger {
       lockKeyOf: (resolution) => resolution.holdId,
       run: (batch) => this.resolveBatch(batch),
     });
+    this.#lowBalance = new LowBalance(config.lowBalanceThresholdCredits);
   }
 
   static async create(db: Database, config: LedgerConfig, log: Logger, testClock?: Clock): Promise<Ledger> {
