@@ -207,6 +207,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
       {
         prices: config.prices,
         starterFreeOperations: config.starterFreeOperations,
+        lowBalanceThresholdCredits: config.lowBalanceThresholdCredits,
         systemShards: options.systemShards ?? 32,
         batchesInFlight: config.ledgerBatchesInFlight,
       },

@@ -1,5 +1,6 @@
 // Billing's events that a user should hear about: a payment credited or canceled, a hold that expired
-// because its job never finished. The chat is the user's (user_ref "telegram:<id>"); other users'
+// because its job never finished, credits running low (once per crossing, only to users who have
+// topped up before). The chat is the user's (user_ref "telegram:<id>"); other users'
 // events (internal services) are not ours and are acked untouched. Each event is handled once per
 // process (by event id); the consumer acks only after the message is with Telegram.
 import type { BillingEvent } from "@billing/proto/events/v1/billing_pb";
@@ -36,6 +37,13 @@ export async function onBillingEvent(ctx: BotContext, event: BillingEvent): Prom
     case "holdExpired":
       outcome = await onHoldExpired(ctx, userId, event.payload.value);
       break;
+    case "balanceLow": {
+      // Billing announces each downward crossing once; a user who never paid is not asked to pay.
+      const low = event.payload.value;
+      if (!low.toppedUp) return "ack";
+      outcome = settleOnly(await deliver(ctx, userId, t.balance.low(low.creditsAvailable), topUpButton(t)));
+      break;
+    }
     default:
       // Balance changes, refunds, plan activations: nothing to tell in the chat.
       return "ack";

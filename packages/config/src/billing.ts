@@ -84,6 +84,10 @@ export const billingEnvSchema = z
     BILLING_LEDGER_BATCHES_IN_FLIGHT: positiveInt(3, 64),
     BILLING_PRICES: priceList,
     BILLING_STARTER_FREE_OPERATIONS: bigintValue(4n),
+    // The same bound as an admin's per-user threshold (SetLowBalanceThreshold).
+    BILLING_LOW_BALANCE_THRESHOLD_CREDITS: bigintValue(20n).refine((credits) => credits <= 1_000_000_000n, {
+      message: "must be at most 1000000000",
+    }),
     BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
     BILLING_PLANS: planCatalogue,
     BILLING_QUOTA_TIME_ZONE: ianaTimeZone("Europe/Moscow"),
@@ -123,6 +127,7 @@ export const billingEnvSchema = z
     ledgerBatchesInFlight: env.BILLING_LEDGER_BATCHES_IN_FLIGHT,
     prices: env.BILLING_PRICES,
     starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
+    lowBalanceThresholdCredits: env.BILLING_LOW_BALANCE_THRESHOLD_CREDITS,
     holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
     plans: env.BILLING_PLANS,
     quotaTimeZone: env.BILLING_QUOTA_TIME_ZONE,

@@ -23,7 +23,20 @@ describe("billing configuration", () => {
       "add_text",
     ]);
     expect(config.starterFreeOperations).toBe(4n);
+    expect(config.lowBalanceThresholdCredits).toBe(20n);
     expect(config.tls).toBeUndefined();
+  });
+
+  it("takes a low-balance threshold of 0 to 1000000000 credits", () => {
+    const threshold = (value: string) =>
+      parseEnv(billingEnvSchema, { ...valid, BILLING_LOW_BALANCE_THRESHOLD_CREDITS: value })
+        .lowBalanceThresholdCredits;
+    expect(threshold("0")).toBe(0n);
+    expect(threshold("150")).toBe(150n);
+    expect(() => threshold("-5")).toThrow(
+      /BILLING_LOW_BALANCE_THRESHOLD_CREDITS: must be a non-negative integer/,
+    );
+    expect(() => threshold("1000000001")).toThrow(/BILLING_LOW_BALANCE_THRESHOLD_CREDITS: must be at most/);
   });
 
   it("treats empty variables as unset", () => {

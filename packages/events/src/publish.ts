@@ -147,6 +147,7 @@ export const BILLING_EVENT_SUBJECTS: Readonly<
   holdExpired: "billing.hold.expired",
   refundSucceeded: "billing.refund.succeeded",
   balanceChanged: "billing.balance.changed",
+  balanceLow: "billing.balance.low",
   planActivated: "billing.plan.activated",
 };
 

@@ -21,6 +21,10 @@ export const LedgerAccount = defineEntity({
     debitsPosted: p.bigint().default(0),
     creditsPending: p.bigint().default(0),
     creditsPosted: p.bigint().default(0),
+    /** A user's CREDITS account only (ledger/low-balance.ts): an admin's override; null = the default. */
+    lowBalanceThresholdCredits: p.bigint().nullable(),
+    /** A user's CREDITS account only: a top-up has landed on it once. */
+    toppedUp: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -10,6 +10,14 @@ export interface BalanceFigures {
 
 export type DomainEvent = { readonly userRef: string } & (
   | ({ readonly kind: "balanceChanged"; readonly cause: string } & BalanceFigures)
+  /** The user's available credits fell below their threshold (once per downward crossing). */
+  | ({
+      readonly kind: "balanceLow";
+      readonly cause: string;
+      readonly thresholdCredits: bigint;
+      /** The user has completed a top-up before (the bot nudges only them). */
+      readonly toppedUp: boolean;
+    } & BalanceFigures)
   | {
       readonly kind: "holdExpired";
       readonly holdId: string;

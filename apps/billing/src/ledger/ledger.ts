@@ -21,6 +21,11 @@ import { announceCommitted, recordMoneyEffect } from "../observability/record.js
 import type { HoldExpectation } from "./rules/hold-expectation.js";
 import { AccountDirectory, type LockedAccounts, SYSTEM, type SystemAccount } from "./store/accounts.js";
 import { Batcher } from "./batcher.js";
+import {
+  LowBalance,
+  type LowBalanceThresholdResult,
+  type SetLowBalanceThresholdCommand,
+} from "./low-balance.js";
 import { type Resolution, expire, resolve } from "./resolutions.js";
 import { available, type Movement } from "./rules/balances.js";
 import { holdNotFound, unknownOperation } from "./rules/errors.js";
@@ -40,11 +45,14 @@ import type {
   VerifyReport,
 } from "./types.js";
 import { type InvariantCheck, verifyLedger } from "./store/verify.js";
+import { verifyLowBalance } from "./store/verify-low-balance.js";
 
 export interface LedgerConfig {
   /** Operation → price in credits. */
   prices: ReadonlyMap<string, bigint>;
   starterFreeOperations: bigint;
+  /** billing.balance.low below this many available credits, unless an admin set another. */
+  lowBalanceThresholdCredits: bigint;
   /** Shards per system account (contention on hot system rows divided by this). */
   systemShards: number;
   /**
@@ -69,6 +77,7 @@ const QUEUE_MAX = 4_096;
 export class Ledger {
   readonly #spending: Batcher<SpendCommand, ChargeResult | HoldResult>;
   readonly #resolutions: Batcher<Resolution, HoldResult>;
+  readonly #lowBalance: LowBalance;
 
   private constructor(
     readonly db: Database,
@@ -92,6 +101,7 @@ export class Ledger {
       lockKeyOf: (resolution) => resolution.holdId,
       run: (batch) => this.resolveBatch(batch),
     });
+    this.#lowBalance = new LowBalance(config.lowBalanceThresholdCredits);
   }
 
   static async create(db: Database, config: LedgerConfig, log: Logger, testClock?: Clock): Promise<Ledger> {
@@ -203,9 +213,11 @@ export class Ledger {
       async (session) => {
         const outcomes = await runCommands(session, commands, (item) => {
           const price = this.priceOf(item.command.operation);
-          return item.type === "charge"
-            ? charge(session, revenue, item.command, price)
-            : reserve(session, revenue, item.command, price);
+          return this.#lowBalance.around(session, item.command.userRef, item.type, () =>
+            item.type === "charge"
+              ? charge(session, revenue, item.command, price)
+              : reserve(session, revenue, item.command, price),
+          );
         });
         outcomes.forEach((outcome, i) => {
           const item = batch[i];
@@ -246,7 +258,7 @@ export class Ledger {
 
   /** Recomputes every invariant of the ledger, and those other contexts contribute. */
   async verify(extraChecks: readonly InvariantCheck[]): Promise<VerifyReport> {
-    return verifyLedger(this.db, extraChecks);
+    return verifyLedger(this.db, [verifyLowBalance, ...extraChecks]);
   }
 
   async getHold(holdId: string): Promise<HoldView> {
@@ -472,6 +484,7 @@ export class Ledger {
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);
+    locked.credits.toppedUp = true;
     const transfer = this.#move(
       tx,
       "TOP_UP",
@@ -520,7 +533,8 @@ export class Ledger {
       );
     }
     const taken = command.credits < availableCredits ? command.credits : availableCredits;
-    if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: balanceOf(locked) };
+    const before = balanceOf(locked);
+    if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: before };
     const transfer = this.#move(
       tx,
       "PAYMENT_REFUND",
@@ -534,7 +548,30 @@ export class Ledger {
       { userRef: command.userRef, reference: command.reference },
     );
     this.#balanceChanged(tx, command.userRef, locked, "payment_refund");
-    return { takenCredits: taken, transferId: transfer.id, balance: balanceOf(locked) };
+    const after = balanceOf(locked);
+    this.#lowBalance.notice((event) => recordEvent(tx, event, this.#now()), locked.credits, {
+      before,
+      after,
+      cause: "payment_refund",
+    });
+    return { takenCredits: taken, transferId: transfer.id, balance: after };
+  }
+
+  /** An admin's low-balance threshold for one user (null: back to the configured default). */
+  async setLowBalanceThreshold(command: SetLowBalanceThresholdCommand): Promise<LowBalanceThresholdResult> {
+    return this.db.transaction(async (tx) => {
+      const locked = await this.accounts.lock(tx, command.userRef, []);
+      const spec = {
+        name: "SetLowBalanceThreshold",
+        key: callerKey(command.idempotencyKey),
+        request: command,
+      };
+      return runCommand(
+        entityAnswerBook(tx, () => this.#now()),
+        spec,
+        () => this.#lowBalance.setThreshold(locked, command.thresholdCredits),
+      );
+    });
   }
 
   /** Applies one transfer to two locked accounts and records it with the balances after it. */

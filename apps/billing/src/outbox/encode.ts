@@ -37,6 +37,10 @@ function payloadOf(event: DomainEvent) {
       const { kind, ...value } = fields;
       return { case: kind, value };
     }
+    case "balanceLow": {
+      const { kind, ...value } = fields;
+      return { case: kind, value };
+    }
     case "holdExpired": {
       const { kind, ...value } = fields;
       return { case: kind, value };

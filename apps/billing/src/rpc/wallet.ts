@@ -19,6 +19,7 @@ import {
   type HoldView,
   type InvariantCheck,
   type Ledger,
+  LOW_BALANCE_THRESHOLD_MAX_CREDITS,
   PAGE_SIZE_MAX,
 } from "../ledger/index.js";
 import { validate, type Validator } from "./validate.js";
@@ -170,6 +171,32 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
       });
       const result = await deps.ledger.grant(command);
       return { transferIds: result.transferIds, balanceAfter: result.balance };
+    },
+
+    async setLowBalanceThreshold(request) {
+      const command = validate((v) => {
+        const threshold = request.thresholdCredits;
+        if (threshold !== undefined) {
+          v.nonNegative("threshold_credits", threshold);
+          v.check(
+            threshold <= LOW_BALANCE_THRESHOLD_MAX_CREDITS,
+            "threshold_credits",
+            `must be at most ${LOW_BALANCE_THRESHOLD_MAX_CREDITS}`,
+          );
+        }
+        return {
+          userRef: v.userRef("user_ref", request.userRef),
+          thresholdCredits: threshold ?? null,
+          idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+        };
+      });
+      const result = await deps.ledger.setLowBalanceThreshold(command);
+      return {
+        userRef: command.userRef,
+        thresholdCredits: result.thresholdCredits,
+        isDefault: result.isDefault,
+        balance: result.balance,
+      };
     },
 
     async listTransactions(request) {

@@ -29,6 +29,7 @@ const MATRIX: Record<string, readonly Scope[]> = {
   "billing.v1.WalletService/Refund": [],
   "billing.v1.WalletService/Grant": [],
   "billing.v1.WalletService/ListTransactions": [B],
+  "billing.v1.WalletService/SetLowBalanceThreshold": [],
   "billing.v1.WalletService/VerifyLedger": [],
   "billing.v1.PaymentService/ListTopUpOptions": [B],
   "billing.v1.PaymentService/CreateTopUp": [B],

@@ -182,6 +182,8 @@ export const en: Catalogue = {
     },
     topUpChoose: "Top up (1 ₽ = 1 credit):",
     paymentsUnavailable: "Top-ups are unavailable right now. Please try later.",
+    low: (creditsAvailable) =>
+      `⚠️ Your balance is running low: ${credits(creditsAvailable)} left.\nTop up so that your next generations are not interrupted.`,
   },
   topUp: {
     askAmount: (min, max) => `Enter the amount in rubles, from ${rub(min)} to ${rub(max)}:`,

@@ -186,6 +186,8 @@ export const ru = {
     },
     topUpChoose: "Пополнить баланс (1 ₽ = 1 кредит):",
     paymentsUnavailable: "Пополнение сейчас недоступно. Попробуйте позже.",
+    low: (creditsAvailable: bigint) =>
+      `⚠️ Баланс на исходе: осталось ${credits(creditsAvailable)}.\nПополните его, чтобы следующие генерации не прервались.`,
   },
   topUp: {
     askAmount: (min: bigint, max: bigint) =>

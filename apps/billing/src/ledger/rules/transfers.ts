@@ -4,8 +4,10 @@
 import { randomUUID } from "node:crypto";
 import type { AccountKind, AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import { type AccountBalances, applyMovement, available, type Movement } from "./balances.js";
+import type { LowBalanceWatch } from "./low-balance.js";
 
-export interface AccountState extends AccountBalances {
+/** An account as the rules see it; a user's CREDITS account also carries its low-balance watch. */
+export interface AccountState extends AccountBalances, LowBalanceWatch {
   readonly id: bigint;
   readonly ownerRef: string;
   readonly asset: AssetCode;

@@ -8,7 +8,8 @@ import type { AccountState, NewTransfer } from "../rules/transfers.js";
 
 export const ACCOUNT_COLUMNS = `id::text as id, owner_ref, asset, kind, debits_pending::text as debits_pending,
   debits_posted::text as debits_posted, credits_pending::text as credits_pending,
-  credits_posted::text as credits_posted`;
+  credits_posted::text as credits_posted,
+  low_balance_threshold_credits::text as low_balance_threshold_credits, topped_up`;
 
 export interface AccountRow {
   id: string;
@@ -19,6 +20,8 @@ export interface AccountRow {
   debits_posted: string;
   credits_pending: string;
   credits_posted: string;
+  low_balance_threshold_credits: string | null;
+  topped_up: boolean;
 }
 
 export function accountOf(row: AccountRow): AccountState {
@@ -31,6 +34,9 @@ export function accountOf(row: AccountRow): AccountState {
     debitsPosted: BigInt(row.debits_posted),
     creditsPending: BigInt(row.credits_pending),
     creditsPosted: BigInt(row.credits_posted),
+    lowBalanceThresholdCredits:
+      row.low_balance_threshold_credits === null ? null : BigInt(row.low_balance_threshold_credits),
+    toppedUp: row.topped_up,
   };
 }
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file events/v1/billing.proto.
  */
 export const file_events_v1_billing: GenFile = /*@__PURE__*/
-  fileDesc("ChdldmVudHMvdjEvYmlsbGluZy5wcm90bxIJZXZlbnRzLnYxIrIDCgxCaWxsaW5nRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHVzZXJfcmVmGAMgASgJEjgKEXBheW1lbnRfc3VjY2VlZGVkGAogASgLMhsuZXZlbnRzLnYxLlBheW1lbnRTdWNjZWVkZWRIABI2ChBwYXltZW50X2NhbmNlbGVkGAsgASgLMhouZXZlbnRzLnYxLlBheW1lbnRDYW5jZWxlZEgAEi4KDGhvbGRfZXhwaXJlZBgMIAEoCzIWLmV2ZW50cy52MS5Ib2xkRXhwaXJlZEgAEjYKEHJlZnVuZF9zdWNjZWVkZWQYDSABKAsyGi5ldmVudHMudjEuUmVmdW5kU3VjY2VlZGVkSAASNAoPYmFsYW5jZV9jaGFuZ2VkGA4gASgLMhkuZXZlbnRzLnYxLkJhbGFuY2VDaGFuZ2VkSAASMgoOcGxhbl9hY3RpdmF0ZWQYDyABKAsyGC5ldmVudHMudjEuUGxhbkFjdGl2YXRlZEgAQgkKB3BheWxvYWQiqgEKEFBheW1lbnRTdWNjZWVkZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIPCgdjcmVkaXRzGAUgASgDEhEKCXBsYW5fY29kZRgGIAEoCRIZChFjcmVkaXRzX2F2YWlsYWJsZRgHIAEoAyKjAQoPUGF5bWVudENhbmNlbGVkEhIKCnBheW1lbnRfaWQYASABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSEAoIY3VycmVuY3kYBCABKAkSGgoSY2FuY2VsbGF0aW9uX3BhcnR5GAUgASgJEhsKE2NhbmNlbGxhdGlvbl9yZWFzb24YBiABKAkieQoLSG9sZEV4cGlyZWQSDwoHaG9sZF9pZBgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSDgoGam9iX2lkGAMgASgJEhYKDmFtb3VudF9jcmVkaXRzGAQgASgDEh4KFmFtb3VudF9mcmVlX29wZXJhdGlvbnMYBSABKAMiaAoPUmVmdW5kU3VjY2VlZGVkEhEKCXJlZnVuZF9pZBgBIAEoCRISCgpwYXltZW50X2lkGAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAxIYChBjcmVkaXRzX3JldmVyc2VkGAQgASgDIpkBCg5CYWxhbmNlQ2hhbmdlZBIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDEg0KBWNhdXNlGAUgASgJImEKDVBsYW5BY3RpdmF0ZWQSEQoJcGxhbl9jb2RlGAEgASgJEhIKCnBheW1lbnRfaWQYAiABKAkSKQoFdW50aWwYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChdldmVudHMvdjEvYmlsbGluZy5wcm90bxIJZXZlbnRzLnYxIuADCgxCaWxsaW5nRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHVzZXJfcmVmGAMgASgJEjgKEXBheW1lbnRfc3VjY2VlZGVkGAogASgLMhsuZXZlbnRzLnYxLlBheW1lbnRTdWNjZWVkZWRIABI2ChBwYXltZW50X2NhbmNlbGVkGAsgASgLMhouZXZlbnRzLnYxLlBheW1lbnRDYW5jZWxlZEgAEi4KDGhvbGRfZXhwaXJlZBgMIAEoCzIWLmV2ZW50cy52MS5Ib2xkRXhwaXJlZEgAEjYKEHJlZnVuZF9zdWNjZWVkZWQYDSABKAsyGi5ldmVudHMudjEuUmVmdW5kU3VjY2VlZGVkSAASNAoPYmFsYW5jZV9jaGFuZ2VkGA4gASgLMhkuZXZlbnRzLnYxLkJhbGFuY2VDaGFuZ2VkSAASMgoOcGxhbl9hY3RpdmF0ZWQYDyABKAsyGC5ldmVudHMudjEuUGxhbkFjdGl2YXRlZEgAEiwKC2JhbGFuY2VfbG93GBAgASgLMhUuZXZlbnRzLnYxLkJhbGFuY2VMb3dIAEIJCgdwYXlsb2FkIqoBChBQYXltZW50U3VjY2VlZGVkEhIKCnBheW1lbnRfaWQYASABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSEAoIY3VycmVuY3kYBCABKAkSDwoHY3JlZGl0cxgFIAEoAxIRCglwbGFuX2NvZGUYBiABKAkSGQoRY3JlZGl0c19hdmFpbGFibGUYByABKAMiowEKD1BheW1lbnRDYW5jZWxlZBISCgpwYXltZW50X2lkGAEgASgJEhsKE3Byb3ZpZGVyX3BheW1lbnRfaWQYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEhoKEmNhbmNlbGxhdGlvbl9wYXJ0eRgFIAEoCRIbChNjYW5jZWxsYXRpb25fcmVhc29uGAYgASgJInkKC0hvbGRFeHBpcmVkEg8KB2hvbGRfaWQYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEg4KBmpvYl9pZBgDIAEoCRIWCg5hbW91bnRfY3JlZGl0cxgEIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAUgASgDImgKD1JlZnVuZFN1Y2NlZWRlZBIRCglyZWZ1bmRfaWQYASABKAkSEgoKcGF5bWVudF9pZBgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSGAoQY3JlZGl0c19yZXZlcnNlZBgEIAEoAyKZAQoOQmFsYW5jZUNoYW5nZWQSGQoRY3JlZGl0c19hdmFpbGFibGUYASABKAMSGAoQY3JlZGl0c19yZXNlcnZlZBgCIAEoAxIhChlmcmVlX29wZXJhdGlvbnNfYXZhaWxhYmxlGAMgASgDEiAKGGZyZWVfb3BlcmF0aW9uc19yZXNlcnZlZBgEIAEoAxINCgVjYXVzZRgFIAEoCSLDAQoKQmFsYW5jZUxvdxIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDEhkKEXRocmVzaG9sZF9jcmVkaXRzGAUgASgDEhEKCXRvcHBlZF91cBgGIAEoCBINCgVjYXVzZRgHIAEoCSJhCg1QbGFuQWN0aXZhdGVkEhEKCXBsYW5fY29kZRgBIAEoCRISCgpwYXltZW50X2lkGAIgASgJEikKBXVudGlsGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Domain events of billing, written to its outbox in the transaction of the effect and relayed to
@@ -78,6 +78,12 @@ export type BillingEvent = Message<"events.v1.BillingEvent"> & {
      */
     value: PlanActivated;
     case: "planActivated";
+  } | {
+    /**
+     * @generated from field: events.v1.BalanceLow balance_low = 16;
+     */
+    value: BalanceLow;
+    case: "balanceLow";
   } | { case: undefined; value?: undefined };
 };
 
@@ -301,6 +307,64 @@ export const BalanceChangedSchema: GenMessage<BalanceChanged> = /*@__PURE__*/
   messageDesc(file_events_v1_billing, 5);
 
 /**
+ * billing.balance.low: the user's available credits fell below their low-balance threshold. Edge-
+ * triggered: once per downward crossing (a mutation that took the available credits from at or above
+ * the threshold to below it: a charge, a hold, a payment refund), never again while they stay below;
+ * a balance that rises back to the threshold re-arms it. The balance is the one right after.
+ *
+ * @generated from message events.v1.BalanceLow
+ */
+export type BalanceLow = Message<"events.v1.BalanceLow"> & {
+  /**
+   * @generated from field: int64 credits_available = 1;
+   */
+  creditsAvailable: bigint;
+
+  /**
+   * @generated from field: int64 credits_reserved = 2;
+   */
+  creditsReserved: bigint;
+
+  /**
+   * @generated from field: int64 free_operations_available = 3;
+   */
+  freeOperationsAvailable: bigint;
+
+  /**
+   * @generated from field: int64 free_operations_reserved = 4;
+   */
+  freeOperationsReserved: bigint;
+
+  /**
+   * The threshold in force: the user's override (SetLowBalanceThreshold) or the configured default.
+   *
+   * @generated from field: int64 threshold_credits = 5;
+   */
+  thresholdCredits: bigint;
+
+  /**
+   * True once the user has completed a top-up: a nudge to top up again makes sense only for them.
+   *
+   * @generated from field: bool topped_up = 6;
+   */
+  toppedUp: boolean;
+
+  /**
+   * What crossed it: "charge", "reserve", "payment_refund".
+   *
+   * @generated from field: string cause = 7;
+   */
+  cause: string;
+};
+
+/**
+ * Describes the message events.v1.BalanceLow.
+ * Use `create(BalanceLowSchema)` to create a new message.
+ */
+export const BalanceLowSchema: GenMessage<BalanceLow> = /*@__PURE__*/
+  messageDesc(file_events_v1_billing, 6);
+
+/**
  * billing.plan.activated
  *
  * @generated from message events.v1.PlanActivated
@@ -327,5 +391,5 @@ export type PlanActivated = Message<"events.v1.PlanActivated"> & {
  * Use `create(PlanActivatedSchema)` to create a new message.
  */
 export const PlanActivatedSchema: GenMessage<PlanActivated> = /*@__PURE__*/
-  messageDesc(file_events_v1_billing, 6);
+  messageDesc(file_events_v1_billing, 7);
 
