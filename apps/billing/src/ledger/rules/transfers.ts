@@ -3,7 +3,7 @@
 // balances after it. Both the set-based store and the ORM store write what this returns. Pure.
 import { randomUUID } from "node:crypto";
 import type { AccountKind, AssetCode, TransferKind } from "../../domain/ledger-codes.js";
-import { type AccountBalances, applyMovement, available, type Movement } from "./balances.js";
+import { type AccountBalances, applyMovement, available, type Movement, reserved } from "./balances.js";
 
 export interface AccountState extends AccountBalances {
   readonly id: bigint;
@@ -39,8 +39,12 @@ export interface NewTransfer {
   jobId: string | null;
   reference: string | null;
   reason: string | null;
+  /** Available balance of each side right after the transfer. */
   debitBalanceAfter: bigint;
   creditBalanceAfter: bigint;
+  /** Reserved balance (pending debits) of each side right after the transfer. */
+  debitReservedAfter: bigint;
+  creditReservedAfter: bigint;
   createdAt: Date;
 }
 
@@ -80,6 +84,8 @@ export function moveValue(
     reason: meta.reason ?? null,
     debitBalanceAfter: available(debit),
     creditBalanceAfter: available(credit),
+    debitReservedAfter: reserved(debit),
+    creditReservedAfter: reserved(credit),
     createdAt: now,
   };
 }
