@@ -988,7 +988,8 @@ export const VerifyLedgerRequestSchema: GenMessage<VerifyLedgerRequest> = /*@__P
 export type LedgerViolation = Message<"billing.v1.LedgerViolation"> & {
   /**
    * Which invariant, e.g. "asset_sum_zero", "account_matches_transfers", "balance_after_replay",
-   * "no_negative_user_balance", "reserved_matches_open_holds", "hold_resolved_once".
+   * "no_negative_user_balance", "reserved_matches_open_holds", "hold_resolved_once",
+   * "reserved_after_replay", "booked_in_order".
    *
    * @generated from field: string invariant = 1;
    */
