@@ -7,7 +7,9 @@ import pg from "pg";
 import { PG_ADMIN_URL } from "@billing/testkit";
 
 export const PREFILL = { users: 500_000, grantsPerUser: 10 } as const;
-const TEMPLATE = `bench_prefilled_${PREFILL.users}x${PREFILL.grantsPerUser}`;
+/** Bump when a migration changes the columns the fill writes: a cached template is then rebuilt. */
+const FILL_SCHEMA = 2;
+const TEMPLATE = `bench_prefilled_${PREFILL.users}x${PREFILL.grantsPerUser}_s${FILL_SCHEMA}`;
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
