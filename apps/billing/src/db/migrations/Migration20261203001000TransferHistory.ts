@@ -45,12 +45,15 @@ export class Migration20261203001000TransferHistory extends Migration {
         alter column credit_reserved_after set not null,
         add constraint ledger_transfers_reserved_after_non_negative
           check (debit_reserved_after >= 0 and credit_reserved_after >= 0)`);
-    // The latest transfer of an account booked by an instant: one backward seek per side.
+    // An account's history in booked order: the latest transfer booked by an instant is one backward
+    // seek per side, and a statement page one backward range scan. They replace the (account, seq)
+    // indexes, which nothing reads any more, so the hot path keeps the same number of indexes.
     this.addSql(
       `create index ledger_transfers_debit_booked on ledger_transfers (debit_account_id, booked_at, seq)`,
     );
     this.addSql(
       `create index ledger_transfers_credit_booked on ledger_transfers (credit_account_id, booked_at, seq)`,
     );
+    this.addSql(`drop index ledger_transfers_debit_history, ledger_transfers_credit_history`);
   }
 }

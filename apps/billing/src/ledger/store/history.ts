@@ -1,6 +1,5 @@
-// Point-in-time reads: a user's balance as it was at an instant (GetBalance as_of), and where an
-// instant falls in a user's history (the time range of a statement). Both come from the balances
-// stored after the latest transfer booked by then: one backward index seek per account side
+// Point-in-time reads: a user's balance as it was at an instant (GetBalance as_of), from the
+// balances stored after the latest transfer booked by then: one backward index seek per account side
 // (ledger_transfers_{debit,credit}_booked), so the cost grows with log(history), never with it.
 //
 // What "as it was at t" means: the balance after every transfer *booked* at or before t. A transfer
@@ -19,9 +18,9 @@ import type { Balance, Micros } from "../types.js";
 /** `?` as a timestamptz, exactly (no trip through a float). */
 export const INSTANT = `(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')`;
 
-/** An account's latest transfer booked before (or at, if `inclusive`) an instant, from both sides. */
-function headSql(inclusive: boolean): string {
-  const booked = `booked_at ${inclusive ? "<=" : "<"} ${INSTANT}`;
+/** Each account's latest transfer booked at or before an instant, from both of its sides. */
+function headSql(): string {
+  const booked = `booked_at <= ${INSTANT}`;
   return `select a.id::text as account_id, a.asset, h.seq::text as seq,
                  h.balance_after::text as balance_after, h.reserved_after::text as reserved_after,
                  floor(extract(epoch from clock_timestamp()) * 1000000)::bigint::text as now_micros
@@ -54,10 +53,9 @@ interface HeadRow {
 export function headQuery(
   accountIds: readonly [bigint, bigint],
   at: Micros,
-  inclusive: boolean,
 ): { sql: string; bindings: string[] } {
   return {
-    sql: headSql(inclusive),
+    sql: headSql(),
     bindings: [at.toString(), at.toString(), accountIds[0].toString(), accountIds[1].toString()],
   };
 }
@@ -66,9 +64,8 @@ async function heads(
   em: EntityManager,
   accountIds: readonly [bigint, bigint],
   at: Micros,
-  inclusive: boolean,
 ): Promise<HeadRow[]> {
-  const { sql, bindings } = headQuery(accountIds, at, inclusive);
+  const { sql, bindings } = headQuery(accountIds, at);
   return em.execute<HeadRow[]>(sql, bindings);
 }
 
@@ -88,7 +85,7 @@ export async function readBalanceAsOf(db: Database, userRef: string, asOf: Micro
     const credits = accounts.find((a) => a.asset === "CREDITS");
     const freeOperations = accounts.find((a) => a.asset === "FREE_OPERATIONS");
     if (credits === undefined || freeOperations === undefined) throw accountNotFound(userRef);
-    const rows = await heads(tx, [BigInt(credits.id), BigInt(freeOperations.id)], asOf, true);
+    const rows = await heads(tx, [BigInt(credits.id), BigInt(freeOperations.id)], asOf);
     const now = BigInt(rows[0]?.now_micros ?? "0");
     if (asOf > now) {
       throw new DomainError("INVALID_FIELD", "as_of is in the future", {
@@ -112,24 +109,7 @@ export async function readBalanceAsOf(db: Database, userRef: string, asOf: Micro
   });
 }
 
-/**
- * The seq of the user's latest transfer booked strictly before `at` (0 if none): the user's
- * transfers booked in [from, to) are exactly those with seq in (seqBookedBefore(from),
- * seqBookedBefore(to)], because both accounts of a user are locked together by every writer.
- */
-export async function seqBookedBefore(
-  em: EntityManager,
-  accountIds: readonly [bigint, bigint],
-  at: Micros,
-): Promise<bigint> {
-  const rows = await heads(em, accountIds, at, false);
-  return rows.reduce((latest, row) => {
-    const seq = BigInt(row.seq ?? "0");
-    return seq > latest ? seq : latest;
-  }, 0n);
-}
-
-export function isoOf(instant: Micros): string {
+function isoOf(instant: Micros): string {
   const millis = instant / 1000n;
   const iso = new Date(Number(millis)).toISOString();
   const micros = ((instant % 1_000_000n) + 1_000_000n) % 1_000_000n;

@@ -1,20 +1,27 @@
 // A user's statement: the transfers that touched their accounts, newest first, each with the change
 // of the available balance and the balance after it, narrowed by a filter (time range, kinds,
-// operation, reference). Paged by keyset on seq: a new transfer always takes a seq above every
-// earlier one of the user (it is inserted under the user's locks), so it never shows up on a later
-// page, and no entry is skipped or repeated while transfers arrive. The token carries the last seq
-// seen and a digest of the user and the filter, so it cannot be replayed with another filter.
+// operation, reference). Paged by keyset on (booked_at, seq), which is seq order along a user's
+// history (booked_at never decreases there; VerifyLedger checks it) and lets every scan run on one
+// index, (account, booked_at, seq), with the time range as its bounds. A new transfer is booked
+// under the user's locks, after every earlier one, so it never shows up on a later page, and no
+// entry is skipped or repeated while transfers arrive. The token carries the last entry's key and a
+// digest of the user and the filter, so it cannot be replayed with another filter.
 import { createHash } from "node:crypto";
 import type { EntityManager } from "../../db/database.js";
 import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import { DomainError } from "../../domain/errors.js";
 import type { AccountDirectory } from "./accounts.js";
-import { INSTANT, seqBookedBefore } from "./history.js";
-import type { Statement, StatementEntry, StatementFilter, StatementQuery } from "../types.js";
+import { INSTANT } from "./history.js";
+import type { Micros, Statement, StatementEntry, StatementFilter, StatementQuery } from "../types.js";
 
 export const PAGE_SIZE_DEFAULT = 20;
 export const PAGE_SIZE_MAX = 100;
-const SEQ_MAX = 2n ** 63n - 1n;
+
+/** Where a page starts: below this entry (newest first). */
+interface Cursor {
+  bookedAtMicros: Micros;
+  seq: bigint;
+}
 
 interface Row {
   seq: string;
@@ -43,14 +50,12 @@ export async function readStatement(
 ): Promise<Statement> {
   const pageSize = query.pageSize === 0 ? PAGE_SIZE_DEFAULT : query.pageSize;
   const digest = filterDigest(query.userRef, query.filter);
-  const before = decodePageToken(query.pageToken, digest);
+  const cursor = decodePageToken(query.pageToken, digest);
   const { credits, freeOperations } = await accounts.read(em, query.userRef);
   const accountIds = [credits.id, freeOperations.id] as const;
   const userAccountIds = new Set(accountIds.map(String));
-  const range = await seqRange(em, accountIds, query.filter);
-  const upper = before - 1n < range.last ? before - 1n : range.last;
-  const rows =
-    upper <= range.after ? [] : await pageRows(em, accountIds, query.filter, range.after, upper, pageSize);
+  const { sql, bindings } = pageQuery(accountIds, query.filter, cursor, pageSize);
+  const rows = await em.execute<Row[]>(sql, bindings);
   const page = rows.slice(0, pageSize);
   const entries = page.map((row): StatementEntry => {
     const userIsCredited = userAccountIds.has(String(row.credit_account_id));
@@ -73,40 +78,29 @@ export async function readStatement(
   return {
     entries,
     nextPageToken:
-      rows.length > pageSize && last !== undefined ? encodePageToken(BigInt(last.seq), digest) : "",
+      rows.length > pageSize && last !== undefined
+        ? encodePageToken({ bookedAtMicros: BigInt(last.booked_at_micros), seq: BigInt(last.seq) }, digest)
+        : "",
   };
 }
 
 /**
- * The user's seqs booked in [start, end): (after, last]. booked_at never decreases along a user's
- * history, so two index seeks bound the time range however long the history is.
+ * Up to pageSize + 1 entries below the cursor, newest first: one backward range scan of each
+ * account side's (account, booked_at, seq) index, merged, so no page ever sorts or walks the whole
+ * history for its time range (exported for EXPLAIN in tests).
  */
-async function seqRange(
-  em: EntityManager,
+export function pageQuery(
   accountIds: readonly [bigint, bigint],
   filter: StatementFilter,
-): Promise<{ after: bigint; last: bigint }> {
-  const after =
-    filter.startMicros === undefined ? 0n : await seqBookedBefore(em, accountIds, filter.startMicros);
-  const last =
-    filter.endMicros === undefined ? SEQ_MAX : await seqBookedBefore(em, accountIds, filter.endMicros);
-  return { after, last };
-}
-
-/**
- * Up to pageSize + 1 entries with seq in (after, upper], newest first: one backward scan of each
- * account side's (account, seq) index, merged, so the newest page never sorts the whole history.
- */
-async function pageRows(
-  em: EntityManager,
-  accountIds: readonly [bigint, bigint],
-  filter: StatementFilter,
-  after: bigint,
-  upper: bigint,
+  cursor: Cursor | undefined,
   pageSize: number,
-): Promise<Row[]> {
-  const conditions = ["t.seq > ?", "t.seq <= ?"];
-  const values: (string | number)[] = [after.toString(), upper.toString()];
+): { sql: string; bindings: (string | number)[] } {
+  const conditions: string[] = [];
+  const values: (string | number)[] = [];
+  if (cursor !== undefined) {
+    conditions.push(`(t.booked_at, t.seq) < (${INSTANT}, ?)`);
+    values.push(cursor.bookedAtMicros.toString(), cursor.seq.toString());
+  }
   if (filter.startMicros !== undefined) {
     conditions.push(`t.booked_at >= ${INSTANT}`);
     values.push(filter.startMicros.toString());
@@ -131,23 +125,24 @@ async function pageRows(
   const bindings: (string | number)[] = [];
   for (const side of ["debit", "credit"] as const) {
     for (const accountId of accountIds) {
-      branches.push(`(select t.seq from ledger_transfers t
-          where t.${side}_account_id = ? and ${conditions.join(" and ")}
-          order by t.seq desc limit ?)`);
+      branches.push(`(select t.seq, t.booked_at from ledger_transfers t
+          where ${[`t.${side}_account_id = ?`, ...conditions].join(" and ")}
+          order by t.booked_at desc, t.seq desc limit ?)`);
       bindings.push(accountId.toString(), ...values, pageSize + 1);
     }
   }
-  return em.execute<Row[]>(
-    `select t.seq, t.id, t.kind, t.asset, t.amount, p.amount as pending_amount,
+  return {
+    sql: `select t.seq, t.id, t.kind, t.asset, t.amount, p.amount as pending_amount,
             t.debit_account_id, t.credit_account_id, t.debit_balance_after, t.credit_balance_after,
             t.operation, t.hold_id, t.job_id, t.reference, t.reason, t.created_at,
             floor(extract(epoch from t.booked_at) * 1000000)::bigint::text as booked_at_micros
-       from (select seq from (${branches.join(" union all ")}) sides order by seq desc limit ?) page
+       from (select seq, booked_at from (${branches.join(" union all ")}) sides
+              order by booked_at desc, seq desc limit ?) page
        join ledger_transfers t on t.seq = page.seq
        left join ledger_transfers p on p.id = t.pending_id
-      order by t.seq desc`,
-    [...bindings, pageSize + 1],
-  );
+      order by page.booked_at desc, page.seq desc`,
+    bindings: [...bindings, pageSize + 1],
+  };
 }
 
 /** How a transfer on the debit side changes the user's available balance. */
@@ -177,24 +172,24 @@ function filterDigest(userRef: string, filter: StatementFilter): string {
   return createHash("sha256").update(canonical).digest("base64url").slice(0, 22);
 }
 
-function encodePageToken(seq: bigint, digest: string): string {
-  return Buffer.from(`s2:${seq}:${digest}`).toString("base64url");
+function encodePageToken(cursor: Cursor, digest: string): string {
+  return Buffer.from(`s2:${cursor.bookedAtMicros}:${cursor.seq}:${digest}`).toString("base64url");
 }
 
-/** The seq to read below; a token of another user or filter is refused, never reinterpreted. */
-function decodePageToken(token: string, digest: string): bigint {
-  if (token === "") return SEQ_MAX;
+/** Where to read below; a token of another user or filter is refused, never reinterpreted. */
+function decodePageToken(token: string, digest: string): Cursor | undefined {
+  if (token === "") return undefined;
   const text = Buffer.from(token, "base64url").toString("utf8");
-  const match = /^s2:(\d{1,19}):([A-Za-z0-9_-]{22})$/.exec(text);
-  if (match?.[1] === undefined || match[2] === undefined) {
+  const match = /^s2:(\d{1,19}):(\d{1,19}):([A-Za-z0-9_-]{22})$/.exec(text);
+  if (match?.[1] === undefined || match[2] === undefined || match[3] === undefined) {
     throw pageTokenError("malformed; pass next_page_token from a previous response");
   }
-  if (match[2] !== digest) {
+  if (match[3] !== digest) {
     throw pageTokenError(
       "was issued for another user_ref or other filters; repeat those of the first page, or start without page_token",
     );
   }
-  return BigInt(match[1]);
+  return { bookedAtMicros: BigInt(match[1]), seq: BigInt(match[2]) };
 }
 
 function pageTokenError(description: string): DomainError {
