@@ -7,7 +7,8 @@ import { Migration } from "@mikro-orm/migrations";
  * - `booked_at`: the instant a transfer was booked, from the database's clock when its INSERT
  *   arrived. Every writer holds the user's accounts locked when it inserts, so along an account's
  *   history (and along a user's) booked_at never decreases in seq, unlike `created_at` (the start of
- *   the transaction, or a test's clock). Existing rows take their created_at: the best record left.
+ *   the transaction, or a test's clock). Existing rows take their created_at, raised where needed to
+ *   the latest one before them in the user's history: the best record left.
  * - `debit_reserved_after` / `credit_reserved_after`: each side's reserved balance (debits_pending)
  *   after the transfer, next to the available balance already stored, so "reserved at t" is a seek
  *   as well. Existing rows are filled by replaying each account's pending movements once, here.
@@ -19,7 +20,13 @@ export class Migration20261203001000TransferHistory extends Migration {
         add column booked_at timestamptz not null default statement_timestamp(),
         add column debit_reserved_after bigint,
         add column credit_reserved_after bigint`);
-    this.addSql(`update ledger_transfers set booked_at = created_at`);
+    // Every transfer touching a user account names that user, so a running maximum per user keeps
+    // each user's (and each user account's) history in order, as new rows will be.
+    this.addSql(`
+      update ledger_transfers t set booked_at = r.booked_at
+        from (select seq, max(created_at) over (partition by user_ref order by seq) as booked_at
+                from ledger_transfers) r
+       where r.seq = t.seq`);
     // A side's debits_pending moves only on the debit side: a hold adds its amount, its resolution
     // takes back the whole pending amount. The credit side's value is that account's running total.
     this.addSql(`
@@ -39,6 +46,9 @@ export class Migration20261203001000TransferHistory extends Migration {
         from running d, running c
        where d.seq = t.seq and d.account_id = t.debit_account_id
          and c.seq = t.seq and c.account_id = t.credit_account_id`);
+    // The updates queued the deferred foreign-key checks of the rows they touched; PostgreSQL alters
+    // no table with checks pending, so run them now.
+    this.addSql(`set constraints all immediate`);
     this.addSql(`
       alter table ledger_transfers
         alter column debit_reserved_after set not null,

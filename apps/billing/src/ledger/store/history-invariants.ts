@@ -1,6 +1,6 @@
 // VerifyLedger's checks of what point-in-time reads rely on (store/history.ts): each transfer's
 // stored reserved balance after it equals the replay of its account's pending movements, and
-// booked_at never decreases along an account's or a user's history. Each answers at most
+// booked_at never decreases along a user's history. Each answers at most
 // MAX_VIOLATIONS rows; PostgreSQL does the sorting, so memory does not grow with the ledger.
 import type { EntityManager } from "../../db/database.js";
 import type { LedgerViolation } from "../types.js";
@@ -23,19 +23,15 @@ const reservedReplaySql = `
    where running <> reserved_after
    limit ?`;
 
-/** Transfers booked earlier than the one before them on the same account or of the same user. */
+/**
+ * Transfers booked earlier than the one before them in their user's history (every transfer that
+ * touches a user account names that user): what as_of and statement time ranges read in order.
+ */
 const bookedOrderSql = `
-  with histories as (
-    select t.id, t.seq, t.booked_at, 'account ' || t.debit_account_id as history from ledger_transfers t
-    union all
-    select t.id, t.seq, t.booked_at, 'account ' || t.credit_account_id from ledger_transfers t
-    union all
-    select t.id, t.seq, t.booked_at, 'user ' || t.user_ref from ledger_transfers t
-  )
-  select id, history, booked_at::text as booked_at, previous::text as previous
-    from (select id, history, booked_at,
-                 lag(booked_at) over (partition by history order by seq) as previous
-            from histories) ordered
+  select id, user_ref, booked_at::text as booked_at, previous::text as previous
+    from (select id, user_ref, booked_at,
+                 lag(booked_at) over (partition by user_ref order by seq) as previous
+            from ledger_transfers) ordered
    where previous > booked_at
    limit ?`;
 
@@ -51,15 +47,14 @@ export async function verifyHistory(em: EntityManager): Promise<LedgerViolation[
       description: `stored reserved after (${row.reserved_after}) on account ${row.account_id} differs from the replay (${row.running})`,
     });
   }
-  const disordered = await em.execute<{ id: string; history: string; booked_at: string; previous: string }[]>(
-    bookedOrderSql,
-    [MAX_VIOLATIONS],
-  );
+  const disordered = await em.execute<
+    { id: string; user_ref: string; booked_at: string; previous: string }[]
+  >(bookedOrderSql, [MAX_VIOLATIONS]);
   for (const row of disordered) {
     violations.push({
       invariant: "booked_in_order",
       subject: row.id,
-      description: `booked at ${row.booked_at}, before the previous transfer of ${row.history} (${row.previous})`,
+      description: `booked at ${row.booked_at}, before the previous transfer of ${row.user_ref} (${row.previous})`,
     });
   }
   return violations;

@@ -6,7 +6,7 @@
 // is booked (booked_at, the database's clock) when its INSERT arrives, while its writer holds the
 // user's accounts locked, and becomes visible when that writer commits, a commit's latency later.
 // So a call answered before t is included, a call that reached the database after t is not, and
-// along an account's history booked_at never decreases (VerifyLedger checks it). The read first
+// along a user's history booked_at never decreases (VerifyLedger checks it). The read first
 // takes a share lock on the user's accounts, which waits for a writer that is between booking and
 // commit: the answer for a past instant is therefore final and never changes afterwards.
 import type { Database, EntityManager } from "../../db/database.js";
