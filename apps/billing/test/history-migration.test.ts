@@ -87,6 +87,28 @@ describe("transfer history migration", () => {
     expect(report.violations).toEqual([]);
   });
 
+  it("VerifyLedger catches a drifted reserved-after and a transfer booked out of order", async () => {
+    const corrupt = (sql: string) => withPg(database.url, (pg) => pg.query(sql));
+    await corrupt(
+      `update ledger_transfers set debit_reserved_after = debit_reserved_after + 1 where kind = 'HOLD_POSTED'`,
+    );
+    await corrupt(
+      `update ledger_transfers set booked_at = booked_at - interval '1 hour' where kind = 'CHARGE'`,
+    );
+    const report = await verifyLedger(db, [verifyHistory]);
+    expect(report.violations.map((v) => [v.invariant, v.subject])).toEqual([
+      ["reserved_after_replay", "00000000-0000-4000-8000-000000000004"],
+      ["booked_in_order", "00000000-0000-4000-8000-000000000005"],
+    ]);
+    await corrupt(
+      `update ledger_transfers set debit_reserved_after = debit_reserved_after - 1 where kind = 'HOLD_POSTED'`,
+    );
+    await corrupt(
+      `update ledger_transfers set booked_at = booked_at + interval '1 hour' where kind = 'CHARGE'`,
+    );
+    expect((await verifyLedger(db, [verifyHistory])).violations).toEqual([]);
+  });
+
   it("answers GetBalance(as_of) for instants before the upgrade", async () => {
     const balance = (s: number) => readBalanceAsOf(db, "telegram:1", at(s));
     expect(await balance(4)).toEqual({
