@@ -9,7 +9,7 @@
 // along a user's history booked_at never decreases (VerifyLedger checks it). The read first
 // takes a share lock on the user's accounts, which waits for a writer that is between booking and
 // commit: the answer for a past instant is therefore final and never changes afterwards.
-import type { Database, EntityManager } from "../../db/database.js";
+import type { Database } from "../../db/database.js";
 import type { AssetCode } from "../../domain/ledger-codes.js";
 import { DomainError } from "../../domain/errors.js";
 import { accountNotFound } from "../rules/errors.js";
@@ -18,10 +18,10 @@ import type { Balance, Micros } from "../types.js";
 /** `?` as a timestamptz, exactly (no trip through a float). */
 export const INSTANT = `(timestamptz 'epoch' + ?::bigint * interval '1 microsecond')`;
 
+const BOOKED_BY = `booked_at <= ${INSTANT}`;
+
 /** Each account's latest transfer booked at or before an instant, from both of its sides. */
-function headSql(): string {
-  const booked = `booked_at <= ${INSTANT}`;
-  return `select a.id::text as account_id, a.asset, h.seq::text as seq,
+const HEAD_SQL = `select a.id::text as account_id, a.asset, h.seq::text as seq,
                  h.balance_after::text as balance_after, h.reserved_after::text as reserved_after,
                  floor(extract(epoch from clock_timestamp()) * 1000000)::bigint::text as now_micros
             from ledger_accounts a
@@ -29,16 +29,15 @@ function headSql(): string {
               select * from (
                 (select d.seq, d.booked_at, d.debit_balance_after as balance_after,
                         d.debit_reserved_after as reserved_after
-                   from ledger_transfers d where d.debit_account_id = a.id and d.${booked}
+                   from ledger_transfers d where d.debit_account_id = a.id and d.${BOOKED_BY}
                   order by d.booked_at desc, d.seq desc limit 1)
                 union all
                 (select c.seq, c.booked_at, c.credit_balance_after, c.credit_reserved_after
-                   from ledger_transfers c where c.credit_account_id = a.id and c.${booked}
+                   from ledger_transfers c where c.credit_account_id = a.id and c.${BOOKED_BY}
                   order by c.booked_at desc, c.seq desc limit 1)
               ) sides order by booked_at desc, seq desc limit 1
             ) h on true
            where a.id in (?, ?)`;
-}
 
 interface HeadRow {
   account_id: string;
@@ -55,18 +54,9 @@ export function headQuery(
   at: Micros,
 ): { sql: string; bindings: string[] } {
   return {
-    sql: headSql(),
+    sql: HEAD_SQL,
     bindings: [at.toString(), at.toString(), accountIds[0].toString(), accountIds[1].toString()],
   };
-}
-
-async function heads(
-  em: EntityManager,
-  accountIds: readonly [bigint, bigint],
-  at: Micros,
-): Promise<HeadRow[]> {
-  const { sql, bindings } = headQuery(accountIds, at);
-  return em.execute<HeadRow[]>(sql, bindings);
 }
 
 /**
@@ -85,7 +75,8 @@ export async function readBalanceAsOf(db: Database, userRef: string, asOf: Micro
     const credits = accounts.find((a) => a.asset === "CREDITS");
     const freeOperations = accounts.find((a) => a.asset === "FREE_OPERATIONS");
     if (credits === undefined || freeOperations === undefined) throw accountNotFound(userRef);
-    const rows = await heads(tx, [BigInt(credits.id), BigInt(freeOperations.id)], asOf);
+    const { sql, bindings } = headQuery([BigInt(credits.id), BigInt(freeOperations.id)], asOf);
+    const rows = await tx.execute<HeadRow[]>(sql, bindings);
     const now = BigInt(rows[0]?.now_micros ?? "0");
     if (asOf > now) {
       throw new DomainError("INVALID_FIELD", "as_of is in the future", {
