@@ -7,7 +7,9 @@ import pg from "pg";
 import { PG_ADMIN_URL } from "@billing/testkit";
 
 export const PREFILL = { users: 500_000, grantsPerUser: 10 } as const;
-const TEMPLATE = `bench_prefilled_${PREFILL.users}x${PREFILL.grantsPerUser}`;
+/** Bump when a migration changes the columns the fill writes: a cached template is then rebuilt. */
+const FILL_SCHEMA = 2;
+const TEMPLATE = `bench_prefilled_${PREFILL.users}x${PREFILL.grantsPerUser}_s${FILL_SCHEMA}`;
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
@@ -47,9 +49,9 @@ export async function buildTemplate(database: string): Promise<void> {
     // Grants of 1 credit from the issuance shard 0 to each user, grantsPerUser times, in seq order.
     await client.query(
       `insert into ledger_transfers (id, kind, asset, debit_account_id, credit_account_id, amount, user_ref,
-         reason, debit_balance_after, credit_balance_after, created_at)
+         reason, debit_balance_after, credit_balance_after, debit_reserved_after, credit_reserved_after, created_at)
        select gen_random_uuid(), 'GRANT', 'CREDITS', s.id, u.id, 1, u.owner_ref, 'prefill',
-              -(row_number() over (order by u.id, k)), k, now()
+              -(row_number() over (order by u.id, k)), k, 0, 0, now()
          from ledger_accounts u
          cross join generate_series(1, $1) k
          cross join (select id from ledger_accounts

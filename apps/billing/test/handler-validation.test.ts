@@ -11,7 +11,7 @@ import {
 import { errorReason, fieldViolations } from "@billing/client";
 import { PaymentService } from "@billing/proto/billing/v1/payments_pb";
 import { QuotaService } from "@billing/proto/billing/v1/quotas_pb";
-import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
+import { type TransactionKind, WalletService } from "@billing/proto/billing/v1/wallet_pb";
 import { describe, expect, it } from "vitest";
 import { BILLING_SERVICES, type BillingContext, routes } from "../src/routes.js";
 import { HealthState } from "../src/rpc/health.js";
@@ -120,6 +120,32 @@ describe("handler validation (in memory)", () => {
     expect(await refusal(wallet.listTransactions({ userRef: "valid:1", pageSize: 1_000_000 }))).toMatchObject(
       { code: "InvalidArgument", fields: { page_size: expect.any(String) } },
     );
+  });
+
+  it("GetBalance refuses a malformed as_of; ListTransactions names every bad filter at once", async () => {
+    expect(
+      await refusal(wallet.getBalance({ userRef: "valid:1", asOf: { seconds: 300_000_000_000n, nanos: 0 } })),
+    ).toMatchObject({ code: "InvalidArgument", fields: { as_of: expect.any(String) } });
+    expect(
+      await refusal(
+        wallet.listTransactions({
+          userRef: "valid:1",
+          startTime: { seconds: 2_000_000_000n, nanos: 0 },
+          endTime: { seconds: 1_000_000_000n, nanos: -1 },
+          kinds: [42 as TransactionKind],
+          operation: "UPPER",
+          reference: "\u0007",
+        }),
+      ),
+    ).toMatchObject({
+      code: "InvalidArgument",
+      fields: {
+        end_time: expect.any(String),
+        "kinds[0]": expect.any(String),
+        operation: expect.any(String),
+        reference: expect.any(String),
+      },
+    });
   });
 
   it("PaymentService and QuotaService refuse bad fields before their domain", async () => {

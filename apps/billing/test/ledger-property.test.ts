@@ -8,6 +8,7 @@ import { DomainError } from "../src/domain/errors.js";
 import type { Ledger } from "../src/ledger/ledger.js";
 import type { Balance } from "../src/ledger/types.js";
 import { ManualClock, startTestBilling, type TestBilling, ledgerSnapshot } from "./helpers.js";
+import { databaseMicros } from "./instants.js";
 
 const OPERATIONS = ["generate", "edit", "add_text"] as const;
 const PRICE: Record<(typeof OPERATIONS)[number], bigint> = { generate: 10n, edit: 10n, add_text: 0n };
@@ -99,6 +100,8 @@ describe("ledger properties", () => {
         /** Each idempotency key that succeeded: the request it carried and what it answered. */
         const keys = new Map<string, { signature: string; answer: unknown }>();
         for (const u of users) await ledger.openAccount(u);
+        /** The as-of model: after each step, an instant (database clock) and each user's balance then. */
+        const timeline: { at: bigint; balances: Balance[] }[] = [];
 
         const execute = async (
           c: Command,
@@ -248,6 +251,14 @@ describe("ledger properties", () => {
             expect(balance.creditsAvailable).toBeGreaterThanOrEqual(0n);
             expect(balance.freeOperationsAvailable).toBeGreaterThanOrEqual(0n);
           }
+          timeline.push({
+            at: await databaseMicros(ledger.db.reader()),
+            balances: await Promise.all(users.map((u) => ledger.getBalance(u))),
+          });
+        }
+        // GetBalance(as_of = t) is the model's balance at t, for every t the run went through.
+        for (const { at, balances } of timeline) {
+          expect(await Promise.all(users.map((u) => ledger.balanceAsOf(u, at)))).toEqual(balances);
         }
       }),
       { numRuns: 30, interruptAfterTimeLimit: 150_000 },

@@ -52,6 +52,8 @@ export const LedgerTransfer = defineEntity({
     reason: p.text().nullable(),
     debitBalanceAfter: p.bigint(),
     creditBalanceAfter: p.bigint(),
+    debitReservedAfter: p.bigint(),
+    creditReservedAfter: p.bigint(),
     createdAt: p.datetime(),
   },
 });

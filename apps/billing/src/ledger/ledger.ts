@@ -34,14 +34,18 @@ import { balanceOf, holdView } from "./rules/views.js";
 import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
 import { type BatchReads, inBatchSession } from "./store/batch-session.js";
 import { readStatement } from "./store/statement.js";
+import { readBalanceAsOf } from "./store/history.js";
+import { verifyHistory } from "./store/history-invariants.js";
 import type {
   Balance,
   ChargeResult,
   GrantResult,
   HoldResult,
   HoldView,
+  Micros,
   RefundResult,
   Statement,
+  StatementQuery,
   VerifyReport,
 } from "./types.js";
 import { type InvariantCheck, verifyLedger } from "./store/verify.js";
@@ -164,6 +168,11 @@ export class Ledger {
     return balanceOf(await this.accounts.read(this.db.reader(), userRef));
   }
 
+  /** The user's balance as it was at `asOf` (see store/history.ts for what that means exactly). */
+  async balanceAsOf(userRef: string, asOf: Micros): Promise<Balance> {
+    return readBalanceAsOf(this.db, userRef, asOf);
+  }
+
   /** One-step debit: a free operation, else credits; nothing for an operation priced 0. */
   async charge(command: ChargeCommand, signal?: AbortSignal): Promise<ChargeResult> {
     this.priceOf(command.operation);
@@ -252,13 +261,13 @@ export class Ledger {
   }
 
   /** A user's statement, newest first (ListTransactions). */
-  async statement(query: { userRef: string; pageSize: number; pageToken: string }): Promise<Statement> {
+  async statement(query: StatementQuery): Promise<Statement> {
     return readStatement(this.db.reader(), this.accounts, query);
   }
 
   /** Recomputes every invariant of the ledger, and those other contexts contribute. */
   async verify(extraChecks: readonly InvariantCheck[]): Promise<VerifyReport> {
-    return verifyLedger(this.db, [verifyLowBalance, ...extraChecks]);
+    return verifyLedger(this.db, [verifyLowBalance, verifyHistory, ...extraChecks]);
   }
 
   async getHold(holdId: string): Promise<HoldView> {

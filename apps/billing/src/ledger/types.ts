@@ -54,6 +54,29 @@ export interface GrantResult {
   balance: Balance;
 }
 
+/** An instant in microseconds since the Unix epoch: the precision of a transfer's booked_at. */
+export type Micros = bigint;
+
+/** Which entries a statement lists; empty fields do not narrow it. */
+export interface StatementFilter {
+  /** Entries booked at or after this instant. */
+  startMicros?: Micros | undefined;
+  /** Entries booked before this instant. */
+  endMicros?: Micros | undefined;
+  kinds: readonly TransferKind[];
+  operation: string;
+  /** Matches an entry's reference exactly (a charge's caller reference, a grant's reason, a payment id). */
+  reference: string;
+}
+
+export interface StatementQuery {
+  userRef: string;
+  /** 0 = the default page size. */
+  pageSize: number;
+  pageToken: string;
+  filter: StatementFilter;
+}
+
 export interface StatementEntry {
   transferId: string;
   kind: TransferKind;
@@ -66,6 +89,8 @@ export interface StatementEntry {
   jobId: string;
   reference: string;
   createdAt: Date;
+  /** When the ledger booked it: the instant from which GetBalance(as_of) includes it. */
+  bookedAtMicros: Micros;
 }
 
 export interface Statement {

@@ -9,6 +9,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** C0 controls but tab, LF and CR; DEL; C1 controls. PostgreSQL refuses NUL in text and jsonb. */
 const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const NESTING_MAX = 16;
+/** google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+const TIMESTAMP_SECONDS_MIN = -62_135_596_800n;
+const TIMESTAMP_SECONDS_MAX = 253_402_300_799n;
 
 export class Validator {
   readonly #violations: FieldViolation[] = [];
@@ -62,6 +65,38 @@ export class Validator {
     if (!Number.isInteger(value) || value < 0 || value > max)
       this.#fail(field, `must be between 1 and ${max} (0 = default)`);
     return value;
+  }
+
+  /** An optional instant, in microseconds since the Unix epoch (finer than a microsecond is dropped). */
+  instant(field: string, value: { seconds: bigint; nanos: number } | undefined): bigint | undefined {
+    if (value === undefined) return undefined;
+    const { seconds, nanos } = value;
+    if (
+      seconds < TIMESTAMP_SECONDS_MIN ||
+      seconds > TIMESTAMP_SECONDS_MAX ||
+      !Number.isInteger(nanos) ||
+      nanos < 0 ||
+      nanos > 999_999_999
+    ) {
+      this.#fail(field, "must be a valid timestamp between years 1 and 9999");
+      return undefined;
+    }
+    return seconds * 1_000_000n + BigInt(Math.floor(nanos / 1000));
+  }
+
+  /** Values of a repeated enum field: each must be one of `known`; at most `max` of them. */
+  enumValues<T>(field: string, values: readonly number[], known: ReadonlyMap<number, T>, max: number): T[] {
+    if (values.length > max) {
+      this.#fail(field, `must list at most ${max} values`);
+      return [];
+    }
+    const found: T[] = [];
+    values.forEach((value, index) => {
+      const mapped = known.get(value);
+      if (mapped === undefined) this.#fail(`${field}[${index}]`, `${value} is not a known value`);
+      else found.push(mapped);
+    });
+    return found;
   }
 
   check(condition: boolean, field: string, description: string): void {

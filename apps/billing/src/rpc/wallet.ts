@@ -1,6 +1,6 @@
 // WalletService handlers: validate, call the ledger, map the answer to proto. Nothing else.
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, type TimestampSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
   Asset,
@@ -20,6 +20,7 @@ import {
   type InvariantCheck,
   type Ledger,
   LOW_BALANCE_THRESHOLD_MAX_CREDITS,
+  type Micros,
   PAGE_SIZE_MAX,
 } from "../ledger/index.js";
 import { validate, type Validator } from "./validate.js";
@@ -39,8 +40,15 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
     },
 
     async getBalance(request) {
-      const userRef = validate((v) => v.userRef("user_ref", request.userRef));
-      return { userRef, ...(await deps.ledger.getBalance(userRef)) };
+      const { userRef, asOf } = validate((v) => ({
+        userRef: v.userRef("user_ref", request.userRef),
+        asOf: v.instant("as_of", request.asOf),
+      }));
+      const balance =
+        asOf === undefined
+          ? await deps.ledger.getBalance(userRef)
+          : await deps.ledger.balanceAsOf(userRef, asOf);
+      return { userRef, ...balance };
     },
 
     getPriceList() {
@@ -200,11 +208,27 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
     },
 
     async listTransactions(request) {
-      const query = validate((v) => ({
-        userRef: v.userRef("user_ref", request.userRef),
-        pageSize: v.pageSize("page_size", request.pageSize, PAGE_SIZE_MAX),
-        pageToken: v.text("page_token", request.pageToken, { max: 128, required: false }),
-      }));
+      const query = validate((v) => {
+        const startMicros = v.instant("start_time", request.startTime);
+        const endMicros = v.instant("end_time", request.endTime);
+        v.check(
+          startMicros === undefined || endMicros === undefined || startMicros <= endMicros,
+          "start_time",
+          "must not be after end_time",
+        );
+        return {
+          userRef: v.userRef("user_ref", request.userRef),
+          pageSize: v.pageSize("page_size", request.pageSize, PAGE_SIZE_MAX),
+          pageToken: v.text("page_token", request.pageToken, { max: 128, required: false }),
+          filter: {
+            startMicros,
+            endMicros,
+            kinds: v.enumValues("kinds", request.kinds, KIND_OF, STATEMENT_KINDS_MAX),
+            operation: request.operation === "" ? "" : v.name("operation", request.operation),
+            reference: v.text("reference", request.reference, { max: 256, required: false }),
+          },
+        };
+      });
       const statement = await deps.ledger.statement(query);
       return {
         transactions: statement.entries.map((entry) => ({
@@ -218,6 +242,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
           jobId: entry.jobId,
           reference: entry.reference,
           createdAt: timestampFromDate(entry.createdAt),
+          bookedAt: timestampOfMicros(entry.bookedAtMicros),
         })),
         nextPageToken: statement.nextPageToken,
       };
@@ -254,6 +279,17 @@ const KIND: Readonly<Record<TransferKind, TransactionKind>> = {
   TOP_UP: TransactionKind.TOP_UP,
   PAYMENT_REFUND: TransactionKind.PAYMENT_REFUND,
 };
+
+/** The ledger's kind of each TransactionKind a statement may filter on (UNSPECIFIED is none). */
+const KIND_OF: ReadonlyMap<number, TransferKind> = new Map(
+  Object.entries(KIND).map(([code, kind]) => [kind, code as TransferKind]),
+);
+const STATEMENT_KINDS_MAX = 16;
+
+function timestampOfMicros(micros: Micros): MessageInitShape<typeof TimestampSchema> {
+  const seconds = micros >= 0n ? micros / 1_000_000n : -((-micros + 999_999n) / 1_000_000n);
+  return { seconds, nanos: Number(micros - seconds * 1_000_000n) * 1000 };
+}
 
 const ASSET: Readonly<Record<AssetCode, Asset>> = {
   CREDITS: Asset.CREDITS,

@@ -7,6 +7,7 @@ import { Migration20261122000200Quotas } from "./Migration20261122000200Quotas.j
 import { Migration20261202000000DerivedKeys } from "./Migration20261202000000DerivedKeys.js";
 import { Migration20261202000100FrozenPlan } from "./Migration20261202000100FrozenPlan.js";
 import { Migration20261203000300LowBalance } from "./Migration20261203000300LowBalance.js";
+import { Migration20261203001000TransferHistory } from "./Migration20261203001000TransferHistory.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261122000000Ledger", class: Migration20261122000000Ledger },
@@ -15,4 +16,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261202000000DerivedKeys", class: Migration20261202000000DerivedKeys },
   { name: "Migration20261202000100FrozenPlan", class: Migration20261202000100FrozenPlan },
   { name: "Migration20261203000300LowBalance", class: Migration20261203000300LowBalance },
+  { name: "Migration20261203001000TransferHistory", class: Migration20261203001000TransferHistory },
 ];

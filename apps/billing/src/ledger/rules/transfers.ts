@@ -3,8 +3,8 @@
 // balances after it. Both the set-based store and the ORM store write what this returns. Pure.
 import { randomUUID } from "node:crypto";
 import type { AccountKind, AssetCode, TransferKind } from "../../domain/ledger-codes.js";
-import { type AccountBalances, applyMovement, available, type Movement } from "./balances.js";
 import type { LowBalanceWatch } from "./low-balance.js";
+import { type AccountBalances, applyMovement, available, type Movement, reserved } from "./balances.js";
 
 /** An account as the rules see it; a user's CREDITS account also carries its low-balance watch. */
 export interface AccountState extends AccountBalances, LowBalanceWatch {
@@ -41,8 +41,12 @@ export interface NewTransfer {
   jobId: string | null;
   reference: string | null;
   reason: string | null;
+  /** Available balance of each side right after the transfer. */
   debitBalanceAfter: bigint;
   creditBalanceAfter: bigint;
+  /** Reserved balance (pending debits) of each side right after the transfer. */
+  debitReservedAfter: bigint;
+  creditReservedAfter: bigint;
   createdAt: Date;
 }
 
@@ -82,6 +86,8 @@ export function moveValue(
     reason: meta.reason ?? null,
     debitBalanceAfter: available(debit),
     creditBalanceAfter: available(credit),
+    debitReservedAfter: reserved(debit),
+    creditReservedAfter: reserved(credit),
     createdAt: now,
   };
 }

@@ -144,15 +144,16 @@ export class BatchSession implements AnswerBook {
     if (this.#transfers.length > 0) {
       statements.push(`insert into ledger_transfers (id, kind, asset, debit_account_id, credit_account_id, amount,
           pending, pending_id, refund_of, user_ref, operation, hold_id, job_id, reference, reason,
-          debit_balance_after, credit_balance_after, created_at)
+          debit_balance_after, credit_balance_after, debit_reserved_after, credit_reserved_after, created_at)
         select id, kind, asset, debit_account_id, credit_account_id, amount, pending, pending_id, refund_of,
                user_ref, operation, hold_id, job_id, reference, reason, debit_balance_after,
-               credit_balance_after, created_at
+               credit_balance_after, debit_reserved_after, credit_reserved_after, created_at
           from jsonb_to_recordset(${trips.literal(this.#transfers.map(transferJson))}::jsonb) as r(n int,
                id uuid, kind text, asset text, debit_account_id bigint, credit_account_id bigint,
                amount bigint, pending boolean, pending_id uuid, refund_of uuid, user_ref text,
                operation text, hold_id uuid, job_id text, reference text, reason text,
-               debit_balance_after bigint, credit_balance_after bigint, created_at timestamptz)
+               debit_balance_after bigint, credit_balance_after bigint, debit_reserved_after bigint,
+               credit_reserved_after bigint, created_at timestamptz)
          order by n`);
     }
     if (this.#newHolds.length > 0) {

@@ -150,6 +150,8 @@ export function transferJson(transfer: NewTransfer, n: number) {
     reason: transfer.reason,
     debit_balance_after: transfer.debitBalanceAfter,
     credit_balance_after: transfer.creditBalanceAfter,
+    debit_reserved_after: transfer.debitReservedAfter,
+    credit_reserved_after: transfer.creditReservedAfter,
     created_at: transfer.createdAt.toISOString(),
   };
 }
