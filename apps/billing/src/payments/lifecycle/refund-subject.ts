@@ -7,6 +7,7 @@ import { paymentRefundEffect } from "../../observability/effect-of.js";
 import type { Refund as ProviderRefund } from "@billing/yookassa";
 import { DomainError } from "../../domain/errors.js";
 import { providerOf, type PaymentsContext } from "../context.js";
+import { isStarsCallError } from "../stars/telegram-refunds.js";
 import { refundRequestOf, type StoredRefundRequest, storedRefundRequest } from "../requests.js";
 import { BILLING_PARTY, refundMismatchesOf, starsRefundsDisabled, statusOf, transitionOf } from "../rules.js";
 import type { PaymentRow, PaymentsTx, RefundRow } from "../store/store.js";
@@ -45,7 +46,12 @@ export function refundSubject(
     read: (providerId) => providerOf(context).getRefund(providerId),
     lookUp: (row) => {
       const request = storedRefundRequest(row.createRequest);
-      if (request.provider === "TELEGRAM_STARS") return refundStars(context, row, request);
+      // Asking Telegram is repeating the refund: refused again means it made nothing.
+      if (request.provider === "TELEGRAM_STARS")
+        return refundStars(context, row, request).catch((error: unknown) => {
+          if (isStarsCallError(error) && error.kind === "rejected") return undefined;
+          throw error;
+        });
       return findRefund(context, row);
     },
     apply: (id, remote) => store.transaction((tx) => applyRefund(context, tx, id, remote)),

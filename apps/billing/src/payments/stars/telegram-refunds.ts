@@ -39,7 +39,8 @@ export function starsRefunderOf(
   log: Logger,
 ): StarsRefunder | undefined {
   if (config === undefined) return undefined;
-  const url = new URL(`bot${config.token}/refundStarPayment`, withSlash(config.apiRoot));
+  // Concatenated, not resolved: "bot<id>:<secret>" would parse as a URL scheme of its own.
+  const url = new URL(`${withSlash(config.apiRoot)}bot${config.token}/refundStarPayment`);
   return {
     async refundStarPayment(userId, chargeId) {
       for (let attempt = 1; ; attempt++) {
