@@ -24,7 +24,11 @@ function scriptedApi(fail: (call: number, message: Outgoing) => TelegramFailure 
           return Promise.reject(new TelegramCallError("sendMessage", failure, "scripted"));
         times.push(Date.now());
         const text =
-          message.kind === "text" ? message.text : message.kind === "photo" ? (message.caption ?? "") : message.title;
+          message.kind === "text"
+            ? message.text
+            : message.kind === "photo"
+              ? (message.caption ?? "")
+              : message.title;
         delivered.set(message.chatId, [...(delivered.get(message.chatId) ?? []), text]);
         return Promise.resolve({ messageId: nextId++ });
       },
