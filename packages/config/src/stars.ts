@@ -1,6 +1,6 @@
 // Billing's Telegram Stars settings: the Stars packages, the stars → credits rate, the invoice texts,
 // how long an invoice may be paid, and the bot token billing refunds with (refundStarPayment). Stars
-// are on while STARS_PACKAGES lists at least one package; refunds need TELEGRAM_BOT_TOKEN too.
+// are on unless STARS_PACKAGES=off; refunds need TELEGRAM_BOT_TOKEN too.
 import { z } from "zod";
 import { httpUrl, positiveInt, telegramToken } from "./fields.js";
 
@@ -36,13 +36,14 @@ export interface StarsConfig {
   readonly telegram: TelegramRefundsConfig | undefined;
 }
 
-/** "50,150,250,500": whole stars, distinct, 1..10 000 each; "" turns Stars off. */
+/** "50,150,250,500": whole stars, distinct, 1..10 000 each; "off" turns Stars off. */
 const starsPackages = z
   .string()
   .default("50,150,250,500")
   .transform((value, ctx): bigint[] => {
     const amounts: bigint[] = [];
-    if (value.trim() === "") return amounts;
+    // An empty variable counts as unset (the default); "off" says no Stars.
+    if (value.trim() === "off") return amounts;
     for (const raw of value.split(",")) {
       const entry = raw.trim();
       if (!/^\d{1,5}$/.test(entry) || BigInt(entry) < 1n || BigInt(entry) > STARS_INVOICE_MAX) {

@@ -151,7 +151,7 @@ export function starsMismatch(paymentId: string, problems: readonly string[]): D
 }
 
 export function starsDisabled(): DomainError {
-  return new DomainError("PROVIDER_REJECTED", "Telegram Stars are off: STARS_PACKAGES lists no package", {
+  return new DomainError("PROVIDER_REJECTED", "Telegram Stars are off (STARS_PACKAGES=off)", {
     metadata: { provider: "telegram_stars", provider_code: "not_configured" },
   });
 }
