@@ -26,7 +26,7 @@ describe("Telegram Stars configuration", () => {
     expect(stars.telegram).toBeUndefined();
   });
 
-  it("reads packages, the rate and the bot token for refunds; "off" turns Stars off", () => {
+  it("reads packages, the rate and the bot token for refunds; STARS_PACKAGES=off turns Stars off", () => {
     const { stars } = parseEnv(billingEnvSchema, {
       ...base,
       STARS_PACKAGES: "10, 30",
@@ -37,9 +37,9 @@ describe("Telegram Stars configuration", () => {
     expect(stars.packagesStars).toEqual([10n, 30n]);
     expect(stars.rate).toEqual({ stars: 10n, credits: 15n });
     expect(stars.telegram).toMatchObject({ token: TOKEN, apiRoot: "http://127.0.0.1:8081", maxAttempts: 4 });
-    expect(parseEnv(billingEnvSchema, { ...base, STARS_PACKAGES: "off" }).payments.stars.packagesStars).toEqual(
-      [],
-    );
+    expect(
+      parseEnv(billingEnvSchema, { ...base, STARS_PACKAGES: "off" }).payments.stars.packagesStars,
+    ).toEqual([]);
   });
 
   it("refuses packages that are not whole stars, repeats, rates that are not <stars>:<credits>, and fractions of credits", () => {
