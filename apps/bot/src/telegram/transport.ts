@@ -6,7 +6,8 @@
 // is off and every call is a real, retried, counted API call.
 // An update onUpdate rejects was not taken (a payment billing has not accepted, and the bot is
 // stopping): it must not be acknowledged. Polling then never asks for the next batch (the offset
-// that would confirm it is never sent); a webhook answers 503, so Telegram delivers it again.
+// that would confirm it is never sent); a webhook answers 503, so Telegram delivers it again (and a
+// payment still waiting for billing holds its request: Telegram's timeout cuts it, same effect).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
