@@ -43,6 +43,11 @@ async function refusal(call: Promise<unknown>) {
   throw new Error("expected a refusal");
 }
 
+function must<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error("missing");
+  return value;
+}
+
 let env: BillingWithFake;
 let telegram: FakeTelegram;
 const clock = new ManualClock(new Date("2026-12-03T10:00:00Z"));
@@ -326,12 +331,12 @@ describe("crediting a successful_payment", () => {
                 purchase: { case: "packageCode", value: i === 2 ? "stars_150" : "stars_50" },
                 idempotencyKey: `stars-prop-${userId}-${i}`,
               });
-              return created.payment!;
+              return must(created.payment);
             }),
           );
           const charges = new Map<number, ReturnType<typeof charge>>();
           for (const step of steps) {
-            const target = payments[step.payment]!;
+            const target = must(payments[step.payment]);
             const amount = Number(target.amountMinor);
             let sent: ReturnType<typeof charge>;
             if (step.kind === "good" || step.kind === "dup") {
@@ -345,7 +350,7 @@ describe("crediting a successful_payment", () => {
                 if (errorReason(error) !== "PAYMENT_MISMATCH") throw error;
               });
           }
-          const expected = [...charges.keys()].reduce((sum, i) => sum + payments[i]!.credits, 0n);
+          const expected = [...charges.keys()].reduce((sum, i) => sum + must(payments[i]).credits, 0n);
           expect(await credits(userRef)).toBe(expected);
         },
       ),
