@@ -6,7 +6,7 @@ import { Migration20261122000100Payments } from "./Migration20261122000100Paymen
 import { Migration20261122000200Quotas } from "./Migration20261122000200Quotas.js";
 import { Migration20261202000000DerivedKeys } from "./Migration20261202000000DerivedKeys.js";
 import { Migration20261202000100FrozenPlan } from "./Migration20261202000100FrozenPlan.js";
-import { Migration20261203000000StarsPayments } from "./Migration20261203000000StarsPayments.js";
+import { Migration20261203002000StarsPayments } from "./Migration20261203002000StarsPayments.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261122000000Ledger", class: Migration20261122000000Ledger },
@@ -14,5 +14,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261122000200Quotas", class: Migration20261122000200Quotas },
   { name: "Migration20261202000000DerivedKeys", class: Migration20261202000000DerivedKeys },
   { name: "Migration20261202000100FrozenPlan", class: Migration20261202000100FrozenPlan },
-  { name: "Migration20261203000000StarsPayments", class: Migration20261203000000StarsPayments },
+  { name: "Migration20261203002000StarsPayments", class: Migration20261203002000StarsPayments },
 ];

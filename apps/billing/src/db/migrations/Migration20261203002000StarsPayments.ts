@@ -7,7 +7,7 @@ import { Migration } from "@mikro-orm/migrations";
  * telegram_payment_charge_id, known only once it is paid. So the rule "a provider id exactly when no
  * longer creating" holds for YooKassa only; a Stars payment has one exactly when it succeeded.
  */
-export class Migration20261203000000StarsPayments extends Migration {
+export class Migration20261203002000StarsPayments extends Migration {
   override up(): void {
     this.addSql(`
       alter table payments add column provider text not null default 'YOOKASSA'
