@@ -1034,7 +1034,8 @@ export const RefundStatusSchema: GenEnum<RefundStatus> = /*@__PURE__*/
  */
 export const PaymentService: GenService<{
   /**
-   * Packages and the bounds of a custom amount. Outcomes: OK.
+   * Packages and the bounds of a custom amount, and the Telegram Stars packages with their rate.
+   * Outcomes: OK.
    *
    * @generated from rpc billing.v1.PaymentService.ListTopUpOptions
    */
@@ -1108,7 +1109,9 @@ export const PaymentService: GenService<{
   },
   /**
    * Operator: re-reads one payment from YooKassa and applies it, or resumes its create if YooKassa
-   * never answered it (admin). The background sweep does the same for every unsettled payment.
+   * never answered it (admin). The background sweep does the same for every unsettled payment. A
+   * Stars payment has nothing to re-read: a pending one past STARS_INVOICE_TTL_MS is canceled
+   * (expired_on_invoice), anything else answers UNCHANGED.
    * Outcomes: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
    * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; UNAVAILABLE / PROVIDER_UNAVAILABLE;
    * FAILED_PRECONDITION / PAYMENT_MISMATCH; OK.
