@@ -1112,8 +1112,8 @@ export const PaymentService: GenService<{
    * never answered it (admin). The background sweep does the same for every unsettled payment. A
    * Stars payment has nothing to re-read: a pending one past STARS_INVOICE_TTL_MS is canceled
    * (expired_on_invoice), anything else answers UNCHANGED.
-   * Outcomes: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
-   * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; UNAVAILABLE / PROVIDER_UNAVAILABLE;
+   * Outcomes: INVALID_ARGUMENT / INVALID_FIELD; NOT_FOUND / PAYMENT_NOT_FOUND; FAILED_PRECONDITION /
+   * PROVIDER_REJECTED ("not_configured": the payment's provider is off); UNAVAILABLE / PROVIDER_UNAVAILABLE;
    * FAILED_PRECONDITION / PAYMENT_MISMATCH; OK.
    *
    * @generated from rpc billing.v1.PaymentService.SyncPayment
@@ -1129,8 +1129,9 @@ export const PaymentService: GenService<{
    * refund.succeeded / the sweep), takes the credits back pro rata (admin). Without force it refuses
    * before calling YooKassa when the user no longer has those credits; with force it refunds anyway
    * and takes back what is still available (never below zero).
-   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
-   * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED;
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD; NOT_FOUND / PAYMENT_NOT_FOUND;
+   * FAILED_PRECONDITION / PROVIDER_REJECTED ("not_configured": the payment's provider is off);
+   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED;
    * FAILED_PRECONDITION / PAYMENT_STATE (not succeeded, a plan purchase, or already refunded in
    * full); INVALID_ARGUMENT / INVALID_FIELD (amount above what is refundable);
    * FAILED_PRECONDITION / CREDITS_ALREADY_SPENT; UNAVAILABLE / PROVIDER_UNAVAILABLE (retry with the
