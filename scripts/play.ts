@@ -6,6 +6,10 @@
 //   npm run play -- --user 42 press:Retouch photo:./face.png
 //   npm run play -- --user 42 photo:./a.png:caption text  a photo with a caption
 //   npm run play -- --user 42 press:Pay "press:100" pay   top up 100 ₽ and pay it at the YooKassa fake
+//   npm run play -- --user 42 press:Pay press:Stars "press:⭐ 50" pay:stars
+//                                                         top up with Telegram Stars: the bot's newest
+//                                                         invoice is paid in the fake (pre-checkout, then
+//                                                         successful_payment if the bot said ok)
 //   npm run play -- --user 42 --lang en -i                interactive: one step per line
 //
 // Options: --user <id> (default 42), --name <first name>, --lang ru|en (language_code),
@@ -30,6 +34,7 @@ interface Message {
   caption?: string;
   photo?: { width: number; height: number; file_size?: number }[];
   reply_markup?: { inline_keyboard?: Button[][] };
+  invoice?: { title: string; description: string; currency: string; total_amount: number };
 }
 
 interface Stored {
@@ -203,6 +208,20 @@ class Player {
       });
       return this.listen();
     }
+    if (step === "pay:stars") {
+      const invoice = (await this.botMessages()).filter((m) => m.message.invoice !== undefined).at(-1);
+      if (invoice === undefined) throw new Error("no Stars invoice in the bot's messages yet");
+      const { title = "", total_amount: amount = 0 } = invoice.message.invoice ?? {};
+      console.log(`\u001b[36m> (pay "${title}", ${amount} ⭐, in the Telegram fake)\u001b[0m`);
+      const outcome = await control<{ status: string; errorMessage?: string }>(
+        this.options.telegram,
+        `/users/${user}/pay`,
+        { method: "POST", body: JSON.stringify({ message_id: invoice.messageId }) },
+      );
+      const why = outcome.errorMessage === undefined ? "" : `: ${outcome.errorMessage}`;
+      console.log(`\u001b[2m(Telegram: ${outcome.status}${why})\u001b[0m`);
+      return this.listen();
+    }
     if (step.startsWith("wait:")) {
       await new Promise((resolve) => setTimeout(resolve, Number(step.slice(5))));
       return this.listen();
@@ -257,6 +276,12 @@ class Player {
     }
     const text = m.text ?? m.caption;
     if (text !== undefined) console.log(text);
+    if (m.invoice !== undefined) {
+      const { title, description, total_amount: amount, currency } = m.invoice;
+      console.log(
+        `🧾 ${title}: ${description} — ${amount} ${currency === "XTR" ? "⭐" : currency} (pay:stars)`,
+      );
+    }
     for (const row of m.reply_markup?.inline_keyboard ?? []) {
       console.log(
         `  ${row.map((b) => (b.url === undefined ? `[${b.text}]` : `[${b.text} → ${b.url}]`)).join(" ")}`,
@@ -273,7 +298,7 @@ async function main(): Promise<void> {
   for (const step of options.steps) await player.step(step);
   if (!options.interactive && options.steps.length > 0) return;
   console.log(
-    'One step per line: text, "press:<label>", "photo:<path>[:caption]", "pay", "pay:decline"; Ctrl-D quits.',
+    'One step per line: text, "press:<label>", "photo:<path>[:caption]", "pay", "pay:decline", "pay:stars"; Ctrl-D quits.',
   );
   const lines = createInterface({
     input: process.stdin,

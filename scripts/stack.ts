@@ -77,7 +77,12 @@ const services: Service[] = [
           },
         },
       ]),
-  { name: "billing", script: "apps/billing/dist/main.js", env: realYooKassa ? {} : fakeYooKassaEnv },
+  // Billing refunds Stars payments with the bot's token (refundStarPayment), at the same Telegram.
+  {
+    name: "billing",
+    script: "apps/billing/dist/main.js",
+    env: { ...(realYooKassa ? {} : fakeYooKassaEnv), ...botTelegramEnv },
+  },
   { name: "webhooks", script: "apps/webhooks/dist/main.js", env: { BILLING_TOKEN: tokenOf("webhooks") } },
   { name: "worker", script: "apps/worker/dist/main.js", env: { BILLING_TOKEN: tokenOf("worker") } },
   // The bot retries getMe for a few seconds, so it may start next to the Telegram fake.

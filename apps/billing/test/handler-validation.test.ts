@@ -148,6 +148,42 @@ describe("handler validation (in memory)", () => {
     });
   });
 
+  it("CheckStarsPayment and CompleteStarsPayment name every bad field of Telegram's order", async () => {
+    expect(
+      await refusal(
+        payments.checkStarsPayment({
+          userRef: "service:1",
+          invoicePayload: "",
+          currency: "xtr",
+          totalAmount: 0n,
+        }),
+      ),
+    ).toEqual({
+      code: "InvalidArgument",
+      reason: "INVALID_FIELD",
+      fields: {
+        user_ref: expect.any(String),
+        invoice_payload: expect.any(String),
+        currency: expect.any(String),
+        total_amount: "must be positive",
+      },
+    });
+    expect(
+      await refusal(
+        payments.completeStarsPayment({
+          userRef: "telegram:1",
+          invoicePayload: "x".repeat(129),
+          currency: "XTR",
+          totalAmount: 50n,
+          telegramPaymentChargeId: "",
+        }),
+      ),
+    ).toMatchObject({
+      code: "InvalidArgument",
+      fields: { invoice_payload: expect.any(String), telegram_payment_charge_id: expect.any(String) },
+    });
+  });
+
   it("PaymentService and QuotaService refuse bad fields before their domain", async () => {
     expect(await refusal(payments.getPayment({ paymentId: "x" }))).toMatchObject({ code: "InvalidArgument" });
     expect(

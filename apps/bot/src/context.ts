@@ -25,6 +25,17 @@ export interface JobGateway {
    * not match (throws only on NATS trouble, so the event is retried).
    */
   readResult(ref: ImageRef): Promise<Uint8Array | undefined>;
+  /**
+   * Parks what the bot must not act on for operators (DEADLETTER stream, deadletter.<subject>);
+   * resolves once JetStream stored it. Nats-Msg-Id = id: parking the same thing twice stores it once.
+   */
+  deadLetter(letter: {
+    id: string;
+    subject: string;
+    reason: string;
+    detail: string;
+    payload: Uint8Array;
+  }): Promise<void>;
 }
 
 export interface BotContext {

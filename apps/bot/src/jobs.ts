@@ -25,6 +25,7 @@ import {
   type NatsConnection,
   natsNames,
   type Outcome,
+  publishDeadLetter,
   publishGenerationRequested,
   putImage,
   readImage,
@@ -164,6 +165,20 @@ export function connectEvents(options: {
     },
     async publish(request) {
       await publishGenerationRequested(require().js, names, request);
+    },
+    async deadLetter(letter) {
+      await publishDeadLetter(require().js, names, {
+        deadLetterId: letter.id,
+        stream: "",
+        consumer: "",
+        subject: letter.subject,
+        streamSequence: 0n,
+        deliveries: 1,
+        reasonCode: letter.reason,
+        reasonMessage: letter.detail.slice(0, 1_000),
+        payload: letter.payload,
+        app: "bot",
+      });
     },
     async readResult(ref) {
       const { buckets } = require();

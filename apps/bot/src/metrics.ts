@@ -17,6 +17,9 @@ export interface BotMetrics {
   readonly insufficientFunds: Counter<"operation">;
   readonly topUpsCreated: Counter;
   readonly billingEvents: Counter<"kind">;
+  /** Telegram Stars: pre_checkout_query answers and successful_payment hand-overs. */
+  readonly preCheckouts: Counter<"outcome">;
+  readonly starsPayments: Counter<"outcome">;
 }
 
 export function createBotMetrics(registry: Registry, sources: { sendQueueDepth: () => number }): BotMetrics {
@@ -116,6 +119,18 @@ export function createBotMetrics(registry: Registry, sources: { sendQueueDepth: 
       name: "bot_billing_events_total",
       help: "Billing events handled, by kind",
       labelNames: ["kind"],
+      registers: [registry],
+    }),
+    preCheckouts: new Counter({
+      name: "bot_pre_checkout_answers_total",
+      help: "pre_checkout_query answers: ok, declined (billing refused), unavailable (billing down), failed (not answered)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    starsPayments: new Counter({
+      name: "bot_stars_payments_total",
+      help: "successful_payment hand-overs: accepted by billing, retried (billing down), rejected (dead letter: alert)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

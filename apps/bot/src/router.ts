@@ -1,9 +1,12 @@
 // Updates in, flows out. Each update is handled once (a redelivered update_id is skipped), one at a
 // time per user (the updates of a polling batch run concurrently, and two photos of an album or a
 // double tap must not race on one user's conversation), and a failing handler is logged, counted and
-// answered with a short apology — it never stops the bot.
+// answered with a short apology — it never stops the bot. Two kinds are different: a
+// pre_checkout_query is answered at once, out of any lane (Telegram waits 10 s), and a
+// successful_payment is taken only once billing accepted it (accept() waits, and throws
+// UpdateNotAccepted if the bot stops first, so the transport never acknowledges it).
 import { Code, ConnectError } from "@billing/client";
-import type { CallbackQuery, Message, Update, User } from "telegraf/types";
+import type { CallbackQuery, Message, PreCheckoutQuery, Update, User } from "telegraf/types";
 import { KeyedSerializer, Semaphore } from "./bounded.js";
 import { type BotContext, say, type UserScope } from "./context.js";
 import { showBalance } from "./flows/balance.js";
@@ -13,6 +16,7 @@ import { buttonKey, updateKey } from "./flows/keys.js";
 import { parseCallback } from "./flows/keyboards.js";
 import { chooseMode, modeInput } from "./flows/modes.js";
 import { help, showMenu, start } from "./flows/start.js";
+import { answerPreCheckout, chooseStars, completeStars, UpdateNotAccepted } from "./flows/stars.js";
 import { buyPackage, chooseCustomAmount, typedAmount, typedEmail } from "./flows/topup.js";
 import { catalogue, localeOf } from "./i18n/index.js";
 import { describeError } from "./telegram/redact.js";
@@ -25,6 +29,8 @@ const HANDLERS_IN_FLIGHT_MAX = 2_000;
 /** Handlers running at once (calling billing); the others wait their turn, "typing…" already shown. */
 const HANDLERS_RUNNING_MAX = 64;
 const IMAGE_DOCUMENT_TYPES = new Set(["image/jpeg", "image/png"]);
+/** pre_checkout_query answers in flight at once (each bounded by Telegram's 10 s). */
+const PRE_CHECKOUTS_RUNNING_MAX = 32;
 
 export interface Router {
   /** Handles one update; resolves when it is handled (its replies queued, not delivered). */
@@ -51,6 +57,8 @@ export function createRouter(ctx: BotContext): Router {
   const serializer = new KeyedSerializer<number>();
   const running = new Semaphore(HANDLERS_RUNNING_MAX);
   const albums = new Map<string, PendingAlbum>();
+  const preCheckouts = new Semaphore(PRE_CHECKOUTS_RUNNING_MAX);
+  const stopping = new AbortController();
   let closed = false;
 
   const scopeOf = (from: User, chatId: number): UserScope => {
@@ -99,6 +107,12 @@ export function createRouter(ctx: BotContext): Router {
   const onMessage = async (updateId: number, message: Message): Promise<void> => {
     const from = message.from;
     if (message.chat.type !== "private" || from === undefined || from.is_bot) return;
+    if ("successful_payment" in message) {
+      // Not `safely`: an error must reach accept() so the update stays unacknowledged.
+      const scope = scopeOf(from, message.chat.id);
+      await serializer.run(scope.userId, () => completeStars(ctx, scope, message, stopping.signal));
+      return;
+    }
     // The user sees "typing…" at once, whatever the reply waits for (billing, the send budget).
     void ctx.signals.chatAction(message.chat.id, "typing");
     const scope = scopeOf(from, message.chat.id);
@@ -186,6 +200,9 @@ export function createRouter(ctx: BotContext): Router {
           return buyPackage(ctx, scope, callback.packageCode, key);
         case "custom":
           return chooseCustomAmount(ctx, scope);
+        case "stars":
+          ctx.memory.conversations.delete(scope.userId);
+          return chooseStars(ctx, scope);
         case "again":
           ctx.memory.conversations.delete(scope.userId);
           await repeatJob(ctx, scope, callback.jobId, key);
@@ -196,18 +213,43 @@ export function createRouter(ctx: BotContext): Router {
     });
   };
 
+  const onPreCheckout = (query: PreCheckoutQuery): Promise<void> => {
+    const locale = localeOf(query.from.language_code, ctx.config.defaultLocale);
+    return preCheckouts.run(() => answerPreCheckout(ctx, catalogue(locale), query));
+  };
+
   let inFlight = 0;
   let admitted: (() => void)[] = [];
   const handle = async (update: Update): Promise<void> => {
-    if (closed) return;
-    const type = "message" in update ? "message" : "callback_query" in update ? "callback_query" : "other";
+    if (closed) {
+      if (needsAcceptance(update)) throw new UpdateNotAccepted("the bot is stopping");
+      return;
+    }
+    const type =
+      "message" in update
+        ? "message"
+        : "callback_query" in update
+          ? "callback_query"
+          : "pre_checkout_query" in update
+            ? "pre_checkout_query"
+            : "other";
     ctx.metrics.updates.inc({ type });
-    if (!ctx.memory.seenUpdates.addIfAbsent(update.update_id)) {
+    // A payment handed over again is billing's to deduplicate (once per charge): a redelivery after a
+    // lost acknowledgement must reach billing, never be skipped here.
+    if (!needsAcceptance(update) && !ctx.memory.seenUpdates.addIfAbsent(update.update_id)) {
       ctx.log.info({ update_id: update.update_id }, "update delivered again; already handled");
       return;
     }
     if ("message" in update) await onMessage(update.update_id, update.message);
     else if ("callback_query" in update) await onCallback(update.update_id, update.callback_query);
+    else if ("pre_checkout_query" in update) await onPreCheckout(update.pre_checkout_query);
+  };
+
+  const release = () => {
+    inFlight--;
+    const waiting = admitted;
+    admitted = [];
+    for (const wake of waiting) wake();
   };
 
   return {
@@ -215,6 +257,14 @@ export function createRouter(ctx: BotContext): Router {
     async accept(update) {
       while (inFlight >= HANDLERS_IN_FLIGHT_MAX) await new Promise<void>((resolve) => admitted.push(resolve));
       inFlight++;
+      if (needsAcceptance(update)) {
+        try {
+          await handle(update);
+        } finally {
+          release();
+        }
+        return;
+      }
       void handle(update)
         .catch((error: unknown) => {
           ctx.metrics.handlerErrors.inc();
@@ -223,15 +273,12 @@ export function createRouter(ctx: BotContext): Router {
             "unhandled error in an update handler",
           );
         })
-        .finally(() => {
-          inFlight--;
-          const waiting = admitted;
-          admitted = [];
-          for (const wake of waiting) wake();
-        });
+        .finally(release);
     },
     async close() {
       closed = true;
+      // Payments still waiting for billing give up: their updates stay unacknowledged.
+      stopping.abort();
       // Albums still gathering are dropped: the user is asked again after the restart.
       for (const album of albums.values()) clearTimeout(album.timer);
       albums.clear();
@@ -239,6 +286,11 @@ export function createRouter(ctx: BotContext): Router {
       while (inFlight > 0) await new Promise<void>((resolve) => admitted.push(resolve));
     },
   };
+}
+
+/** A successful_payment: taken only once billing has accepted it. */
+export function needsAcceptance(update: Update): boolean {
+  return "message" in update && "successful_payment" in update.message;
 }
 
 /** A command when the message starts with a bot_command entity (as Telegram marks them). */

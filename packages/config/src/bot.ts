@@ -10,6 +10,7 @@ import {
   natsUrl,
   port,
   positiveInt,
+  telegramToken,
   token,
 } from "./fields.js";
 import { ianaTimeZone } from "./quotas.js";
@@ -23,11 +24,6 @@ export type BotLocale = (typeof BOT_LOCALES)[number];
 const MIB = 1024 * 1024;
 /** Telegram's getFile limit: bots cannot download larger files. */
 export const TELEGRAM_MAX_DOWNLOAD_BYTES = 20 * MIB;
-
-/** "<bot id>:<secret>" as BotFather issues it. The value is never echoed in an error. */
-const telegramToken = z
-  .string({ error: "is required (the token from @BotFather, e.g. 123456:ABC-DEF…)" })
-  .regex(/^\d{1,20}:[A-Za-z0-9_-]{1,200}$/, "must look like <bot id>:<secret> (e.g. 123456:ABC-DEF…)");
 
 /** Telegram's rule for secret_token: 1-256 of A-Z, a-z, 0-9, _ and -; we want it unguessable too. */
 const webhookSecret = z

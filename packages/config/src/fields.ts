@@ -57,3 +57,8 @@ export const bigintValue = (fallback: bigint) =>
     .regex(/^\d{1,15}$/, "must be a non-negative integer")
     .default(fallback.toString())
     .transform((value) => BigInt(value));
+
+/** "<bot id>:<secret>" as BotFather issues it. The value is never echoed in an error. */
+export const telegramToken = z
+  .string({ error: "is required (the token from @BotFather, e.g. 123456:ABC-DEF…)" })
+  .regex(/^\d{1,20}:[A-Za-z0-9_-]{1,200}$/, "must look like <bot id>:<secret> (e.g. 123456:ABC-DEF…)");

@@ -28,4 +28,10 @@ export {
   type ReceiptConfig,
   type YooKassaShopConfig,
 } from "./payments.js";
+export {
+  STARS_INVOICE_MAX,
+  type StarsConfig,
+  type StarsRateConfig,
+  type TelegramRefundsConfig,
+} from "./stars.js";
 export { webhooksEnvSchema, YOOKASSA_SENDERS, type WebhooksConfig } from "./webhooks.js";

@@ -4,6 +4,7 @@
 // cannot create top-ups.
 import { z } from "zod";
 import { bool, httpUrl, positiveInt } from "./fields.js";
+import { checkStarsEnv, type StarsConfig, starsConfigOf, starsEnvShape } from "./stars.js";
 
 export const DEFAULT_YOOKASSA_API_URL = "https://api.yookassa.ru/v3/";
 /** YooKassa may take 30 s to answer; a shorter client timeout turns slow successes into "unknown". */
@@ -51,6 +52,8 @@ export interface PaymentsConfig {
   readonly sweepIntervalMs: number;
   /** A payment still CREATING/PENDING/WAITING_FOR_CAPTURE is re-read once it is this old (and again after as long). */
   readonly sweepAgeMs: number;
+  /** Telegram Stars: packages, rate, invoice texts, refunds (stars.ts). */
+  readonly stars: StarsConfig;
 }
 
 const rubles = (fallback: bigint) =>
@@ -133,6 +136,7 @@ export const paymentsEnvShape = {
   PAYMENTS_RECEIPT_PAYMENT_MODE: receiptWord("full_prepayment"),
   PAYMENTS_SWEEP_INTERVAL_MS: positiveInt(30_000, 3_600_000),
   PAYMENTS_SWEEP_AGE_MS: positiveInt(300_000, 86_400_000),
+  ...starsEnvShape,
 };
 
 type PaymentsEnv = z.output<z.ZodObject<typeof paymentsEnvShape>>;
@@ -160,6 +164,7 @@ export function checkPaymentsEnv(env: PaymentsEnv, ctx: z.RefinementCtx): void {
       path: ["PAYMENTS_CUSTOM_MIN_RUB"],
     });
   }
+  checkStarsEnv(env, ctx);
 }
 
 export function paymentsConfigOf(env: PaymentsEnv): PaymentsConfig {
@@ -198,5 +203,6 @@ export function paymentsConfigOf(env: PaymentsEnv): PaymentsConfig {
       : undefined,
     sweepIntervalMs: env.PAYMENTS_SWEEP_INTERVAL_MS,
     sweepAgeMs: env.PAYMENTS_SWEEP_AGE_MS,
+    stars: starsConfigOf(env),
   };
 }

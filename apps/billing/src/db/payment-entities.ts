@@ -1,7 +1,12 @@
 // MikroORM entities of the payment tables (the schema itself is in migrations/). Money is bigint
 // kopecks (`…Minor`), credits are bigint credits.
 import { defineEntity, p, type InferEntity } from "@mikro-orm/postgresql";
-import { PAYMENT_PURPOSES, PAYMENT_STATUSES, REFUND_STATUSES } from "../domain/payment-codes.js";
+import {
+  PAYMENT_PROVIDERS,
+  PAYMENT_PURPOSES,
+  PAYMENT_STATUSES,
+  REFUND_STATUSES,
+} from "../domain/payment-codes.js";
 
 export const Payment = defineEntity({
   name: "Payment",
@@ -10,6 +15,8 @@ export const Payment = defineEntity({
     seq: p.bigint().primary().autoincrement(),
     id: p.uuid().unique(),
     userRef: p.text(),
+    /** Who takes the money: YooKassa, or Telegram Stars (currency XTR, amounts in stars). */
+    provider: p.enum(PAYMENT_PROVIDERS),
     purpose: p.enum(PAYMENT_PURPOSES),
     packageCode: p.text().nullable(),
     planCode: p.text().nullable(),
@@ -22,9 +29,12 @@ export const Payment = defineEntity({
     status: p.enum(PAYMENT_STATUSES),
     /** The caller's idempotency key of CreateTopUp. */
     requestKey: p.text().unique(),
-    /** Billing's own Idempotence-Key for YooKassa's POST /payments. */
+    /** Billing's own Idempotence-Key for YooKassa's POST /payments (unused for Stars). */
     idempotenceKey: p.text().unique(),
-    /** The create request exactly as sent (see payments/requests.ts), for resumes and refund receipts. */
+    /**
+     * The create request exactly as sent (see payments/requests.ts), for resumes and refund receipts;
+     * for Stars the invoice the bot sends.
+     */
     createRequest: p.json<unknown>(),
     providerPaymentId: p.text().nullable().unique(),
     confirmationUrl: p.text().nullable(),

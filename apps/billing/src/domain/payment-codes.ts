@@ -14,3 +14,6 @@ export type RefundStatusCode = (typeof REFUND_STATUSES)[number];
 
 export const PAYMENT_PURPOSES = ["CREDITS", "PLAN"] as const;
 export type PaymentPurposeCode = (typeof PAYMENT_PURPOSES)[number];
+
+export const PAYMENT_PROVIDERS = ["YOOKASSA", "TELEGRAM_STARS"] as const;
+export type PaymentProviderCode = (typeof PAYMENT_PROVIDERS)[number];

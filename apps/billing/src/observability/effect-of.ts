@@ -108,11 +108,16 @@ export function paymentEffect(
     kind,
     userRef: payment.userRef,
     amount: payment.amountMinor,
-    unit: "kopecks",
+    unit: moneyUnitOf(payment.currency),
     paymentId: payment.id,
     transferId: kind === "payment_succeeded" ? (payment.creditTransferId ?? undefined) : undefined,
     idempotencyKey: kind === "payment_created" ? payment.requestKey : undefined,
   };
+}
+
+/** Telegram Stars (XTR) are counted apart from kopecks. */
+function moneyUnitOf(currency: string): "kopecks" | "stars" {
+  return currency === "XTR" ? "stars" : "kopecks";
 }
 
 export function paymentRefundEffect(payment: Payment, refund: PaymentRefund): MoneyEffect {
@@ -120,7 +125,7 @@ export function paymentRefundEffect(payment: Payment, refund: PaymentRefund): Mo
     kind: "payment_refunded",
     userRef: payment.userRef,
     amount: refund.amountMinor,
-    unit: "kopecks",
+    unit: moneyUnitOf(refund.currency),
     paymentId: payment.id,
     refundId: refund.id,
     transferId: refund.reverseTransferId ?? undefined,

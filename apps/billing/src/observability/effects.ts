@@ -21,7 +21,7 @@ export const EFFECT_KINDS = [
 ] as const;
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
-export type EffectUnit = "credits" | "free_operations" | "kopecks" | "units";
+export type EffectUnit = "credits" | "free_operations" | "kopecks" | "stars" | "units";
 
 /** One money effect. Labels of metrics come only from bounded fields (never user_ref or ids). */
 export interface MoneyEffect {

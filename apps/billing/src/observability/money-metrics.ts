@@ -155,7 +155,9 @@ export function createMoneyMetrics(
         case "payment_canceled": {
           const event = effect.kind.slice("payment_".length);
           payments.inc({ event });
-          return paymentKopecks.inc({ event }, amount);
+          // Stars payments are counted, but their stars are not kopecks.
+          if (effect.unit === "kopecks") paymentKopecks.inc({ event }, amount);
+          return;
         }
         case "quota_debit":
           return quotaDebits.inc({ metric: effect.metric ?? "", plan: effect.plan ?? "", result: "ok" });

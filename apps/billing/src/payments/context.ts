@@ -1,5 +1,6 @@
 // What every part of payments is handed: its store, the ports to the other contexts, the clock,
-// the log, the configuration and YooKassa (absent when no shop is configured).
+// the log, the configuration, YooKassa (absent when no shop is configured) and Telegram's
+// refundStarPayment (absent without a bot token).
 import type { PaymentsConfig } from "@billing/config";
 import type { Logger } from "@billing/observability";
 import type { YooKassaClient } from "@billing/yookassa";
@@ -7,6 +8,7 @@ import type { Clock } from "../domain/clock.js";
 import type { PlanPurchases } from "./plans.js";
 import type { CreditsPort } from "./ports.js";
 import { paymentsDisabled } from "./provider.js";
+import type { StarsRefunder } from "./stars/telegram-refunds.js";
 import type { PaymentsStore } from "./store/store.js";
 
 export interface PaymentsContext {
@@ -18,6 +20,8 @@ export interface PaymentsContext {
   readonly config: PaymentsConfig;
   /** Undefined when no shop is configured: only ListTopUpOptions and reads work. */
   readonly yookassa: YooKassaClient | undefined;
+  /** Undefined when billing has no bot token: Stars payments work, their refunds are refused. */
+  readonly stars: StarsRefunder | undefined;
 }
 
 /** YooKassa, or PROVIDER_REJECTED (not_configured) when payments are disabled. */

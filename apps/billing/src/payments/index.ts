@@ -18,7 +18,13 @@ export type {
   Purchase,
   RefundPaymentCommand,
   RefundView,
+  StarsChargeCommand,
   SyncResult,
   TopUpOptions,
 } from "./types.js";
-export type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../domain/payment-codes.js";
+export type {
+  PaymentProviderCode,
+  PaymentPurposeCode,
+  PaymentStatusCode,
+  RefundStatusCode,
+} from "../domain/payment-codes.js";

@@ -1,4 +1,4 @@
-// Payments through YooKassa. The shape of every provider-facing command is the same:
+// Payments through YooKassa and Telegram Stars. The shape of every provider-facing command is the same:
 //   1. one transaction stores the intent (the payment or refund row, its own Idempotence-Key, the
 //      exact request, the caller's idempotency key) and commits (commands/);
 //   2. YooKassa is called outside any transaction, with the stored key and request, as often as it
@@ -6,6 +6,9 @@
 //   3. one transaction locks the row and applies what YooKassa answered (lifecycle/): statuses only
 //      move forward, and the credit (or the take-back) commits with the status change and its event.
 // Notifications only name an object: billing re-reads it with GET and applies that answer.
+// Telegram Stars differ only where Telegram does: the payment is pending at once (the bot sends the
+// invoice), and Telegram pushes its outcome (lifecycle/stars-payment.ts); refunds go through the
+// same refund lifecycle with refundStarPayment as the create call.
 import type { PaymentsConfig } from "@billing/config";
 import type { Logger } from "@billing/observability";
 import { PAYMENT_NOTIFICATION_EVENTS, type YooKassaClient } from "@billing/yookassa";
@@ -17,7 +20,9 @@ import { nextSyncAt, providerOf, type PaymentsContext } from "./context.js";
 import { Lifecycle } from "./lifecycle/lifecycle.js";
 import { paymentSubject } from "./lifecycle/payment-subject.js";
 import { type RefundAndPayment, refundSubject } from "./lifecycle/refund-subject.js";
+import { checkStarsPayment, completeStarsPayment, expireStarsPayment } from "./lifecycle/stars-payment.js";
 import { sweep, sweepTarget } from "./lifecycle/sweep.js";
+import { starsRefunderOf, type StarsRefunder } from "./stars/telegram-refunds.js";
 import type { PlanPurchases } from "./plans.js";
 import type { CreditsPort } from "./ports.js";
 import {
@@ -27,6 +32,9 @@ import {
   PAYMENTS_PAGE_SIZE_DEFAULT,
   type PurchaseViolation,
   resolvePurchase,
+  starsDisabled,
+  starsRefundsDisabled,
+  starsEnabled,
   throwIfRefusedByBilling,
   topUpOptionsOf,
 } from "./rules.js";
@@ -38,6 +46,7 @@ import type {
   PaymentView,
   Purchase,
   RefundPaymentCommand,
+  StarsChargeCommand,
   SyncResult,
   TopUpOptions,
 } from "./types.js";
@@ -54,6 +63,8 @@ export interface PaymentsOptions {
   /** Undefined when no shop is configured: only ListTopUpOptions and reads work. */
   readonly provider: YooKassaClient | undefined;
   readonly plans: PlanPurchases;
+  /** Telegram's refundStarPayment; by default from config.stars.telegram (undefined: no refunds). */
+  readonly stars?: StarsRefunder | undefined;
 }
 
 export class Payments {
@@ -62,8 +73,13 @@ export class Payments {
   readonly #refunds: Lifecycle<RefundRow, ProviderRefund, RefundAndPayment>;
 
   constructor(options: PaymentsOptions) {
-    const { db, provider, ...rest } = options;
-    this.#context = { ...rest, store: new PaymentsStore(db), yookassa: provider };
+    const { db, provider, stars, ...rest } = options;
+    this.#context = {
+      ...rest,
+      store: new PaymentsStore(db),
+      yookassa: provider,
+      stars: "stars" in options ? stars : starsRefunderOf(options.config.stars.telegram, options.log),
+    };
     const onMismatch = () => this.#context.store.countMismatch();
     this.#payments = new Lifecycle(paymentSubject(this.#context), options.clock, options.log, onMismatch);
     this.#refunds = new Lifecycle(refundSubject(this.#context), options.clock, options.log, onMismatch);
@@ -88,7 +104,8 @@ export class Payments {
    * got an answer; it never creates a second payment at YooKassa.
    */
   async createTopUp(command: CreateTopUpCommand): Promise<PaymentView> {
-    providerOf(this.#context);
+    if (command.purchase.kind !== "stars") providerOf(this.#context);
+    else if (!starsEnabled(this.#context.config)) throw starsDisabled();
     const bought = await priceOf(this.#context, command.purchase);
     await this.#context.ledger.getBalance(command.userRef);
     const payment = await this.#context.store.payment(await storeTopUp(this.#context, command, bought));
@@ -140,9 +157,31 @@ export class Payments {
 
   /** Operator: re-read one payment (or resume its create) and apply what YooKassa says. */
   async syncPayment(paymentId: string): Promise<SyncResult> {
-    providerOf(this.#context);
-    const settled = await this.#payments.sync(await this.#context.store.payment(paymentId));
+    const settled = await this.#sync(await this.#context.store.payment(paymentId));
     return { outcome: settled.outcome, payment: settled.view };
+  }
+
+  /** Telegram's pre_checkout_query: the pending payment, or why Telegram must not take the money. */
+  checkStarsPayment(order: {
+    userRef: string;
+    invoicePayload: string;
+    currency: string;
+    totalAmount: bigint;
+  }): Promise<PaymentView> {
+    return checkStarsPayment(this.#context, order);
+  }
+
+  /** Telegram's successful_payment: credited once per telegram_payment_charge_id. */
+  async completeStarsPayment(charge: StarsChargeCommand): Promise<SyncResult> {
+    const settled = await completeStarsPayment(this.#context, charge);
+    return { outcome: settled.outcome, payment: settled.view };
+  }
+
+  /** A Stars payment has nothing to re-read: only its invoice can expire. */
+  #sync(row: PaymentRow) {
+    if (row.provider === "TELEGRAM_STARS") return expireStarsPayment(this.#context, row);
+    providerOf(this.#context);
+    return this.#payments.sync(row);
   }
 
   /**
@@ -151,7 +190,9 @@ export class Payments {
    * the credits; once the money has gone back, billing takes what is still available.
    */
   async refundPayment(command: RefundPaymentCommand): Promise<RefundAndPayment> {
-    providerOf(this.#context);
+    const paid = await this.#context.store.payment(command.paymentId);
+    if (paid.provider === "YOOKASSA") providerOf(this.#context);
+    else if (this.#context.stars === undefined) throw starsRefundsDisabled();
     const refund = await this.#context.store.refund(await storeRefund(this.#context, command));
     if (refund.status === "CREATING") return (await this.#refunds.resume(refund)).view;
     throwIfRefusedByBilling(refund);
@@ -164,15 +205,15 @@ export class Payments {
    */
   async sweep(limit: number): Promise<{ payments: number; refunds: number }> {
     const context = this.#context;
-    if (context.yookassa === undefined) return { payments: 0, refunds: 0 };
     const now = context.clock.now();
     const { store } = context;
+    // Without a shop only Stars rows can move; YooKassa rows stay due until a shop is configured.
     const [payments = 0, refunds = 0] = await sweep(
       store,
       context.log,
       { now, next: nextSyncAt(context, now), limit },
       [
-        sweepTarget("payments", (id) => store.payment(id), this.#payments),
+        { table: "payments", sync: async (id) => this.#sync(await store.payment(id)) },
         sweepTarget("payment_refunds", (id) => store.refund(id), this.#refunds),
       ],
     );

@@ -23,6 +23,10 @@ export interface StoredPaymentRequest {
 }
 
 export interface StoredRefundRequest {
+  /** Absent (rows stored before Stars) = YooKassa. For Stars the charge is providerPaymentId. */
+  readonly provider?: "TELEGRAM_STARS";
+  /** Stars: the Telegram user refunded (refundStarPayment's user_id). */
+  readonly payerTelegramId?: number;
   readonly providerPaymentId: string;
   readonly amountMinor: string;
   readonly currency: string;
@@ -91,7 +95,12 @@ export function storedPaymentRequest(value: unknown): StoredPaymentRequest {
 
 export function storedRefundRequest(value: unknown): StoredRefundRequest {
   const record = asRecord(value, "refund request");
+  const payer = record["payerTelegramId"];
+  if (payer !== undefined && (typeof payer !== "number" || !Number.isSafeInteger(payer)))
+    throw malformed("payerTelegramId");
   return {
+    ...(record["provider"] === "TELEGRAM_STARS" ? { provider: "TELEGRAM_STARS" as const } : {}),
+    ...(payer === undefined ? {} : { payerTelegramId: payer }),
     providerPaymentId: text(record["providerPaymentId"]),
     amountMinor: decimal(record["amountMinor"]),
     currency: text(record["currency"]),

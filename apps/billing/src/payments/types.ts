@@ -1,11 +1,17 @@
 // What the payments domain answers. Plain data with bigint money; rpc/ maps it to proto.
-import type { PaymentPurposeCode, PaymentStatusCode, RefundStatusCode } from "../domain/payment-codes.js";
+import type {
+  PaymentProviderCode,
+  PaymentPurposeCode,
+  PaymentStatusCode,
+  RefundStatusCode,
+} from "../domain/payment-codes.js";
 import type { TopUpPackage } from "./rules.js";
 
 export type NotificationOutcomeCode = "APPLIED" | "UNCHANGED" | "IGNORED";
 
 export interface PaymentView {
   paymentId: string;
+  provider: PaymentProviderCode;
   providerPaymentId: string;
   userRef: string;
   status: PaymentStatusCode;
@@ -23,6 +29,27 @@ export interface PaymentView {
   createdAt: Date;
   updatedAt: Date;
   creditedAt: Date | undefined;
+  /** A pending Stars payment's invoice, for the bot to send. */
+  starsInvoice: StarsInvoiceView | undefined;
+}
+
+export interface StarsInvoiceView {
+  title: string;
+  description: string;
+  label: string;
+  payload: string;
+  currency: string;
+  amount: bigint;
+}
+
+/** A successful_payment of a Stars invoice, as the bot hands it over. */
+export interface StarsChargeCommand {
+  userRef: string;
+  invoicePayload: string;
+  currency: string;
+  totalAmount: bigint;
+  telegramPaymentChargeId: string;
+  providerPaymentChargeId: string;
 }
 
 export interface RefundView {
@@ -43,13 +70,17 @@ export interface TopUpOptions {
   customMaxAmountMinor: bigint;
   currency: string;
   receiptRequired: boolean;
+  /** Telegram Stars packages (amountMinor in stars); empty when Stars are off. */
+  starsPackages: TopUpPackage[];
+  starsRate: { stars: bigint; credits: bigint } | undefined;
 }
 
 /** What is bought. Package and amount are resolved against the catalogue by the handler. */
 export type Purchase =
   | { kind: "package"; packageCode: string; amountMinor: bigint; credits: bigint }
   | { kind: "amount"; amountMinor: bigint; credits: bigint }
-  | { kind: "plan"; planCode: string };
+  | { kind: "plan"; planCode: string }
+  | { kind: "stars"; packageCode: string; stars: bigint; credits: bigint };
 
 export interface CreateTopUpCommand {
   userRef: string;

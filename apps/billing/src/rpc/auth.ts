@@ -28,6 +28,10 @@ const CALLS_OF: Readonly<Record<Exclude<Scope, "admin">, readonly string[]>> = {
     "billing.v1.WalletService/ListTransactions",
     "billing.v1.PaymentService/ListTopUpOptions",
     "billing.v1.PaymentService/CreateTopUp",
+    // Telegram Stars: pre_checkout_query and successful_payment; the statement names Stars top-ups.
+    "billing.v1.PaymentService/CheckStarsPayment",
+    "billing.v1.PaymentService/CompleteStarsPayment",
+    "billing.v1.PaymentService/ListPayments",
   ],
   // apps/worker: the hold of each job, settled once; the balance after, for the result message.
   worker: [

@@ -5,6 +5,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type CreateTopUpRequest,
   NotificationOutcome,
+  PaymentProvider,
   PaymentPurpose,
   type PaymentRefundSchema,
   type PaymentSchema,
@@ -17,6 +18,7 @@ import {
   type CreateTopUpCommand,
   type NotificationOutcomeCode,
   PAYMENTS_PAGE_SIZE_MAX,
+  type PaymentProviderCode,
   type PaymentPurposeCode,
   type Payments,
   type PaymentStatusCode,
@@ -38,6 +40,10 @@ const EVENT = /^[a-z][a-z_]{0,63}(\.[a-z][a-z_]{0,63}){1,3}$/;
 const PROVIDER_OBJECT_ID = /^[0-9A-Za-z_-]{1,64}$/;
 const RETURN_URL_MAX = 2048;
 const REFUND_REASON_MAX = 250;
+/** Telegram's invoice payload is 1-128 bytes; billing's are payment ids. */
+const INVOICE_PAYLOAD_MAX = 128;
+const CHARGE_ID = /^[\x21-\x7e]{1,256}$/;
+const TELEGRAM_USER_REF = /^telegram:\d{1,16}$/;
 
 /** `deps` is read on each call: it becomes available once the database is ready. */
 export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentService> {
@@ -50,13 +56,48 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
         customMaxAmountMinor: options.customMaxAmountMinor,
         currency: options.currency,
         receiptRequired: options.receiptRequired,
+        starsPackages: options.starsPackages,
+        ...(options.starsRate === undefined ? {} : { starsRate: options.starsRate }),
       };
     },
 
     async createTopUp(request) {
       const command = createTopUpCommandOf(request, deps.payments);
       const payment = await deps.payments.createTopUp(command);
-      return { payment: toPayment(payment), confirmationUrl: payment.confirmationUrl };
+      const invoice = payment.starsInvoice;
+      return {
+        payment: toPayment(payment),
+        confirmationUrl: payment.confirmationUrl,
+        ...(invoice === undefined ? {} : { starsInvoice: invoice }),
+      };
+    },
+
+    async checkStarsPayment(request) {
+      const order = validate((v) => starsOrderOf(v, request));
+      return { payment: toPayment(await deps.payments.checkStarsPayment(order)) };
+    },
+
+    async completeStarsPayment(request) {
+      const charge = validate((v) => ({
+        ...starsOrderOf(v, request),
+        telegramPaymentChargeId: chargeIdOf(
+          v,
+          "telegram_payment_charge_id",
+          request.telegramPaymentChargeId,
+          true,
+        ),
+        providerPaymentChargeId: chargeIdOf(
+          v,
+          "provider_payment_charge_id",
+          request.providerPaymentChargeId,
+          false,
+        ),
+      }));
+      const result = await deps.payments.completeStarsPayment(charge);
+      return {
+        outcome: OUTCOME[result.outcome],
+        ...(result.payment === undefined ? {} : { payment: toPayment(result.payment) }),
+      };
     },
 
     async getPayment(request) {
@@ -114,10 +155,41 @@ export function paymentService(deps: PaymentsDeps): ServiceImpl<typeof PaymentSe
   };
 }
 
+/** The order of a pre_checkout_query or successful_payment (the amount is checked by billing). */
+function starsOrderOf(
+  v: Validator,
+  request: { userRef: string; invoicePayload: string; currency: string; totalAmount: bigint },
+) {
+  v.check(TELEGRAM_USER_REF.test(request.userRef), "user_ref", "must be telegram:<user id> of the payer");
+  v.check(
+    request.invoicePayload !== "" && Buffer.byteLength(request.invoicePayload) <= INVOICE_PAYLOAD_MAX,
+    "invoice_payload",
+    `must be 1-${INVOICE_PAYLOAD_MAX} bytes, as Telegram sent it`,
+  );
+  v.check(/^[A-Z]{3}$/.test(request.currency), "currency", "must be a currency code such as XTR");
+  return {
+    userRef: request.userRef,
+    invoicePayload: request.invoicePayload,
+    currency: request.currency,
+    totalAmount: v.positive("total_amount", request.totalAmount),
+  };
+}
+
+function chargeIdOf(v: Validator, field: string, value: string, required: boolean): string {
+  v.check((!required && value === "") || CHARGE_ID.test(value), field, "must be 1-256 printable characters");
+  return value;
+}
+
 /** CreateTopUp's fields, every violation at once (receipts and the return URL per configuration). */
 function createTopUpCommandOf(request: CreateTopUpRequest, payments: Payments): CreateTopUpCommand {
   const config = payments.config;
+  if (request.provider === PaymentProvider.TELEGRAM_STARS) return starsTopUpCommandOf(request, payments);
   return validate((v) => {
+    v.check(
+      request.provider === PaymentProvider.UNSPECIFIED || request.provider === PaymentProvider.YOOKASSA,
+      "provider",
+      "must be YOOKASSA or TELEGRAM_STARS",
+    );
     const email = request.customerEmail.trim();
     const phone = request.customerPhone.trim();
     v.check(
@@ -154,6 +226,38 @@ function createTopUpCommandOf(request: CreateTopUpRequest, payments: Payments): 
       returnUrl: request.returnUrl,
       customerEmail: email,
       customerPhone: phone.replace(/^\+/, ""),
+    };
+  });
+}
+
+/** A Stars package for a Telegram user; no return URL or receipt contact (Telegram handles both). */
+function starsTopUpCommandOf(request: CreateTopUpRequest, payments: Payments): CreateTopUpCommand {
+  return validate((v) => {
+    const userRef = v.userRef("user_ref", request.userRef);
+    v.check(
+      TELEGRAM_USER_REF.test(userRef),
+      "user_ref",
+      "must be telegram:<user id>: only they pay with Stars",
+    );
+    let purchase: Purchase = { kind: "amount", amountMinor: 0n, credits: 0n };
+    if (request.purchase.case !== "packageCode") {
+      v.check(
+        false,
+        "package_code",
+        "Stars are bought by package_code (a Stars package from ListTopUpOptions)",
+      );
+    } else {
+      const resolved = payments.resolvePurchase({ kind: "stars", packageCode: request.purchase.value });
+      if ("purchase" in resolved) purchase = resolved.purchase;
+      else v.check(false, resolved.violation.field, resolved.violation.description);
+    }
+    return {
+      userRef,
+      purchase,
+      idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+      returnUrl: "",
+      customerEmail: "",
+      customerPhone: "",
     };
   });
 }
@@ -196,6 +300,11 @@ const STATUS: Readonly<Record<PaymentStatusCode, PaymentStatus>> = {
   CANCELED: PaymentStatus.CANCELED,
 };
 
+const PROVIDER: Readonly<Record<PaymentProviderCode, PaymentProvider>> = {
+  YOOKASSA: PaymentProvider.YOOKASSA,
+  TELEGRAM_STARS: PaymentProvider.TELEGRAM_STARS,
+};
+
 const PURPOSE: Readonly<Record<PaymentPurposeCode, PaymentPurpose>> = {
   CREDITS: PaymentPurpose.CREDITS,
   PLAN: PaymentPurpose.PLAN,
@@ -217,6 +326,7 @@ const OUTCOME: Readonly<Record<NotificationOutcomeCode, NotificationOutcome>> = 
 function toPayment(payment: PaymentView): MessageInitShape<typeof PaymentSchema> {
   return {
     paymentId: payment.paymentId,
+    provider: PROVIDER[payment.provider],
     providerPaymentId: payment.providerPaymentId,
     userRef: payment.userRef,
     status: STATUS[payment.status],

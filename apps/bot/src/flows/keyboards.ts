@@ -12,6 +12,7 @@ export type Callback =
   | { readonly kind: "mode"; readonly operation: Operation }
   | { readonly kind: "buy"; readonly packageCode: string }
   | { readonly kind: "custom" }
+  | { readonly kind: "stars" }
   | { readonly kind: "again"; readonly jobId: string }
   | { readonly kind: "unknown" };
 
@@ -19,6 +20,7 @@ export const callbackData = {
   menu: "menu",
   pay: "pay",
   custom: "custom",
+  stars: "stars",
   mode: (operation: Operation) => `mode:${operation}`,
   buy: (packageCode: string) => `buy:${packageCode}`,
   again: (jobId: string) => `again:${jobId}`,
@@ -28,6 +30,7 @@ export function parseCallback(data: string): Callback {
   if (data === "menu") return { kind: "menu" };
   if (data === "pay") return { kind: "pay" };
   if (data === "custom") return { kind: "custom" };
+  if (data === "stars") return { kind: "stars" };
   const [prefix, value] = splitOnce(data, ":");
   if (prefix === "mode" && value !== undefined && isOperation(value))
     return { kind: "mode", operation: value };
@@ -77,7 +80,7 @@ export function topUpButton(t: Catalogue): InlineKeyboard {
   return [[{ text: t.button.topUp, callbackData: callbackData.pay }], menuRow(t)];
 }
 
-/** Packages two per row, "another amount", and the menu. */
+/** Packages two per row, "another amount", "pay with Stars" (when billing sells Stars), the menu. */
 export function topUpKeyboard(t: Catalogue, options: ListTopUpOptionsResponse): InlineKeyboard {
   const rows: InlineButton[][] = [];
   const packages = options.packages.map((p) => ({
@@ -86,6 +89,18 @@ export function topUpKeyboard(t: Catalogue, options: ListTopUpOptionsResponse): 
   }));
   for (let i = 0; i < packages.length; i += 2) rows.push(packages.slice(i, i + 2));
   rows.push([{ text: t.button.customAmount, callbackData: callbackData.custom }]);
+  if (options.starsPackages.length > 0)
+    rows.push([{ text: t.stars.button, callbackData: callbackData.stars }]);
   rows.push(menuRow(t));
   return rows;
+}
+
+/** The Stars packages, one per row ("buy:stars_50"), and the menu. */
+export function starsKeyboard(t: Catalogue, options: ListTopUpOptionsResponse): InlineKeyboard {
+  return [
+    ...options.starsPackages.map((p) => [
+      { text: t.stars.package(p.amountMinor, p.credits), callbackData: callbackData.buy(p.packageCode) },
+    ]),
+    menuRow(t),
+  ];
 }

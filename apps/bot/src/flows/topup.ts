@@ -1,4 +1,4 @@
-// Top-ups: a package button or a typed amount → (an email once, when receipts are on) → CreateTopUp
+// Top-ups: a package button (a Stars package goes to stars.ts) or a typed amount → (an email once, when receipts are on) → CreateTopUp
 // with a key derived from the update → a button with YooKassa's payment link. The credits arrive later,
 // when billing has read the payment back as succeeded (billing-events.ts tells the user).
 import { Code, ConnectError, errorReason } from "@billing/client";
@@ -9,6 +9,7 @@ import { type BotContext, say, type UserScope, userRef } from "../context.js";
 import { showBalance } from "./balance.js";
 import { parseEmail, parseRubles, type Purchase } from "./conversation.js";
 import { menuRow } from "./keyboards.js";
+import { buyStars } from "./stars.js";
 
 export async function chooseCustomAmount(ctx: BotContext, scope: UserScope): Promise<void> {
   const options = await ctx.topUpOptions.get();
@@ -29,6 +30,10 @@ export async function buyPackage(
   idempotencyKey: string,
 ): Promise<void> {
   const options = await ctx.topUpOptions.get();
+  if (options.starsPackages.some((p) => p.packageCode === packageCode)) {
+    await buyStars(ctx, scope, packageCode, idempotencyKey);
+    return;
+  }
   const found = options.packages.find((p) => p.packageCode === packageCode);
   if (found === undefined) {
     // The catalogue changed since the button was sent.

@@ -171,6 +171,7 @@ export const en: Catalogue = {
         hold_expired: `↩️ Returned (not finished): ${line.operation}`,
         refund: `↩️ Refund: ${line.operation}`,
         top_up: "💳 Top-up",
+        top_up_stars: "⭐ Telegram Stars top-up",
         payment_refund: "Payment refunded",
         other: "Transaction",
       }[line.kind];
@@ -221,6 +222,20 @@ export const en: Catalogue = {
       internal_timeout: "the payment service did not answer in time.",
       other: "it was declined.",
     },
+  },
+  stars: {
+    button: "⭐ Pay with Stars",
+    package: (stars, added) => `⭐ ${stars} → ${credits(added)}`,
+    choose: (stars, added) =>
+      `Pay with Telegram Stars: ${stars} ⭐ = ${credits(added)}. Pick a package: the invoice comes here and you pay right in Telegram.`,
+    declined: {
+      stale: "This invoice is already paid or out of date. Open “Top up” and pick a package again.",
+      mismatch: "This invoice does not match the order. Open “Top up” and pick a package again.",
+      unavailable:
+        "The payment service is temporarily unavailable. Try again in a few minutes: no stars were taken.",
+    },
+    support:
+      "⚠️ We received your Stars payment but could not match it to an invoice. Support will look into it and contact you: your stars are not lost.",
   },
   error: {
     apology: "😔 Something went wrong. Please try again a little later.",

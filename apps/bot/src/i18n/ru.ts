@@ -175,6 +175,7 @@ export const ru = {
         hold_expired: `↩️ Возврат (не завершилось): ${line.operation}`,
         refund: `↩️ Возврат: ${line.operation}`,
         top_up: "💳 Пополнение",
+        top_up_stars: "⭐ Пополнение Telegram Stars",
         payment_refund: "Возврат платежа",
         other: "Операция",
       }[line.kind];
@@ -226,6 +227,20 @@ export const ru = {
       internal_timeout: "платёжный сервис не ответил вовремя.",
       other: "платёж отклонён.",
     },
+  },
+  stars: {
+    button: "⭐ Оплатить Telegram Stars",
+    package: (stars: bigint, added: bigint) => `⭐ ${stars} → ${credits(added)}`,
+    choose: (stars: bigint, added: bigint) =>
+      `Оплата звёздами Telegram: ${stars} ⭐ = ${credits(added)}. Выберите пакет — счёт придёт сюда, оплата прямо в Telegram.`,
+    /** pre_checkout_query answers (Telegram shows them to the payer). */
+    declined: {
+      stale: "Этот счёт уже оплачен или устарел. Откройте «Пополнить баланс» и выберите пакет заново.",
+      mismatch: "Этот счёт не совпадает с заказом. Откройте «Пополнить баланс» и выберите пакет заново.",
+      unavailable: "Платёжный сервис временно недоступен. Попробуйте через пару минут — звёзды не списаны.",
+    },
+    support:
+      "⚠️ Оплата звёздами получена, но мы не смогли сопоставить её со счётом. Поддержка проверит платёж и свяжется с вами — звёзды не пропадут.",
   },
   error: {
     apology: "😔 Что-то пошло не так. Попробуйте ещё раз чуть позже.",

@@ -24,6 +24,7 @@ export type StatementKind =
   | "hold_expired"
   | "refund"
   | "top_up"
+  | "top_up_stars"
   | "payment_refund"
   | "other";
 

@@ -12,7 +12,7 @@
 //     Telegram refuses (other 4xx), with a log line and a counted reason each,
 //   - is bounded (in total and per chat, and in how long one message may wait), and drains within a
 //     bound on shutdown.
-import { type Outgoing, TelegramCallError, type TelegramApi } from "./types.js";
+import { type Outgoing, sendMethodOf, TelegramCallError, type TelegramApi } from "./types.js";
 import { SlidingWindow } from "./sliding-window.js";
 
 export type DropReason = "blocked" | "rejected" | "gave_up" | "queue_full" | "shutdown";
@@ -256,7 +256,7 @@ export class SendQueue {
   }
 
   async #attempt(chat: ChatQueue, item: Item): Promise<void> {
-    const method = item.message.kind === "text" ? "sendMessage" : "sendPhoto";
+    const method = sendMethodOf(item.message);
     const startedMs = this.#now();
     try {
       const { messageId } = await this.#options.api.send(item.message);

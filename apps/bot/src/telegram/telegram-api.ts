@@ -35,6 +35,22 @@ export function createTelegramApi(options: {
   return {
     async send(message: Outgoing) {
       const reply_markup = markup(message.keyboard);
+      if (message.kind === "invoice") {
+        // The raw call: telegraf's sendInvoice helper predates Stars.
+        const sent = await call("sendInvoice", () =>
+          telegram.callApi("sendInvoice", {
+            chat_id: message.chatId,
+            title: message.title,
+            description: message.description,
+            payload: message.payload,
+            provider_token: "",
+            currency: message.currency,
+            prices: [{ label: message.label, amount: message.amount }],
+            ...(reply_markup === undefined ? {} : { reply_markup }),
+          }),
+        );
+        return { messageId: sent.message_id };
+      }
       if (message.kind === "text") {
         const sent = await call("sendMessage", () =>
           telegram.sendMessage(message.chatId, message.text, {
@@ -63,6 +79,14 @@ export function createTelegramApi(options: {
     async answerCallback(callbackQueryId, text) {
       await call("answerCallbackQuery", () =>
         telegram.answerCbQuery(callbackQueryId, text === undefined ? undefined : text.slice(0, 200)),
+      );
+    },
+
+    async answerPreCheckout(queryId, answer) {
+      await call("answerPreCheckoutQuery", () =>
+        answer.ok
+          ? telegram.answerPreCheckoutQuery(queryId, true)
+          : telegram.answerPreCheckoutQuery(queryId, false, answer.errorMessage.slice(0, 255)),
       );
     },
 

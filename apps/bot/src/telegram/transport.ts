@@ -4,6 +4,10 @@
 // handled), so polling fetches the next batch at once and a webhook request is answered at once.
 // telegraf's own context helpers are not used (replies go through the send queue), so webhookReply
 // is off and every call is a real, retried, counted API call.
+// An update onUpdate rejects was not taken (a payment billing has not accepted, and the bot is
+// stopping): it must not be acknowledged. Polling then never asks for the next batch (the offset
+// that would confirm it is never sent); a webhook answers 503, so Telegram delivers it again (and a
+// payment still waiting for billing holds its request: Telegram's timeout cuts it, same effect).
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,7 +16,7 @@ import type { Update, UserFromGetMe } from "telegraf/types";
 import type { Redactor } from "./redact.js";
 import { describeError } from "./redact.js";
 
-export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
+export const ALLOWED_UPDATES = ["message", "callback_query", "pre_checkout_query"] as const;
 
 export interface TransportLog {
   info(object: object, message: string): void;
@@ -36,7 +40,10 @@ export interface TransportOptions {
   webhook: WebhookSettings | undefined;
   log: TransportLog;
   redact: Redactor;
-  /** Takes an update; resolves once it is taken (handling goes on without the transport). */
+  /**
+   * Takes an update; resolves once it is taken (handling goes on without the transport). Rejects
+   * when it was not taken and must come again (never acknowledged).
+   */
   onUpdate(update: Update): Promise<void>;
   /** A handler error that escaped onUpdate (the router catches its own): counted and logged. */
   onHandlerError(): void;
@@ -55,7 +62,7 @@ export interface Transport {
   stop(): Promise<void>;
 }
 
-/** A handler that waits longer than this on one update is abandoned by telegraf (it keeps running). */
+/** A webhook request is cut after this long (Telegram then delivers the update again). */
 const HANDLER_TIMEOUT_MS = 120_000;
 
 /** telegraf's client, asked once who the bot is (the id goes into idempotency keys). */
@@ -65,7 +72,9 @@ export async function connectTelegraf(
 ): Promise<{ telegraf: Telegraf; me: UserFromGetMe }> {
   const telegraf = new Telegraf(token, {
     telegram: { apiRoot, webhookReply: false },
-    handlerTimeout: HANDLER_TIMEOUT_MS,
+    // No timeout: intake waits on a payment until billing accepted it, and a timeout would make
+    // telegraf move on and confirm the update. Every other update is taken at once.
+    handlerTimeout: Number.POSITIVE_INFINITY,
   });
   const me = await telegraf.telegram.getMe();
   // Set once, so telegraf never calls getMe again per update.
@@ -77,7 +86,17 @@ export async function connectTelegraf(
 export async function startTransport(options: TransportOptions): Promise<Transport> {
   const { log, redact, telegraf, me } = options;
   telegraf.use(async (ctx) => {
-    await options.onUpdate(ctx.update);
+    try {
+      await options.onUpdate(ctx.update);
+    } catch (error) {
+      log.warn(
+        { update_id: ctx.update.update_id, error: describeError(error, redact) },
+        "update not taken; it stays unacknowledged",
+      );
+      // Polling waits for this batch before it confirms it: parked, it is never confirmed, and the
+      // process is stopping anyway. (Webhook updates that can be refused never get here.)
+      await new Promise<never>(() => undefined);
+    }
   });
   // Without this, one handler error would stop polling (telegraf rethrows it into the poll loop).
   telegraf.catch((error, ctx) => {
@@ -138,10 +157,12 @@ export async function startTransport(options: TransportOptions): Promise<Transpo
     drop_pending_updates: false,
   });
   const server = createServer((req, res) => {
-    void serveWebhook(req, res, webhook, callback).catch((error: unknown) => {
-      log.error({ error: describeError(error, redact) }, "webhook request failed");
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+    void serveWebhook(req, res, webhook, callback, (update) => options.onUpdate(update)).catch(
+      (error: unknown) => {
+        log.error({ error: describeError(error, redact) }, "webhook request failed");
+        if (!res.headersSent) res.writeHead(500).end();
+      },
+    );
   });
   server.requestTimeout = HANDLER_TIMEOUT_MS;
   server.headersTimeout = 10_000;
@@ -184,6 +205,7 @@ async function serveWebhook(
   res: ServerResponse,
   webhook: WebhookSettings,
   callback: WebhookCallback,
+  take: (update: Update) => Promise<void>,
 ): Promise<void> {
   const path = (req.url ?? "/").split("?")[0];
   if (path !== webhook.path) {
@@ -232,9 +254,24 @@ async function serveWebhook(
     res.writeHead(400).end();
     return;
   }
+  if (isPayment(update)) {
+    // Answered by us, not telegraf (which answers 200 whatever happened): 200 only once taken.
+    try {
+      await take(update as Update);
+      res.writeHead(200).end();
+    } catch {
+      res.writeHead(503).end();
+    }
+    return;
+  }
   req.body = update as Update;
   // telegraf checks path and secret again, runs the handler, then answers 200.
   await callback(req, res);
+}
+
+function isPayment(update: object): boolean {
+  const message = (update as { message?: unknown }).message;
+  return typeof message === "object" && message !== null && "successful_payment" in message;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -31,7 +31,29 @@ export interface OutgoingPhoto {
   readonly keyboard?: InlineKeyboard;
 }
 
-export type Outgoing = OutgoingText | OutgoingPhoto;
+/** A Telegram Stars invoice: currency XTR, an empty provider token, one price item. */
+export interface OutgoingInvoice {
+  readonly kind: "invoice";
+  readonly chatId: number;
+  /** At most 32 characters. */
+  readonly title: string;
+  /** At most 255 characters. */
+  readonly description: string;
+  /** 1-128 bytes; billing's payment id. */
+  readonly payload: string;
+  readonly currency: "XTR";
+  readonly label: string;
+  /** Stars. */
+  readonly amount: number;
+  readonly keyboard?: InlineKeyboard;
+}
+
+export type Outgoing = OutgoingText | OutgoingPhoto | OutgoingInvoice;
+
+/** The Telegram method that sends an Outgoing (for metrics and logs). */
+export function sendMethodOf(message: Outgoing): "sendMessage" | "sendPhoto" | "sendInvoice" {
+  return message.kind === "text" ? "sendMessage" : message.kind === "photo" ? "sendPhoto" : "sendInvoice";
+}
 
 export interface BotCommand {
   /** 1-32 characters: lowercase letters, digits, underscores. */
@@ -50,6 +72,11 @@ export interface TelegramApi {
   send(message: Outgoing): Promise<{ messageId: number }>;
   /** Stops the button's spinner, optionally with a short toast. Throws TelegramCallError. */
   answerCallback(callbackQueryId: string, text?: string): Promise<void>;
+  /** Answers a pre_checkout_query: ok, or a refusal the user reads. Throws TelegramCallError. */
+  answerPreCheckout(
+    queryId: string,
+    answer: { ok: true } | { ok: false; errorMessage: string },
+  ): Promise<void>;
   /** "typing…" / "sending a photo…" in the chat for up to 5 s. Throws TelegramCallError. */
   chatAction(chatId: number, action: "typing" | "upload_photo"): Promise<void>;
   /** The command menu for users whose Telegram language is `languageCode` (undefined = everyone else). */

@@ -86,7 +86,15 @@ describe("a new user", () => {
     at = user.mark();
     user.press("💰 Пополнить баланс", { on: refusal });
     const balance = await user.reply(at, /Баланс: 0 кредитов/);
-    expect(buttons(balance)).toEqual(["100 ₽", "300 ₽", "500 ₽", "1000 ₽", "✍️ Другая сумма", "🏠 Меню"]);
+    expect(buttons(balance)).toEqual([
+      "100 ₽",
+      "300 ₽",
+      "500 ₽",
+      "1000 ₽",
+      "✍️ Другая сумма",
+      "⭐ Оплатить Telegram Stars",
+      "🏠 Меню",
+    ]);
     at = user.mark();
     user.press("100 ₽", { on: balance });
     const invoice = await user.reply(at, /Счёт на 100 ₽/);

@@ -107,6 +107,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       PAYMENTS_RECEIPTS: options.receipts === true ? "true" : "false",
       // startBillingProcess keeps the outbox relay off by default; the bot lives on its events.
       BILLING_OUTBOX_ENABLED: "true",
+      // Stars refunds go to the Telegram fake (refundStarPayment with the bot's token).
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      TELEGRAM_RETRY_AFTER_MAX_MS: "2000",
     },
   });
   const started: AppProcess[] = [];

@@ -39,6 +39,7 @@ function botContext(published: GenerationRequested[]): BotContext {
   const api: TelegramApi = {
     send: () => Promise.resolve({ messageId: 1 }),
     answerCallback: () => Promise.resolve(),
+    answerPreCheckout: () => Promise.resolve(),
     chatAction: () => Promise.resolve(),
     setCommands: () => Promise.resolve(),
     getFile: () => Promise.reject(new Error("no files here")),
@@ -56,6 +57,7 @@ function botContext(published: GenerationRequested[]): BotContext {
     billing: client,
     jobs: {
       putInput: () => Promise.reject(new Error("no inputs here")),
+      deadLetter: () => Promise.reject(new Error("no dead letters here")),
       publish: (request) => {
         published.push(request);
         return Promise.resolve();

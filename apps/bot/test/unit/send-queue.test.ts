@@ -23,7 +23,12 @@ function scriptedApi(fail: (call: number, message: Outgoing) => TelegramFailure 
         if (failure !== undefined)
           return Promise.reject(new TelegramCallError("sendMessage", failure, "scripted"));
         times.push(Date.now());
-        const text = message.kind === "text" ? message.text : (message.caption ?? "");
+        const text =
+          message.kind === "text"
+            ? message.text
+            : message.kind === "photo"
+              ? (message.caption ?? "")
+              : message.title;
         delivered.set(message.chatId, [...(delivered.get(message.chatId) ?? []), text]);
         return Promise.resolve({ messageId: nextId++ });
       },

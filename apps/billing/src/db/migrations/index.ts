@@ -8,6 +8,7 @@ import { Migration20261202000000DerivedKeys } from "./Migration20261202000000Der
 import { Migration20261202000100FrozenPlan } from "./Migration20261202000100FrozenPlan.js";
 import { Migration20261203000300LowBalance } from "./Migration20261203000300LowBalance.js";
 import { Migration20261203001000TransferHistory } from "./Migration20261203001000TransferHistory.js";
+import { Migration20261203002000StarsPayments } from "./Migration20261203002000StarsPayments.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261122000000Ledger", class: Migration20261122000000Ledger },
@@ -17,4 +18,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261202000100FrozenPlan", class: Migration20261202000100FrozenPlan },
   { name: "Migration20261203000300LowBalance", class: Migration20261203000300LowBalance },
   { name: "Migration20261203001000TransferHistory", class: Migration20261203001000TransferHistory },
+  { name: "Migration20261203002000StarsPayments", class: Migration20261203002000StarsPayments },
 ];

@@ -1,17 +1,26 @@
 // CreateTopUp through the command pipeline: one transaction stores the payment (CREATING, with its
 // own Idempotence-Key, the exact request and, for a plan, the plan as bought) under the caller's
-// key; YooKassa is then called outside any transaction. A replay answers the same payment.
+// key; YooKassa is then called outside any transaction. A replay answers the same payment. A Stars
+// payment is stored PENDING with the invoice the bot sends: there is nobody to call.
 import { paymentEffect } from "../../observability/effect-of.js";
 import { randomUUID } from "node:crypto";
 import { callerKey, runCommand } from "../../commands/index.js";
 import { nextSyncAt, type PaymentsContext } from "../context.js";
 import type { StoredPaymentRequest } from "../requests.js";
-import { CURRENCY, idempotenceKeyFor, renderDescription, unknownPlan } from "../rules.js";
+import {
+  CURRENCY,
+  idempotenceKeyFor,
+  invoiceOf,
+  renderDescription,
+  STARS_CURRENCY,
+  unknownPlan,
+} from "../rules.js";
 import type { NewPaymentRow } from "../store/store.js";
 import type { CreateTopUpCommand, Purchase } from "../types.js";
 
 /** What a payment buys, priced: credits, or a plan frozen as it is sold now. */
 export interface Bought {
+  readonly provider: "YOOKASSA" | "TELEGRAM_STARS";
   readonly purpose: "CREDITS" | "PLAN";
   readonly amountMinor: bigint;
   readonly credits: bigint;
@@ -22,13 +31,23 @@ export interface Bought {
 export async function priceOf(context: PaymentsContext, purchase: Purchase): Promise<Bought> {
   switch (purchase.kind) {
     case "package":
-      return { purpose: "CREDITS", ...purchase, plan: null };
+      return { provider: "YOOKASSA", purpose: "CREDITS", ...purchase, plan: null };
     case "amount":
-      return { purpose: "CREDITS", ...purchase, packageCode: null, plan: null };
+      return { provider: "YOOKASSA", purpose: "CREDITS", ...purchase, packageCode: null, plan: null };
+    case "stars":
+      return {
+        provider: "TELEGRAM_STARS",
+        purpose: "CREDITS",
+        amountMinor: purchase.stars,
+        credits: purchase.credits,
+        packageCode: purchase.packageCode,
+        plan: null,
+      };
     case "plan": {
       const price = await context.plans.priceOf(purchase.planCode);
       if (price === undefined) throw unknownPlan(purchase.planCode);
       return {
+        provider: "YOOKASSA",
         purpose: "PLAN",
         amountMinor: price.amountMinor,
         credits: 0n,
@@ -70,21 +89,25 @@ function paymentRowOf(
   id: string,
   now: Date,
 ): NewPaymentRow {
+  const stars = bought.provider === "TELEGRAM_STARS";
   return {
     id,
     userRef: command.userRef,
+    provider: bought.provider,
     purpose: bought.purpose,
     packageCode: bought.packageCode,
     planCode: bought.plan?.code ?? null,
     planTitle: bought.plan?.title ?? null,
     planPeriodMonths: bought.plan?.periodMonths ?? null,
     amountMinor: bought.amountMinor,
-    currency: CURRENCY,
+    currency: stars ? STARS_CURRENCY : CURRENCY,
     credits: bought.credits,
-    status: "CREATING",
+    status: stars ? "PENDING" : "CREATING",
     requestKey: command.idempotencyKey,
     idempotenceKey: idempotenceKeyFor("payment", id),
-    createRequest: paymentRequestFor(context, command, bought, id),
+    createRequest: stars
+      ? invoiceOf(context.config.stars, { id, amountMinor: bought.amountMinor, credits: bought.credits })
+      : paymentRequestFor(context, command, bought, id),
     providerPaymentId: null,
     confirmationUrl: null,
     test: null,
@@ -95,7 +118,10 @@ function paymentRowOf(
     createdAt: now,
     updatedAt: now,
     creditedAt: null,
-    nextSyncAt: nextSyncAt(context, now),
+    // A Stars payment needs nothing until its invoice expires; then the sweep cancels it.
+    nextSyncAt: stars
+      ? new Date(now.getTime() + context.config.stars.invoiceTtlMs)
+      : nextSyncAt(context, now),
   };
 }
 
@@ -145,5 +171,7 @@ function askedFor(purchase: Purchase): Record<string, string | bigint> {
       return { amountMinor: purchase.amountMinor };
     case "plan":
       return { planCode: purchase.planCode };
+    case "stars":
+      return { starsPackageCode: purchase.packageCode };
   }
 }

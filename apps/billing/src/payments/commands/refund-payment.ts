@@ -1,12 +1,12 @@
 // RefundPayment through the command pipeline: under the payment's lock, the refund is checked
 // against what is left to refund and (without force) against the user's credits, then stored
-// (CREATING, with its own Idempotence-Key and exact request) under the caller's key. YooKassa is
-// called afterwards, outside any transaction.
+// (CREATING, with its own Idempotence-Key and exact request) under the caller's key. The provider
+// (YooKassa, or Telegram for a Stars payment) is called afterwards, outside any transaction.
 import { randomUUID } from "node:crypto";
 import { callerKey, runCommand } from "../../commands/index.js";
 import { nextSyncAt, type PaymentsContext } from "../context.js";
 import { type StoredRefundRequest, storedPaymentRequest } from "../requests.js";
-import { assertCreditsStillThere, idempotenceKeyFor, refundOf } from "../rules.js";
+import { assertCreditsStillThere, idempotenceKeyFor, refundOf, telegramPayerOf } from "../rules.js";
 import type { NewRefundRow, PaymentRow, PaymentsTx } from "../store/store.js";
 import type { RefundPaymentCommand } from "../types.js";
 
@@ -40,14 +40,13 @@ async function refundRowOf(
     assertCreditsStillThere(creditsAvailable, credits);
   }
   const id = randomUUID();
-  const paid = storedPaymentRequest(payment.createRequest);
   const request: StoredRefundRequest = {
+    ...providerPartOf(payment),
     providerPaymentId,
     amountMinor: amountMinor.toString(),
     currency: payment.currency,
     description: command.reason,
     metadata: { billing_refund_id: id, billing_payment_id: payment.id },
-    ...(paid.receipt === undefined ? {} : { receipt: paid.receipt }),
   };
   return {
     id,
@@ -72,4 +71,16 @@ async function refundRowOf(
     succeededAt: null,
     nextSyncAt: nextSyncAt(context, now),
   };
+}
+
+/** YooKassa: the refund receipt (same customer as the payment's). Stars: whom Telegram refunds. */
+function providerPartOf(payment: PaymentRow): Partial<StoredRefundRequest> {
+  if (payment.provider === "TELEGRAM_STARS") {
+    const payer = telegramPayerOf(payment.userRef);
+    if (payer === undefined)
+      throw new Error(`payments invariant: Stars payment ${payment.id} of a non-Telegram user`);
+    return { provider: "TELEGRAM_STARS", payerTelegramId: payer };
+  }
+  const paid = storedPaymentRequest(payment.createRequest);
+  return paid.receipt === undefined ? {} : { receipt: paid.receipt };
 }

@@ -1,4 +1,5 @@
-// The one lifecycle of payments and refunds at YooKassa, run the same way for both:
+// The one lifecycle of payments and refunds at a provider (YooKassa; Telegram for Stars refunds),
+// run the same way for both:
 //   - a create is sent with its stored key until an answer arrives; unanswered past the key's
 //     lifetime, or refused, it is given up — unless (refunds) an earlier attempt may have gone
 //     through, when YooKassa is asked what it made of it and its answer is followed;
@@ -7,7 +8,7 @@
 import type { Logger } from "@billing/observability";
 import { isYooKassaError } from "@billing/yookassa";
 import type { Clock } from "../../domain/clock.js";
-import { isDefinitiveRefusal, providerFailure } from "../provider.js";
+import { isDefinitiveRefusal, providerFailure, refusalCodeOf } from "../provider.js";
 import { mismatch, refusedCreateStep, unansweredCreateStep } from "../rules.js";
 import type { Settled, Subject, TrackedRemote, TrackedRow } from "./subject.js";
 
@@ -85,7 +86,7 @@ export class Lifecycle<Row extends TrackedRow, Remote extends TrackedRemote, Vie
     const { kind } = this.subject;
     const failure = providerFailure(error, `the ${kind}`);
     const facts = { [`${kind}_id`]: row.id, ...failure.detail.metadata };
-    if (!isYooKassaError(error) || !isDefinitiveRefusal(error)) {
+    if (!isDefinitiveRefusal(error)) {
       this.log.warn(
         facts,
         `YooKassa's answer to a ${kind} create is unknown; resumed later with the same key`,
@@ -103,7 +104,7 @@ export class Lifecycle<Row extends TrackedRow, Remote extends TrackedRemote, Vie
       }
     }
     this.log.error(facts, `YooKassa refused a ${kind}; billing cancels it`);
-    await this.subject.giveUp(row.id, `provider_rejected:${error.code ?? error.kind}`);
+    await this.subject.giveUp(row.id, `provider_rejected:${refusalCodeOf(error)}`);
     throw failure;
   }
 

@@ -95,8 +95,11 @@ async function applyPayment(
   return { kind: "applied", outcome: "APPLIED", view: viewOf(payment) };
 }
 
-/** The payment succeeded: credits (or the plan bought) and the status commit together, once. */
-async function credit(
+/**
+ * The payment succeeded: credits (or the plan bought) and the status commit together, once. Shared
+ * by both providers (stars-payment.ts for Telegram Stars).
+ */
+export async function credit(
   context: PaymentsContext,
   tx: PaymentsTx,
   payment: PaymentRow,
@@ -165,7 +168,13 @@ function planBought(payment: PaymentRow): {
   };
 }
 
-function settleCanceled(tx: PaymentsTx, payment: PaymentRow, party: string, reason: string, now: Date): void {
+export function settleCanceled(
+  tx: PaymentsTx,
+  payment: PaymentRow,
+  party: string,
+  reason: string,
+  now: Date,
+): void {
   payment.status = "CANCELED";
   payment.cancellationParty = party;
   payment.cancellationReason = reason;

@@ -1,12 +1,15 @@
-// A refund in the one lifecycle: what YooKassa's answer does to billing's row. A success takes the
-// credits back with the status change and its event, once. A refund whose create answer never came
-// is found at YooKassa among its payment's refunds, by the billing_refund_id billing sent with it.
+// A refund in the one lifecycle: what the provider's answer does to billing's row. A success takes
+// the credits back with the status change and its event, once. A YooKassa refund whose create answer
+// never came is found among its payment's refunds, by the billing_refund_id billing sent with it. A
+// Stars refund is refundStarPayment: it settles at once, and repeating it is how it is looked up
+// (Telegram answers CHARGE_ALREADY_REFUNDED to a repeat, which is the same success).
 import { paymentRefundEffect } from "../../observability/effect-of.js";
 import type { Refund as ProviderRefund } from "@billing/yookassa";
 import { DomainError } from "../../domain/errors.js";
 import { providerOf, type PaymentsContext } from "../context.js";
-import { refundRequestOf, storedRefundRequest } from "../requests.js";
-import { BILLING_PARTY, refundMismatchesOf, statusOf, transitionOf } from "../rules.js";
+import { isStarsCallError } from "../stars/telegram-refunds.js";
+import { refundRequestOf, type StoredRefundRequest, storedRefundRequest } from "../requests.js";
+import { BILLING_PARTY, refundMismatchesOf, starsRefundsDisabled, statusOf, transitionOf } from "../rules.js";
 import type { PaymentRow, PaymentsTx, RefundRow } from "../store/store.js";
 import { refundViewOf, viewOf } from "../store/views.js";
 import type { PaymentView, RefundView } from "../types.js";
@@ -34,13 +37,23 @@ export function refundSubject(
     load: (id) => store.refund(id),
     viewOf: async (row) => both(row, await store.payment(row.paymentId)),
     providerIdOf: (row) => row.providerRefundId,
-    create: (row) =>
-      providerOf(context).createRefund(
-        refundRequestOf(storedRefundRequest(row.createRequest)),
-        row.idempotenceKey,
-      ),
+    create: (row) => {
+      const request = storedRefundRequest(row.createRequest);
+      if (request.provider === "TELEGRAM_STARS") return refundStars(context, row, request);
+      return providerOf(context).createRefund(refundRequestOf(request), row.idempotenceKey);
+    },
+    // YooKassa only: a Stars refund is settled by its create and never re-read.
     read: (providerId) => providerOf(context).getRefund(providerId),
-    lookUp: (row) => findRefund(context, row),
+    lookUp: (row) => {
+      const request = storedRefundRequest(row.createRequest);
+      // Asking Telegram is repeating the refund: refused again means it made nothing.
+      if (request.provider === "TELEGRAM_STARS")
+        return refundStars(context, row, request).catch((error: unknown) => {
+          if (isStarsCallError(error) && error.kind === "rejected") return undefined;
+          throw error;
+        });
+      return findRefund(context, row);
+    },
     apply: (id, remote) => store.transaction((tx) => applyRefund(context, tx, id, remote)),
     giveUp: (id, reason) =>
       store.transaction(async (tx): Promise<Settled<RefundAndPayment>> => {
@@ -56,6 +69,30 @@ export function refundSubject(
     byProviderId: (providerId) => store.refundByProviderId(providerId),
     unlinked: (claimedId) => store.unlinkedRefund(claimedId),
     claimedIdOf: (remote) => remote.metadata?.["billing_refund_id"] ?? "",
+  };
+}
+
+/**
+ * refundStarPayment, answered as the provider's refund object the lifecycle applies: succeeded, for
+ * the whole charge. Its id is derived from the charge (a charge is refunded once, in full) and has a
+ * ':' that no YooKassa id has, so a YooKassa notification can never name it.
+ */
+async function refundStars(
+  context: PaymentsContext,
+  row: RefundRow,
+  request: StoredRefundRequest,
+): Promise<ProviderRefund> {
+  if (context.stars === undefined) throw starsRefundsDisabled();
+  if (request.payerTelegramId === undefined)
+    throw new Error(`payments invariant: Stars refund ${row.id} without its payer`);
+  await context.stars.refundStarPayment(request.payerTelegramId, request.providerPaymentId);
+  return {
+    id: `stars:${request.providerPaymentId}`,
+    paymentId: request.providerPaymentId,
+    status: "succeeded",
+    amount: { amountMinor: BigInt(request.amountMinor), currency: request.currency },
+    createdAt: context.clock.now().toISOString(),
+    metadata: request.metadata,
   };
 }
 

@@ -2,6 +2,7 @@
 // amount buys, and the texts shown to the payer. No I/O here.
 import type { PaymentsConfig } from "@billing/config";
 import type { Purchase, TopUpOptions } from "../types.js";
+import { starsEnabled, starsPackages } from "./stars.js";
 
 export const CURRENCY = "RUB";
 /** Kopecks per ruble. */
@@ -39,6 +40,8 @@ export function topUpOptionsOf(config: PaymentsConfig): TopUpOptions {
     customMaxAmountMinor: config.customMaxAmountMinor,
     currency: config.currency,
     receiptRequired: config.receipts !== undefined,
+    starsPackages: starsPackages(config),
+    starsRate: starsEnabled(config) ? config.stars.rate : undefined,
   };
 }
 
@@ -46,7 +49,8 @@ export function topUpOptionsOf(config: PaymentsConfig): TopUpOptions {
 export type AskedPurchase =
   | { kind: "package"; packageCode: string }
   | { kind: "amount"; amountMinor: bigint }
-  | { kind: "plan"; planCode: string };
+  | { kind: "plan"; planCode: string }
+  | { kind: "stars"; packageCode: string };
 
 /** A request field the catalogue refuses, and why. */
 export interface PurchaseViolation {
@@ -77,6 +81,24 @@ export function resolvePurchase(
     }
     case "plan":
       return { purchase: asked };
+    case "stars": {
+      const packages = starsPackages(config);
+      const found = packages.find((p) => p.packageCode === asked.packageCode);
+      if (found === undefined) {
+        const offered = packages.map((p) => p.packageCode).join(", ") || "none (Stars are off)";
+        return {
+          violation: { field: "package_code", description: `unknown Stars package; offered: ${offered}` },
+        };
+      }
+      return {
+        purchase: {
+          kind: "stars",
+          packageCode: found.packageCode,
+          stars: found.amountMinor,
+          credits: found.credits,
+        },
+      };
+    }
   }
 }
 

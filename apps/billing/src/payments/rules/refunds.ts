@@ -1,7 +1,11 @@
 // What a refund may be and what it takes back, pure: only succeeded credit top-ups are refunded,
 // never more than is left, and the credits taken back are pro rata. No I/O here.
 import { DomainError, invalidFields } from "../../domain/errors.js";
-import type { PaymentPurposeCode, PaymentStatusCode } from "../../domain/payment-codes.js";
+import type {
+  PaymentProviderCode,
+  PaymentPurposeCode,
+  PaymentStatusCode,
+} from "../../domain/payment-codes.js";
 import { paymentState } from "./errors.js";
 
 /**
@@ -25,6 +29,7 @@ export interface RefundablePayment {
   readonly id: string;
   readonly status: PaymentStatusCode;
   readonly purpose: PaymentPurposeCode;
+  readonly provider: PaymentProviderCode;
   readonly providerPaymentId: string | null | undefined;
   readonly amountMinor: bigint;
   readonly credits: bigint;
@@ -50,6 +55,15 @@ export function refundOf(
   const refundableMinor = payment.amountMinor - allocatedMinor;
   if (refundableMinor <= 0n) throw paymentState(payment, `payment ${payment.id} is already refunded in full`);
   const amountMinor = askedMinor === 0n ? refundableMinor : askedMinor;
+  // refundStarPayment gives back the whole payment, never a part of it.
+  if (payment.provider === "TELEGRAM_STARS" && amountMinor !== payment.amountMinor) {
+    throw invalidFields([
+      {
+        field: "amount_minor",
+        description: `a Stars payment is refunded in full: 0 or ${payment.amountMinor}`,
+      },
+    ]);
+  }
   if (amountMinor > refundableMinor) {
     throw invalidFields([
       { field: "amount_minor", description: `must be at most ${refundableMinor} (what is not yet refunded)` },

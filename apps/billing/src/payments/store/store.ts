@@ -47,8 +47,9 @@ export class PaymentsStore {
     return refund;
   }
 
+  /** YooKassa's payment (a YooKassa notification can never name a Stars payment). */
   paymentByProviderId(providerPaymentId: string): Promise<PaymentRow | null> {
-    return this.db.reader().findOne(Payment, { providerPaymentId });
+    return this.db.reader().findOne(Payment, { providerPaymentId, provider: "YOOKASSA" });
   }
 
   refundByProviderId(providerRefundId: string): Promise<RefundRow | null> {
@@ -57,7 +58,9 @@ export class PaymentsStore {
 
   /** Billing's payment that YooKassa's object claims, if no provider id was ever stored for it. */
   unlinkedPayment(paymentId: string): Promise<PaymentRow | null> {
-    return this.db.reader().findOne(Payment, { id: paymentId, providerPaymentId: null });
+    return this.db
+      .reader()
+      .findOne(Payment, { id: paymentId, providerPaymentId: null, provider: "YOOKASSA" });
   }
 
   unlinkedRefund(refundId: string): Promise<RefundRow | null> {
@@ -103,13 +106,13 @@ export class PaymentsTx {
   }
 
   async lockPayment(paymentId: string): Promise<PaymentRow> {
-    const payment = await this.em.findOne(
-      Payment,
-      { id: paymentId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    const payment = await this.lockPaymentIfAny(paymentId);
     if (payment === null) throw paymentNotFound(paymentId);
     return payment;
+  }
+
+  lockPaymentIfAny(paymentId: string): Promise<PaymentRow | null> {
+    return this.em.findOne(Payment, { id: paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
   /** Locks a refund and, first, its payment (the one lock order). */

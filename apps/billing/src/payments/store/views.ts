@@ -1,10 +1,12 @@
 // Stored rows as the views payments answers with (plain data, bigint money).
-import type { PaymentView, RefundView } from "../types.js";
+import { storedInvoice } from "../rules.js";
+import type { PaymentView, RefundView, StarsInvoiceView } from "../types.js";
 import type { PaymentRow, RefundRow } from "./store.js";
 
 export function viewOf(payment: PaymentRow): PaymentView {
   return {
     paymentId: payment.id,
+    provider: payment.provider,
     providerPaymentId: payment.providerPaymentId ?? "",
     userRef: payment.userRef,
     status: payment.status,
@@ -23,7 +25,16 @@ export function viewOf(payment: PaymentRow): PaymentView {
     createdAt: payment.createdAt,
     updatedAt: payment.updatedAt,
     creditedAt: payment.creditedAt ?? undefined,
+    starsInvoice:
+      payment.provider === "TELEGRAM_STARS" && payment.status === "PENDING"
+        ? invoiceViewOf(payment)
+        : undefined,
   };
+}
+
+function invoiceViewOf(payment: PaymentRow): StarsInvoiceView {
+  const invoice = storedInvoice(payment.createRequest);
+  return { ...invoice, amount: BigInt(invoice.amount) };
 }
 
 export function refundViewOf(refund: RefundRow): RefundView {

@@ -12,7 +12,86 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file billing/v1/payments.proto.
  */
 export const file_billing_v1_payments: GenFile = /*@__PURE__*/
-  fileDesc("ChliaWxsaW5nL3YxL3BheW1lbnRzLnByb3RvEgpiaWxsaW5nLnYxIksKDFRvcFVwUGFja2FnZRIUCgxwYWNrYWdlX2NvZGUYASABKAkSFAoMYW1vdW50X21pbm9yGAIgASgDEg8KB2NyZWRpdHMYAyABKAMiGQoXTGlzdFRvcFVwT3B0aW9uc1JlcXVlc3QitAEKGExpc3RUb3BVcE9wdGlvbnNSZXNwb25zZRIqCghwYWNrYWdlcxgBIAMoCzIYLmJpbGxpbmcudjEuVG9wVXBQYWNrYWdlEh8KF2N1c3RvbV9taW5fYW1vdW50X21pbm9yGAIgASgDEh8KF2N1c3RvbV9tYXhfYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEhgKEHJlY2VpcHRfcmVxdWlyZWQYBSABKAgilwQKB1BheW1lbnQSEgoKcGF5bWVudF9pZBgBIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAIgASgJEhAKCHVzZXJfcmVmGAMgASgJEikKBnN0YXR1cxgEIAEoDjIZLmJpbGxpbmcudjEuUGF5bWVudFN0YXR1cxIrCgdwdXJwb3NlGAUgASgOMhouYmlsbGluZy52MS5QYXltZW50UHVycG9zZRIUCgxhbW91bnRfbWlub3IYBiABKAMSEAoIY3VycmVuY3kYByABKAkSDwoHY3JlZGl0cxgIIAEoAxIRCglwbGFuX2NvZGUYCSABKAkSGAoQY29uZmlybWF0aW9uX3VybBgKIAEoCRIaChJjYW5jZWxsYXRpb25fcGFydHkYCyABKAkSGwoTY2FuY2VsbGF0aW9uX3JlYXNvbhgMIAEoCRIdChVyZWZ1bmRlZF9hbW91bnRfbWlub3IYDSABKAMSDAoEdGVzdBgOIAEoCBIuCgpjcmVhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVkaXRlZF9hdBgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMcGFja2FnZV9jb2RlGBIgASgJItQBChJDcmVhdGVUb3BVcFJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSFgoMcGFja2FnZV9jb2RlGAIgASgJSAASFgoMYW1vdW50X21pbm9yGAMgASgDSAASEwoJcGxhbl9jb2RlGAQgASgJSAASFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCnJldHVybl91cmwYBiABKAkSFgoOY3VzdG9tZXJfZW1haWwYByABKAkSFgoOY3VzdG9tZXJfcGhvbmUYCCABKAlCCgoIcHVyY2hhc2UiVQoTQ3JlYXRlVG9wVXBSZXNwb25zZRIkCgdwYXltZW50GAEgASgLMhMuYmlsbGluZy52MS5QYXltZW50EhgKEGNvbmZpcm1hdGlvbl91cmwYAiABKAkiJwoRR2V0UGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCSI6ChJHZXRQYXltZW50UmVzcG9uc2USJAoHcGF5bWVudBgBIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCJOChNMaXN0UGF5bWVudHNSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlYKFExpc3RQYXltZW50c1Jlc3BvbnNlEiUKCHBheW1lbnRzGAEgAygLMhMuYmlsbGluZy52MS5QYXltZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI9ChlIYW5kbGVOb3RpZmljYXRpb25SZXF1ZXN0Eg0KBWV2ZW50GAEgASgJEhEKCW9iamVjdF9pZBgCIAEoCSJ0ChpIYW5kbGVOb3RpZmljYXRpb25SZXNwb25zZRIwCgdvdXRjb21lGAEgASgOMh8uYmlsbGluZy52MS5Ob3RpZmljYXRpb25PdXRjb21lEiQKB3BheW1lbnQYAiABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQiKAoSU3luY1BheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkibQoTU3luY1BheW1lbnRSZXNwb25zZRIwCgdvdXRjb21lGAEgASgOMh8uYmlsbGluZy52MS5Ob3RpZmljYXRpb25PdXRjb21lEiQKB3BheW1lbnQYAiABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQi7AEKDVBheW1lbnRSZWZ1bmQSEQoJcmVmdW5kX2lkGAEgASgJEhoKEnByb3ZpZGVyX3JlZnVuZF9pZBgCIAEoCRISCgpwYXltZW50X2lkGAMgASgJEigKBnN0YXR1cxgEIAEoDjIYLmJpbGxpbmcudjEuUmVmdW5kU3RhdHVzEhQKDGFtb3VudF9taW5vchgFIAEoAxIYChBjcmVkaXRzX3JldmVyc2VkGAYgASgDEg4KBnJlYXNvbhgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ4ChRSZWZ1bmRQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJEhQKDGFtb3VudF9taW5vchgCIAEoAxIOCgZyZWFzb24YAyABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJEg0KBWZvcmNlGAUgASgIImgKFVJlZnVuZFBheW1lbnRSZXNwb25zZRIpCgZyZWZ1bmQYASABKAsyGS5iaWxsaW5nLnYxLlBheW1lbnRSZWZ1bmQSJAoHcGF5bWVudBgCIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCrLAQoNUGF5bWVudFN0YXR1cxIeChpQQVlNRU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1BBWU1FTlRfU1RBVFVTX0NSRUFUSU5HEAESGgoWUEFZTUVOVF9TVEFUVVNfUEVORElORxACEiYKIlBBWU1FTlRfU1RBVFVTX1dBSVRJTkdfRk9SX0NBUFRVUkUQAxIcChhQQVlNRU5UX1NUQVRVU19TVUNDRUVERUQQBBIbChdQQVlNRU5UX1NUQVRVU19DQU5DRUxFRBAFKmgKDlBheW1lbnRQdXJwb3NlEh8KG1BBWU1FTlRfUFVSUE9TRV9VTlNQRUNJRklFRBAAEhsKF1BBWU1FTlRfUFVSUE9TRV9DUkVESVRTEAESGAoUUEFZTUVOVF9QVVJQT1NFX1BMQU4QAiqjAQoTTm90aWZpY2F0aW9uT3V0Y29tZRIkCiBOT1RJRklDQVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEiAKHE5PVElGSUNBVElPTl9PVVRDT01FX0FQUExJRUQQARIiCh5OT1RJRklDQVRJT05fT1VUQ09NRV9VTkNIQU5HRUQQAhIgChxOT1RJRklDQVRJT05fT1VUQ09NRV9JR05PUkVEEAMqnQEKDFJlZnVuZFN0YXR1cxIdChlSRUZVTkRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWUkVGVU5EX1NUQVRVU19DUkVBVElORxABEhkKFVJFRlVORF9TVEFUVVNfUEVORElORxACEhsKF1JFRlVORF9TVEFUVVNfU1VDQ0VFREVEEAMSGgoWUkVGVU5EX1NUQVRVU19DQU5DRUxFRBAEMo0FCg5QYXltZW50U2VydmljZRJiChBMaXN0VG9wVXBPcHRpb25zEiMuYmlsbGluZy52MS5MaXN0VG9wVXBPcHRpb25zUmVxdWVzdBokLmJpbGxpbmcudjEuTGlzdFRvcFVwT3B0aW9uc1Jlc3BvbnNlIgOQAgESUwoLQ3JlYXRlVG9wVXASHi5iaWxsaW5nLnYxLkNyZWF0ZVRvcFVwUmVxdWVzdBofLmJpbGxpbmcudjEuQ3JlYXRlVG9wVXBSZXNwb25zZSIDkAICElAKCkdldFBheW1lbnQSHS5iaWxsaW5nLnYxLkdldFBheW1lbnRSZXF1ZXN0Gh4uYmlsbGluZy52MS5HZXRQYXltZW50UmVzcG9uc2UiA5ACARJWCgxMaXN0UGF5bWVudHMSHy5iaWxsaW5nLnYxLkxpc3RQYXltZW50c1JlcXVlc3QaIC5iaWxsaW5nLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIgOQAgESaAoSSGFuZGxlTm90aWZpY2F0aW9uEiUuYmlsbGluZy52MS5IYW5kbGVOb3RpZmljYXRpb25SZXF1ZXN0GiYuYmlsbGluZy52MS5IYW5kbGVOb3RpZmljYXRpb25SZXNwb25zZSIDkAICElMKC1N5bmNQYXltZW50Eh4uYmlsbGluZy52MS5TeW5jUGF5bWVudFJlcXVlc3QaHy5iaWxsaW5nLnYxLlN5bmNQYXltZW50UmVzcG9uc2UiA5ACAhJZCg1SZWZ1bmRQYXltZW50EiAuYmlsbGluZy52MS5SZWZ1bmRQYXltZW50UmVxdWVzdBohLmJpbGxpbmcudjEuUmVmdW5kUGF5bWVudFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChliaWxsaW5nL3YxL3BheW1lbnRzLnByb3RvEgpiaWxsaW5nLnYxIisKCVN0YXJzUmF0ZRINCgVzdGFycxgBIAEoAxIPCgdjcmVkaXRzGAIgASgDInQKDFN0YXJzSW52b2ljZRINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIPCgdwYXlsb2FkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEg4KBmFtb3VudBgFIAEoAxINCgVsYWJlbBgGIAEoCSJLCgxUb3BVcFBhY2thZ2USFAoMcGFja2FnZV9jb2RlGAEgASgJEhQKDGFtb3VudF9taW5vchgCIAEoAxIPCgdjcmVkaXRzGAMgASgDIhkKF0xpc3RUb3BVcE9wdGlvbnNSZXF1ZXN0IpECChhMaXN0VG9wVXBPcHRpb25zUmVzcG9uc2USKgoIcGFja2FnZXMYASADKAsyGC5iaWxsaW5nLnYxLlRvcFVwUGFja2FnZRIfChdjdXN0b21fbWluX2Ftb3VudF9taW5vchgCIAEoAxIfChdjdXN0b21fbWF4X2Ftb3VudF9taW5vchgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIYChByZWNlaXB0X3JlcXVpcmVkGAUgASgIEjAKDnN0YXJzX3BhY2thZ2VzGAYgAygLMhguYmlsbGluZy52MS5Ub3BVcFBhY2thZ2USKQoKc3RhcnNfcmF0ZRgHIAEoCzIVLmJpbGxpbmcudjEuU3RhcnNSYXRlIsYECgdQYXltZW50EhIKCnBheW1lbnRfaWQYASABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgCIAEoCRIQCgh1c2VyX3JlZhgDIAEoCRIpCgZzdGF0dXMYBCABKA4yGS5iaWxsaW5nLnYxLlBheW1lbnRTdGF0dXMSKwoHcHVycG9zZRgFIAEoDjIaLmJpbGxpbmcudjEuUGF5bWVudFB1cnBvc2USFAoMYW1vdW50X21pbm9yGAYgASgDEhAKCGN1cnJlbmN5GAcgASgJEg8KB2NyZWRpdHMYCCABKAMSEQoJcGxhbl9jb2RlGAkgASgJEhgKEGNvbmZpcm1hdGlvbl91cmwYCiABKAkSGgoSY2FuY2VsbGF0aW9uX3BhcnR5GAsgASgJEhsKE2NhbmNlbGxhdGlvbl9yZWFzb24YDCABKAkSHQoVcmVmdW5kZWRfYW1vdW50X21pbm9yGA0gASgDEgwKBHRlc3QYDiABKAgSLgoKY3JlYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlZGl0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDHBhY2thZ2VfY29kZRgSIAEoCRItCghwcm92aWRlchgTIAEoDjIbLmJpbGxpbmcudjEuUGF5bWVudFByb3ZpZGVyIoMCChJDcmVhdGVUb3BVcFJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSFgoMcGFja2FnZV9jb2RlGAIgASgJSAASFgoMYW1vdW50X21pbm9yGAMgASgDSAASEwoJcGxhbl9jb2RlGAQgASgJSAASFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCnJldHVybl91cmwYBiABKAkSFgoOY3VzdG9tZXJfZW1haWwYByABKAkSFgoOY3VzdG9tZXJfcGhvbmUYCCABKAkSLQoIcHJvdmlkZXIYCSABKA4yGy5iaWxsaW5nLnYxLlBheW1lbnRQcm92aWRlckIKCghwdXJjaGFzZSKGAQoTQ3JlYXRlVG9wVXBSZXNwb25zZRIkCgdwYXltZW50GAEgASgLMhMuYmlsbGluZy52MS5QYXltZW50EhgKEGNvbmZpcm1hdGlvbl91cmwYAiABKAkSLwoNc3RhcnNfaW52b2ljZRgDIAEoCzIYLmJpbGxpbmcudjEuU3RhcnNJbnZvaWNlIicKEUdldFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkiOgoSR2V0UGF5bWVudFJlc3BvbnNlEiQKB3BheW1lbnQYASABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQiTgoTTGlzdFBheW1lbnRzUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJWChRMaXN0UGF5bWVudHNSZXNwb25zZRIlCghwYXltZW50cxgBIAMoCzITLmJpbGxpbmcudjEuUGF5bWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPQoZSGFuZGxlTm90aWZpY2F0aW9uUmVxdWVzdBINCgVldmVudBgBIAEoCRIRCglvYmplY3RfaWQYAiABKAkidAoaSGFuZGxlTm90aWZpY2F0aW9uUmVzcG9uc2USMAoHb3V0Y29tZRgBIAEoDjIfLmJpbGxpbmcudjEuTm90aWZpY2F0aW9uT3V0Y29tZRIkCgdwYXltZW50GAIgASgLMhMuYmlsbGluZy52MS5QYXltZW50IigKElN5bmNQYXltZW50UmVxdWVzdBISCgpwYXltZW50X2lkGAEgASgJIm0KE1N5bmNQYXltZW50UmVzcG9uc2USMAoHb3V0Y29tZRgBIAEoDjIfLmJpbGxpbmcudjEuTm90aWZpY2F0aW9uT3V0Y29tZRIkCgdwYXltZW50GAIgASgLMhMuYmlsbGluZy52MS5QYXltZW50IuwBCg1QYXltZW50UmVmdW5kEhEKCXJlZnVuZF9pZBgBIAEoCRIaChJwcm92aWRlcl9yZWZ1bmRfaWQYAiABKAkSEgoKcGF5bWVudF9pZBgDIAEoCRIoCgZzdGF0dXMYBCABKA4yGC5iaWxsaW5nLnYxLlJlZnVuZFN0YXR1cxIUCgxhbW91bnRfbWlub3IYBSABKAMSGAoQY3JlZGl0c19yZXZlcnNlZBgGIAEoAxIOCgZyZWFzb24YByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAieAoUUmVmdW5kUGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCRIUCgxhbW91bnRfbWlub3IYAiABKAMSDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRINCgVmb3JjZRgFIAEoCCJoChVSZWZ1bmRQYXltZW50UmVzcG9uc2USKQoGcmVmdW5kGAEgASgLMhkuYmlsbGluZy52MS5QYXltZW50UmVmdW5kEiQKB3BheW1lbnQYAiABKAsyEy5iaWxsaW5nLnYxLlBheW1lbnQibQoYQ2hlY2tTdGFyc1BheW1lbnRSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhcKD2ludm9pY2VfcGF5bG9hZBgCIAEoCRIQCghjdXJyZW5jeRgDIAEoCRIUCgx0b3RhbF9hbW91bnQYBCABKAMiQQoZQ2hlY2tTdGFyc1BheW1lbnRSZXNwb25zZRIkCgdwYXltZW50GAEgASgLMhMuYmlsbGluZy52MS5QYXltZW50IrgBChtDb21wbGV0ZVN0YXJzUGF5bWVudFJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSFwoPaW52b2ljZV9wYXlsb2FkGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEhQKDHRvdGFsX2Ftb3VudBgEIAEoAxIiChp0ZWxlZ3JhbV9wYXltZW50X2NoYXJnZV9pZBgFIAEoCRIiChpwcm92aWRlcl9wYXltZW50X2NoYXJnZV9pZBgGIAEoCSJ2ChxDb21wbGV0ZVN0YXJzUGF5bWVudFJlc3BvbnNlEjAKB291dGNvbWUYASABKA4yHy5iaWxsaW5nLnYxLk5vdGlmaWNhdGlvbk91dGNvbWUSJAoHcGF5bWVudBgCIAEoCzITLmJpbGxpbmcudjEuUGF5bWVudCp3Cg9QYXltZW50UHJvdmlkZXISIAocUEFZTUVOVF9QUk9WSURFUl9VTlNQRUNJRklFRBAAEh0KGVBBWU1FTlRfUFJPVklERVJfWU9PS0FTU0EQARIjCh9QQVlNRU5UX1BST1ZJREVSX1RFTEVHUkFNX1NUQVJTEAIqywEKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdQQVlNRU5UX1NUQVRVU19DUkVBVElORxABEhoKFlBBWU1FTlRfU1RBVFVTX1BFTkRJTkcQAhImCiJQQVlNRU5UX1NUQVRVU19XQUlUSU5HX0ZPUl9DQVBUVVJFEAMSHAoYUEFZTUVOVF9TVEFUVVNfU1VDQ0VFREVEEAQSGwoXUEFZTUVOVF9TVEFUVVNfQ0FOQ0VMRUQQBSpoCg5QYXltZW50UHVycG9zZRIfChtQQVlNRU5UX1BVUlBPU0VfVU5TUEVDSUZJRUQQABIbChdQQVlNRU5UX1BVUlBPU0VfQ1JFRElUUxABEhgKFFBBWU1FTlRfUFVSUE9TRV9QTEFOEAIqowEKE05vdGlmaWNhdGlvbk91dGNvbWUSJAogTk9USUZJQ0FUSU9OX09VVENPTUVfVU5TUEVDSUZJRUQQABIgChxOT1RJRklDQVRJT05fT1VUQ09NRV9BUFBMSUVEEAESIgoeTk9USUZJQ0FUSU9OX09VVENPTUVfVU5DSEFOR0VEEAISIAocTk9USUZJQ0FUSU9OX09VVENPTUVfSUdOT1JFRBADKp0BCgxSZWZ1bmRTdGF0dXMSHQoZUkVGVU5EX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlJFRlVORF9TVEFUVVNfQ1JFQVRJTkcQARIZChVSRUZVTkRfU1RBVFVTX1BFTkRJTkcQAhIbChdSRUZVTkRfU1RBVFVTX1NVQ0NFRURFRBADEhoKFlJFRlVORF9TVEFUVVNfQ0FOQ0VMRUQQBDLkBgoOUGF5bWVudFNlcnZpY2USYgoQTGlzdFRvcFVwT3B0aW9ucxIjLmJpbGxpbmcudjEuTGlzdFRvcFVwT3B0aW9uc1JlcXVlc3QaJC5iaWxsaW5nLnYxLkxpc3RUb3BVcE9wdGlvbnNSZXNwb25zZSIDkAIBElMKC0NyZWF0ZVRvcFVwEh4uYmlsbGluZy52MS5DcmVhdGVUb3BVcFJlcXVlc3QaHy5iaWxsaW5nLnYxLkNyZWF0ZVRvcFVwUmVzcG9uc2UiA5ACAhJQCgpHZXRQYXltZW50Eh0uYmlsbGluZy52MS5HZXRQYXltZW50UmVxdWVzdBoeLmJpbGxpbmcudjEuR2V0UGF5bWVudFJlc3BvbnNlIgOQAgESVgoMTGlzdFBheW1lbnRzEh8uYmlsbGluZy52MS5MaXN0UGF5bWVudHNSZXF1ZXN0GiAuYmlsbGluZy52MS5MaXN0UGF5bWVudHNSZXNwb25zZSIDkAIBEmgKEkhhbmRsZU5vdGlmaWNhdGlvbhIlLmJpbGxpbmcudjEuSGFuZGxlTm90aWZpY2F0aW9uUmVxdWVzdBomLmJpbGxpbmcudjEuSGFuZGxlTm90aWZpY2F0aW9uUmVzcG9uc2UiA5ACAhJTCgtTeW5jUGF5bWVudBIeLmJpbGxpbmcudjEuU3luY1BheW1lbnRSZXF1ZXN0Gh8uYmlsbGluZy52MS5TeW5jUGF5bWVudFJlc3BvbnNlIgOQAgISWQoNUmVmdW5kUGF5bWVudBIgLmJpbGxpbmcudjEuUmVmdW5kUGF5bWVudFJlcXVlc3QaIS5iaWxsaW5nLnYxLlJlZnVuZFBheW1lbnRSZXNwb25zZSIDkAICEmUKEUNoZWNrU3RhcnNQYXltZW50EiQuYmlsbGluZy52MS5DaGVja1N0YXJzUGF5bWVudFJlcXVlc3QaJS5iaWxsaW5nLnYxLkNoZWNrU3RhcnNQYXltZW50UmVzcG9uc2UiA5ACARJuChRDb21wbGV0ZVN0YXJzUGF5bWVudBInLmJpbGxpbmcudjEuQ29tcGxldGVTdGFyc1BheW1lbnRSZXF1ZXN0GiguYmlsbGluZy52MS5Db21wbGV0ZVN0YXJzUGF5bWVudFJlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+
+/**
+ * How many credits a number of stars buys, e.g. 50 stars → 100 credits.
+ *
+ * @generated from message billing.v1.StarsRate
+ */
+export type StarsRate = Message<"billing.v1.StarsRate"> & {
+  /**
+   * @generated from field: int64 stars = 1;
+   */
+  stars: bigint;
+
+  /**
+   * @generated from field: int64 credits = 2;
+   */
+  credits: bigint;
+};
+
+/**
+ * Describes the message billing.v1.StarsRate.
+ * Use `create(StarsRateSchema)` to create a new message.
+ */
+export const StarsRateSchema: GenMessage<StarsRate> = /*@__PURE__*/
+  messageDesc(file_billing_v1_payments, 0);
+
+/**
+ * What the bot sends with sendInvoice for a Stars payment: currency XTR, an empty provider token and
+ * one price item of amount stars. The payload is billing's payment_id.
+ *
+ * @generated from message billing.v1.StarsInvoice
+ */
+export type StarsInvoice = Message<"billing.v1.StarsInvoice"> & {
+  /**
+   * At most 32 characters.
+   *
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * At most 255 characters.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * @generated from field: string payload = 3;
+   */
+  payload: string;
+
+  /**
+   * "XTR".
+   *
+   * @generated from field: string currency = 4;
+   */
+  currency: string;
+
+  /**
+   * Stars (XTR has no smaller unit).
+   *
+   * @generated from field: int64 amount = 5;
+   */
+  amount: bigint;
+
+  /**
+   * The label of the one price item.
+   *
+   * @generated from field: string label = 6;
+   */
+  label: string;
+};
+
+/**
+ * Describes the message billing.v1.StarsInvoice.
+ * Use `create(StarsInvoiceSchema)` to create a new message.
+ */
+export const StarsInvoiceSchema: GenMessage<StarsInvoice> = /*@__PURE__*/
+  messageDesc(file_billing_v1_payments, 1);
 
 /**
  * @generated from message billing.v1.TopUpPackage
@@ -41,7 +120,7 @@ export type TopUpPackage = Message<"billing.v1.TopUpPackage"> & {
  * Use `create(TopUpPackageSchema)` to create a new message.
  */
 export const TopUpPackageSchema: GenMessage<TopUpPackage> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 0);
+  messageDesc(file_billing_v1_payments, 2);
 
 /**
  * @generated from message billing.v1.ListTopUpOptionsRequest
@@ -54,7 +133,7 @@ export type ListTopUpOptionsRequest = Message<"billing.v1.ListTopUpOptionsReques
  * Use `create(ListTopUpOptionsRequestSchema)` to create a new message.
  */
 export const ListTopUpOptionsRequestSchema: GenMessage<ListTopUpOptionsRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 1);
+  messageDesc(file_billing_v1_payments, 3);
 
 /**
  * @generated from message billing.v1.ListTopUpOptionsResponse
@@ -88,6 +167,21 @@ export type ListTopUpOptionsResponse = Message<"billing.v1.ListTopUpOptionsRespo
    * @generated from field: bool receipt_required = 5;
    */
   receiptRequired: boolean;
+
+  /**
+   * Telegram Stars packages (package_code e.g. "stars_50", amount_minor in stars); empty when Stars
+   * are off. Bought with CreateTopUp provider TELEGRAM_STARS.
+   *
+   * @generated from field: repeated billing.v1.TopUpPackage stars_packages = 6;
+   */
+  starsPackages: TopUpPackage[];
+
+  /**
+   * The rate the Stars packages are priced at; absent when Stars are off.
+   *
+   * @generated from field: billing.v1.StarsRate stars_rate = 7;
+   */
+  starsRate?: StarsRate | undefined;
 };
 
 /**
@@ -95,7 +189,7 @@ export type ListTopUpOptionsResponse = Message<"billing.v1.ListTopUpOptionsRespo
  * Use `create(ListTopUpOptionsResponseSchema)` to create a new message.
  */
 export const ListTopUpOptionsResponseSchema: GenMessage<ListTopUpOptionsResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 2);
+  messageDesc(file_billing_v1_payments, 4);
 
 /**
  * @generated from message billing.v1.Payment
@@ -204,6 +298,14 @@ export type Payment = Message<"billing.v1.Payment"> & {
    * @generated from field: string package_code = 18;
    */
   packageCode: string;
+
+  /**
+   * YOOKASSA or TELEGRAM_STARS. For Stars, provider_payment_id is telegram_payment_charge_id (empty
+   * until paid), amount_minor is stars and currency "XTR".
+   *
+   * @generated from field: billing.v1.PaymentProvider provider = 19;
+   */
+  provider: PaymentProvider;
 };
 
 /**
@@ -211,7 +313,7 @@ export type Payment = Message<"billing.v1.Payment"> & {
  * Use `create(PaymentSchema)` to create a new message.
  */
 export const PaymentSchema: GenMessage<Payment> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 3);
+  messageDesc(file_billing_v1_payments, 5);
 
 /**
  * @generated from message billing.v1.CreateTopUpRequest
@@ -278,6 +380,16 @@ export type CreateTopUpRequest = Message<"billing.v1.CreateTopUpRequest"> & {
    * @generated from field: string customer_phone = 8;
    */
   customerPhone: string;
+
+  /**
+   * UNSPECIFIED or YOOKASSA: a YooKassa payment. TELEGRAM_STARS: a pending Stars payment of a
+   * stars package_code (user_ref must be "telegram:<id>"); billing calls nobody, the bot sends the
+   * invoice of the response. Outcomes as above; FAILED_PRECONDITION / PROVIDER_REJECTED with
+   * provider "telegram_stars", provider_code "not_configured" when Stars are off.
+   *
+   * @generated from field: billing.v1.PaymentProvider provider = 9;
+   */
+  provider: PaymentProvider;
 };
 
 /**
@@ -285,7 +397,7 @@ export type CreateTopUpRequest = Message<"billing.v1.CreateTopUpRequest"> & {
  * Use `create(CreateTopUpRequestSchema)` to create a new message.
  */
 export const CreateTopUpRequestSchema: GenMessage<CreateTopUpRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 4);
+  messageDesc(file_billing_v1_payments, 6);
 
 /**
  * @generated from message billing.v1.CreateTopUpResponse
@@ -297,11 +409,18 @@ export type CreateTopUpResponse = Message<"billing.v1.CreateTopUpResponse"> & {
   payment?: Payment | undefined;
 
   /**
-   * Send the user here to pay (empty once the payment is no longer pending).
+   * Send the user here to pay (empty once the payment is no longer pending, and for Stars).
    *
    * @generated from field: string confirmation_url = 2;
    */
   confirmationUrl: string;
+
+  /**
+   * Stars: the invoice to send (while the payment is pending).
+   *
+   * @generated from field: billing.v1.StarsInvoice stars_invoice = 3;
+   */
+  starsInvoice?: StarsInvoice | undefined;
 };
 
 /**
@@ -309,7 +428,7 @@ export type CreateTopUpResponse = Message<"billing.v1.CreateTopUpResponse"> & {
  * Use `create(CreateTopUpResponseSchema)` to create a new message.
  */
 export const CreateTopUpResponseSchema: GenMessage<CreateTopUpResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 5);
+  messageDesc(file_billing_v1_payments, 7);
 
 /**
  * @generated from message billing.v1.GetPaymentRequest
@@ -326,7 +445,7 @@ export type GetPaymentRequest = Message<"billing.v1.GetPaymentRequest"> & {
  * Use `create(GetPaymentRequestSchema)` to create a new message.
  */
 export const GetPaymentRequestSchema: GenMessage<GetPaymentRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 6);
+  messageDesc(file_billing_v1_payments, 8);
 
 /**
  * @generated from message billing.v1.GetPaymentResponse
@@ -343,7 +462,7 @@ export type GetPaymentResponse = Message<"billing.v1.GetPaymentResponse"> & {
  * Use `create(GetPaymentResponseSchema)` to create a new message.
  */
 export const GetPaymentResponseSchema: GenMessage<GetPaymentResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 7);
+  messageDesc(file_billing_v1_payments, 9);
 
 /**
  * @generated from message billing.v1.ListPaymentsRequest
@@ -372,7 +491,7 @@ export type ListPaymentsRequest = Message<"billing.v1.ListPaymentsRequest"> & {
  * Use `create(ListPaymentsRequestSchema)` to create a new message.
  */
 export const ListPaymentsRequestSchema: GenMessage<ListPaymentsRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 8);
+  messageDesc(file_billing_v1_payments, 10);
 
 /**
  * @generated from message billing.v1.ListPaymentsResponse
@@ -394,7 +513,7 @@ export type ListPaymentsResponse = Message<"billing.v1.ListPaymentsResponse"> & 
  * Use `create(ListPaymentsResponseSchema)` to create a new message.
  */
 export const ListPaymentsResponseSchema: GenMessage<ListPaymentsResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 9);
+  messageDesc(file_billing_v1_payments, 11);
 
 /**
  * @generated from message billing.v1.HandleNotificationRequest
@@ -420,7 +539,7 @@ export type HandleNotificationRequest = Message<"billing.v1.HandleNotificationRe
  * Use `create(HandleNotificationRequestSchema)` to create a new message.
  */
 export const HandleNotificationRequestSchema: GenMessage<HandleNotificationRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 10);
+  messageDesc(file_billing_v1_payments, 12);
 
 /**
  * @generated from message billing.v1.HandleNotificationResponse
@@ -444,7 +563,7 @@ export type HandleNotificationResponse = Message<"billing.v1.HandleNotificationR
  * Use `create(HandleNotificationResponseSchema)` to create a new message.
  */
 export const HandleNotificationResponseSchema: GenMessage<HandleNotificationResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 11);
+  messageDesc(file_billing_v1_payments, 13);
 
 /**
  * @generated from message billing.v1.SyncPaymentRequest
@@ -461,7 +580,7 @@ export type SyncPaymentRequest = Message<"billing.v1.SyncPaymentRequest"> & {
  * Use `create(SyncPaymentRequestSchema)` to create a new message.
  */
 export const SyncPaymentRequestSchema: GenMessage<SyncPaymentRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 12);
+  messageDesc(file_billing_v1_payments, 14);
 
 /**
  * @generated from message billing.v1.SyncPaymentResponse
@@ -483,7 +602,7 @@ export type SyncPaymentResponse = Message<"billing.v1.SyncPaymentResponse"> & {
  * Use `create(SyncPaymentResponseSchema)` to create a new message.
  */
 export const SyncPaymentResponseSchema: GenMessage<SyncPaymentResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 13);
+  messageDesc(file_billing_v1_payments, 15);
 
 /**
  * @generated from message billing.v1.PaymentRefund
@@ -538,7 +657,7 @@ export type PaymentRefund = Message<"billing.v1.PaymentRefund"> & {
  * Use `create(PaymentRefundSchema)` to create a new message.
  */
 export const PaymentRefundSchema: GenMessage<PaymentRefund> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 14);
+  messageDesc(file_billing_v1_payments, 16);
 
 /**
  * @generated from message billing.v1.RefundPaymentRequest
@@ -550,7 +669,7 @@ export type RefundPaymentRequest = Message<"billing.v1.RefundPaymentRequest"> & 
   paymentId: string;
 
   /**
-   * Kopecks to refund; 0 = everything not yet refunded.
+   * Kopecks (stars for a Stars payment) to refund; 0 = everything not yet refunded.
    *
    * @generated from field: int64 amount_minor = 2;
    */
@@ -581,7 +700,7 @@ export type RefundPaymentRequest = Message<"billing.v1.RefundPaymentRequest"> & 
  * Use `create(RefundPaymentRequestSchema)` to create a new message.
  */
 export const RefundPaymentRequestSchema: GenMessage<RefundPaymentRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 15);
+  messageDesc(file_billing_v1_payments, 17);
 
 /**
  * @generated from message billing.v1.RefundPaymentResponse
@@ -603,7 +722,162 @@ export type RefundPaymentResponse = Message<"billing.v1.RefundPaymentResponse"> 
  * Use `create(RefundPaymentResponseSchema)` to create a new message.
  */
 export const RefundPaymentResponseSchema: GenMessage<RefundPaymentResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_payments, 16);
+  messageDesc(file_billing_v1_payments, 18);
+
+/**
+ * The order of a pre_checkout_query, as Telegram sent it.
+ *
+ * @generated from message billing.v1.CheckStarsPaymentRequest
+ */
+export type CheckStarsPaymentRequest = Message<"billing.v1.CheckStarsPaymentRequest"> & {
+  /**
+   * "telegram:<from.id>" of the query.
+   *
+   * @generated from field: string user_ref = 1;
+   */
+  userRef: string;
+
+  /**
+   * @generated from field: string invoice_payload = 2;
+   */
+  invoicePayload: string;
+
+  /**
+   * @generated from field: string currency = 3;
+   */
+  currency: string;
+
+  /**
+   * @generated from field: int64 total_amount = 4;
+   */
+  totalAmount: bigint;
+};
+
+/**
+ * Describes the message billing.v1.CheckStarsPaymentRequest.
+ * Use `create(CheckStarsPaymentRequestSchema)` to create a new message.
+ */
+export const CheckStarsPaymentRequestSchema: GenMessage<CheckStarsPaymentRequest> = /*@__PURE__*/
+  messageDesc(file_billing_v1_payments, 19);
+
+/**
+ * @generated from message billing.v1.CheckStarsPaymentResponse
+ */
+export type CheckStarsPaymentResponse = Message<"billing.v1.CheckStarsPaymentResponse"> & {
+  /**
+   * @generated from field: billing.v1.Payment payment = 1;
+   */
+  payment?: Payment | undefined;
+};
+
+/**
+ * Describes the message billing.v1.CheckStarsPaymentResponse.
+ * Use `create(CheckStarsPaymentResponseSchema)` to create a new message.
+ */
+export const CheckStarsPaymentResponseSchema: GenMessage<CheckStarsPaymentResponse> = /*@__PURE__*/
+  messageDesc(file_billing_v1_payments, 20);
+
+/**
+ * The message.successful_payment, as Telegram sent it.
+ *
+ * @generated from message billing.v1.CompleteStarsPaymentRequest
+ */
+export type CompleteStarsPaymentRequest = Message<"billing.v1.CompleteStarsPaymentRequest"> & {
+  /**
+   * "telegram:<from.id>" of the message.
+   *
+   * @generated from field: string user_ref = 1;
+   */
+  userRef: string;
+
+  /**
+   * @generated from field: string invoice_payload = 2;
+   */
+  invoicePayload: string;
+
+  /**
+   * @generated from field: string currency = 3;
+   */
+  currency: string;
+
+  /**
+   * @generated from field: int64 total_amount = 4;
+   */
+  totalAmount: bigint;
+
+  /**
+   * 1-256 characters; the idempotency key of this call.
+   *
+   * @generated from field: string telegram_payment_charge_id = 5;
+   */
+  telegramPaymentChargeId: string;
+
+  /**
+   * @generated from field: string provider_payment_charge_id = 6;
+   */
+  providerPaymentChargeId: string;
+};
+
+/**
+ * Describes the message billing.v1.CompleteStarsPaymentRequest.
+ * Use `create(CompleteStarsPaymentRequestSchema)` to create a new message.
+ */
+export const CompleteStarsPaymentRequestSchema: GenMessage<CompleteStarsPaymentRequest> = /*@__PURE__*/
+  messageDesc(file_billing_v1_payments, 21);
+
+/**
+ * @generated from message billing.v1.CompleteStarsPaymentResponse
+ */
+export type CompleteStarsPaymentResponse = Message<"billing.v1.CompleteStarsPaymentResponse"> & {
+  /**
+   * @generated from field: billing.v1.NotificationOutcome outcome = 1;
+   */
+  outcome: NotificationOutcome;
+
+  /**
+   * @generated from field: billing.v1.Payment payment = 2;
+   */
+  payment?: Payment | undefined;
+};
+
+/**
+ * Describes the message billing.v1.CompleteStarsPaymentResponse.
+ * Use `create(CompleteStarsPaymentResponseSchema)` to create a new message.
+ */
+export const CompleteStarsPaymentResponseSchema: GenMessage<CompleteStarsPaymentResponse> = /*@__PURE__*/
+  messageDesc(file_billing_v1_payments, 22);
+
+/**
+ * Who takes the money.
+ *
+ * @generated from enum billing.v1.PaymentProvider
+ */
+export enum PaymentProvider {
+  /**
+   * In requests: YOOKASSA (so callers written before Stars keep their meaning).
+   *
+   * @generated from enum value: PAYMENT_PROVIDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PAYMENT_PROVIDER_YOOKASSA = 1;
+   */
+  YOOKASSA = 1,
+
+  /**
+   * In-Telegram payments in Telegram Stars (currency XTR); the bot sends the invoice.
+   *
+   * @generated from enum value: PAYMENT_PROVIDER_TELEGRAM_STARS = 2;
+   */
+  TELEGRAM_STARS = 2,
+}
+
+/**
+ * Describes the enum billing.v1.PaymentProvider.
+ */
+export const PaymentProviderSchema: GenEnum<PaymentProvider> = /*@__PURE__*/
+  enumDesc(file_billing_v1_payments, 0);
 
 /**
  * @generated from enum billing.v1.PaymentStatus
@@ -646,7 +920,7 @@ export enum PaymentStatus {
  * Describes the enum billing.v1.PaymentStatus.
  */
 export const PaymentStatusSchema: GenEnum<PaymentStatus> = /*@__PURE__*/
-  enumDesc(file_billing_v1_payments, 0);
+  enumDesc(file_billing_v1_payments, 1);
 
 /**
  * What a payment buys.
@@ -674,7 +948,7 @@ export enum PaymentPurpose {
  * Describes the enum billing.v1.PaymentPurpose.
  */
 export const PaymentPurposeSchema: GenEnum<PaymentPurpose> = /*@__PURE__*/
-  enumDesc(file_billing_v1_payments, 1);
+  enumDesc(file_billing_v1_payments, 2);
 
 /**
  * @generated from enum billing.v1.NotificationOutcome
@@ -711,7 +985,7 @@ export enum NotificationOutcome {
  * Describes the enum billing.v1.NotificationOutcome.
  */
 export const NotificationOutcomeSchema: GenEnum<NotificationOutcome> = /*@__PURE__*/
-  enumDesc(file_billing_v1_payments, 2);
+  enumDesc(file_billing_v1_payments, 3);
 
 /**
  * @generated from enum billing.v1.RefundStatus
@@ -747,18 +1021,21 @@ export enum RefundStatus {
  * Describes the enum billing.v1.RefundStatus.
  */
 export const RefundStatusSchema: GenEnum<RefundStatus> = /*@__PURE__*/
-  enumDesc(file_billing_v1_payments, 3);
+  enumDesc(file_billing_v1_payments, 4);
 
 /**
- * Top-ups through YooKassa. Amounts of money are kopecks (amount_minor); 100 kopecks buy 1 credit.
- * A payment is credited exactly once, only after billing has read it back from YooKassa as
- * succeeded, in the same transaction as its status change.
+ * Top-ups through two providers: YooKassa (amounts in kopecks, 100 kopecks buy 1 credit by default)
+ * and Telegram Stars (currency "XTR", amounts in whole stars, at the configured stars → credits rate).
+ * A payment is credited exactly once, in the same transaction as its status change: a YooKassa
+ * payment only after billing has read it back from YooKassa as succeeded, a Stars payment when the
+ * bot hands over Telegram's successful_payment (keyed by telegram_payment_charge_id).
  *
  * @generated from service billing.v1.PaymentService
  */
 export const PaymentService: GenService<{
   /**
-   * Packages and the bounds of a custom amount. Outcomes: OK.
+   * Packages and the bounds of a custom amount, and the Telegram Stars packages with their rate.
+   * Outcomes: OK.
    *
    * @generated from rpc billing.v1.PaymentService.ListTopUpOptions
    */
@@ -832,9 +1109,11 @@ export const PaymentService: GenService<{
   },
   /**
    * Operator: re-reads one payment from YooKassa and applies it, or resumes its create if YooKassa
-   * never answered it (admin). The background sweep does the same for every unsettled payment.
-   * Outcomes: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
-   * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; UNAVAILABLE / PROVIDER_UNAVAILABLE;
+   * never answered it (admin). The background sweep does the same for every unsettled payment. A
+   * Stars payment has nothing to re-read: a pending one past STARS_INVOICE_TTL_MS is canceled
+   * (expired_on_invoice), anything else answers UNCHANGED.
+   * Outcomes: INVALID_ARGUMENT / INVALID_FIELD; NOT_FOUND / PAYMENT_NOT_FOUND; FAILED_PRECONDITION /
+   * PROVIDER_REJECTED ("not_configured": the payment's provider is off); UNAVAILABLE / PROVIDER_UNAVAILABLE;
    * FAILED_PRECONDITION / PAYMENT_MISMATCH; OK.
    *
    * @generated from rpc billing.v1.PaymentService.SyncPayment
@@ -850,12 +1129,16 @@ export const PaymentService: GenService<{
    * refund.succeeded / the sweep), takes the credits back pro rata (admin). Without force it refuses
    * before calling YooKassa when the user no longer has those credits; with force it refunds anyway
    * and takes back what is still available (never below zero).
-   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD; FAILED_PRECONDITION / PROVIDER_REJECTED
-   * ("not_configured"); NOT_FOUND / PAYMENT_NOT_FOUND; ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED;
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD; NOT_FOUND / PAYMENT_NOT_FOUND;
+   * FAILED_PRECONDITION / PROVIDER_REJECTED ("not_configured": the payment's provider is off);
+   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED;
    * FAILED_PRECONDITION / PAYMENT_STATE (not succeeded, a plan purchase, or already refunded in
    * full); INVALID_ARGUMENT / INVALID_FIELD (amount above what is refundable);
    * FAILED_PRECONDITION / CREDITS_ALREADY_SPENT; UNAVAILABLE / PROVIDER_UNAVAILABLE (retry with the
    * same key); FAILED_PRECONDITION / PROVIDER_REJECTED, PAYMENT_MISMATCH; OK.
+   * A Stars payment is refunded through Telegram's refundStarPayment, in full only (amount_minor 0
+   * or the whole amount, else INVALID_FIELD), under the same CREDITS_ALREADY_SPENT / force rules;
+   * provider "telegram_stars", provider_code "not_configured" when billing has no bot token.
    *
    * @generated from rpc billing.v1.PaymentService.RefundPayment
    */
@@ -863,6 +1146,40 @@ export const PaymentService: GenService<{
     methodKind: "unary";
     input: typeof RefundPaymentRequestSchema;
     output: typeof RefundPaymentResponseSchema;
+  },
+  /**
+   * Telegram's pre_checkout_query for a Stars invoice (bot scope): is the payment named by the
+   * invoice payload still pending, the user's, and for this amount in XTR? Read-only; the bot
+   * answers answerPreCheckoutQuery ok only on OK. Outcomes, in order: INVALID_ARGUMENT /
+   * INVALID_FIELD; NOT_FOUND / PAYMENT_NOT_FOUND (the payload names no payment of billing's);
+   * FAILED_PRECONDITION / PAYMENT_MISMATCH (another user, provider, currency or amount),
+   * PAYMENT_STATE (no longer pending: paid, canceled or expired); OK.
+   *
+   * @generated from rpc billing.v1.PaymentService.CheckStarsPayment
+   */
+  checkStarsPayment: {
+    methodKind: "unary";
+    input: typeof CheckStarsPaymentRequestSchema;
+    output: typeof CheckStarsPaymentResponseSchema;
+  },
+  /**
+   * Telegram's successful_payment for a Stars invoice (bot scope): credits the payment once, keyed
+   * by telegram_payment_charge_id, in the transaction of its status change, and emits
+   * billing.payment.succeeded. A replay of the same charge answers UNCHANGED with the same payment;
+   * the same charge id with other details is IDEMPOTENCY_KEY_REUSED. The bot acknowledges the update
+   * to Telegram only after an answer other than UNAVAILABLE/INTERNAL, so nothing is lost while
+   * billing is down. Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD; ALREADY_EXISTS /
+   * IDEMPOTENCY_KEY_REUSED; FAILED_PRECONDITION / PAYMENT_MISMATCH (no pending Stars payment of this
+   * user under the payload, another amount or currency, or a second charge for a paid payment:
+   * nothing credited, counted for the mismatch alert; the bot parks the update as a dead letter);
+   * OK with APPLIED (credited now) or UNCHANGED (this charge was credited before).
+   *
+   * @generated from rpc billing.v1.PaymentService.CompleteStarsPayment
+   */
+  completeStarsPayment: {
+    methodKind: "unary";
+    input: typeof CompleteStarsPaymentRequestSchema;
+    output: typeof CompleteStarsPaymentResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_billing_v1_payments, 0);
