@@ -20,5 +20,9 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
+    // nats.js otherwise builds an Error (with its stack) for every request and JetStream publish up
+    // front, only to enrich a possible timeout: a profile of the worker showed it at ~6 % of its
+    // CPU. Timeouts still fail with their message and subject.
+    noAsyncTraces: true,
   });
 }
