@@ -1,10 +1,19 @@
-// Test and development clean-up: removes every stream and bucket of a namespace. Refuses the
-// production (empty) namespace, so a test can never delete the real streams.
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream";
+// Namespaces of tests and experiments: one opened with its streams, and the clean-up that removes
+// every stream and bucket of a namespace. Refuses the production (empty) namespace, so a test can
+// never delete the real streams.
+import {
+  type JetStreamClient,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { BucketOptions } from "./objects.js";
-import type { NatsNames } from "./names.js";
-import type { StreamOptions } from "./streams.js";
+import { connectNats } from "./connect.js";
+import { natsNames, type NatsNames } from "./names.js";
+import { ensureStreams, type StreamOptions } from "./streams.js";
 
 export async function deleteNamespace(nc: NatsConnection, names: NatsNames): Promise<void> {
   if (names.namespace === "") throw new Error("refusing to delete the production (empty) namespace");
@@ -50,4 +59,37 @@ export function streamOptionsFor(names: NatsNames, replicas = 1): StreamOptions 
 
 export function bucketOptionsFor(names: NatsNames, replicas = 1): BucketOptions {
   return { ...(names.namespace === "" ? {} : COMPACT_BUCKET_OPTIONS), replicas };
+}
+
+/** A namespace of its own (tests, experiments): a connection, its streams, and a close that deletes them. */
+export interface OwnNamespace {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: NatsNames;
+  /** Deletes the namespace's streams and buckets, then closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Connects and creates the streams of `namespace` with compact bounds: the one way tests get NATS. */
+export async function openNamespace(options: {
+  servers: string;
+  namespace: string;
+  /** The connection's name, as the server shows it. */
+  name: string;
+}): Promise<OwnNamespace> {
+  const nc = await connectNats({ servers: options.servers, name: options.name });
+  const names = natsNames(options.namespace);
+  const jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, names, COMPACT_STREAM_OPTIONS);
+  return {
+    nc,
+    js: jetstream(nc),
+    jsm,
+    names,
+    async close() {
+      await deleteNamespace(nc, names);
+      await nc.close();
+    },
+  };
 }

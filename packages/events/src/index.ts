@@ -88,6 +88,8 @@ export {
   COMPACT_BUCKET_OPTIONS,
   COMPACT_STREAM_OPTIONS,
   deleteNamespace,
+  openNamespace,
+  type OwnNamespace,
   streamOptionsFor,
 } from "./cleanup.js";
 // The NATS client pieces apps need next to these helpers, so that apps depend on @billing/events only.

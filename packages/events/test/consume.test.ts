@@ -19,15 +19,16 @@ import {
   type RunningConsumer,
   type SettledKind,
 } from "../src/index.js";
-import { log, openNamespace, sleep, waitFor, type TestNamespace } from "./helpers.js";
+import { log, openTestNamespace, sleep, waitFor } from "./helpers.js";
+import type { OwnNamespace } from "../src/index.js";
 
 type Job = ReturnType<typeof create<typeof GenerationRequestedSchema>>;
 
-let ns: TestNamespace & { close(): Promise<void> };
+let ns: OwnNamespace;
 const running: RunningConsumer[] = [];
 
 beforeEach(async () => {
-  ns = await openNamespace("events_consume");
+  ns = await openTestNamespace("events_consume");
 });
 afterEach(async () => {
   for (const consumer of running.splice(0)) await consumer.stop();

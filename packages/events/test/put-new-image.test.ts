@@ -10,13 +10,14 @@ import {
   putNewImage,
   readImage,
 } from "../src/index.js";
-import { openNamespace, type TestNamespace } from "./helpers.js";
+import { openTestNamespace } from "./helpers.js";
+import type { OwnNamespace } from "../src/index.js";
 
-let ns: TestNamespace & { close(): Promise<void> };
+let ns: OwnNamespace;
 let buckets: JobBuckets;
 
 beforeAll(async () => {
-  ns = await openNamespace("put_new_image");
+  ns = await openTestNamespace("put_new_image");
   buckets = await ensureBuckets(ns.nc, ns.names, COMPACT_BUCKET_OPTIONS);
 });
 afterAll(async () => {

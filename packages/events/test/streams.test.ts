@@ -20,13 +20,14 @@ import {
   type JobBuckets,
   workerConsumer,
 } from "../src/index.js";
-import { openNamespace, type TestNamespace } from "./helpers.js";
+import { openTestNamespace } from "./helpers.js";
+import type { OwnNamespace } from "../src/index.js";
 
-let ns: TestNamespace & { close(): Promise<void> };
+let ns: OwnNamespace;
 let buckets: JobBuckets;
 
 beforeAll(async () => {
-  ns = await openNamespace("events_streams");
+  ns = await openTestNamespace("events_streams");
   buckets = await ensureBuckets(ns.nc, ns.names, COMPACT_BUCKET_OPTIONS);
 });
 afterAll(async () => {

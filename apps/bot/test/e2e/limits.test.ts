@@ -105,7 +105,7 @@ describe("Telegram's budget", () => {
     expect(observer.tooManyRequests - before.tooMany).toBe(0);
     expect(observer.callbackRefused - before.refused).toBe(0);
     expect(await stack.metric("bot_telegram_429_total")).toBe(0);
-    expect(await stack.metric("bot_messages_sent_total", 'priority="high"')).toBeGreaterThanOrEqual(44);
+    expect(await stack.metric("bot_messages_sent_total", { priority: "high" })).toBeGreaterThanOrEqual(44);
   }, 120_000);
 });
 

@@ -24,6 +24,7 @@ import {
   type FakeTelegramOptions,
   type FakeYooKassa,
   freePort,
+  metricValue,
   NATS_URL,
   spawnApp,
   startBillingProcess,
@@ -64,7 +65,7 @@ export interface Stack {
   readonly webhookOrigin: string | undefined;
   user(init: { id: number; language_code?: string; first_name?: string }): TestUser;
   /** A metric of the bot's /metrics (sum over label sets matching `labels`). */
-  metric(name: string, labels?: string): Promise<number>;
+  metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -220,15 +221,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       botEnv,
       webhookOrigin,
       user: (init) => new TestUser(telegram, { first_name: "Tester", language_code: "ru", ...init }),
-      async metric(name, labels = "") {
-        const text = await (await fetch(`${botOps}/metrics`)).text();
-        return text
-          .split("\n")
-          .filter(
-            (line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels),
-          )
-          .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(" ") + 1)), 0);
-      },
+      metric: (name, labels = {}) => metricValue(botOps, name, labels),
       async close() {
         client.close();
         admin.close();

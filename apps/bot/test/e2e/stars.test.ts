@@ -119,7 +119,7 @@ describe("paying with Telegram Stars", () => {
     if (paid.status !== "paid") throw new Error(`not paid: ${paid.status}`);
     await user.reply(invoice.message_id, /Payment received/);
     // Telegram reports the same charge again.
-    const accepted = await stack.metric("bot_stars_payments_total", 'outcome="accepted"');
+    const accepted = await stack.metric("bot_stars_payments_total", { outcome: "accepted" });
     const again = stack.telegram.successfulPayment(user.init, {
       currency: "XTR",
       total_amount: 50,
@@ -134,7 +134,9 @@ describe("paying with Telegram Stars", () => {
     await waitFor(
       "the duplicate handed over and accepted",
       async () =>
-        (await stack.metric("bot_stars_payments_total", 'outcome="accepted"')) > accepted ? true : undefined,
+        (await stack.metric("bot_stars_payments_total", { outcome: "accepted" })) > accepted
+          ? true
+          : undefined,
       20_000,
     );
     expect(again.successful_payment?.telegram_payment_charge_id).toBe(paid.chargeId);
@@ -160,7 +162,7 @@ describe("paying with Telegram Stars", () => {
     await waitFor(
       "the bot to see its answer refused as too old",
       async () =>
-        (await stack.metric("bot_pre_checkout_answers_total", 'outcome="failed"')) >= 1 ? true : undefined,
+        (await stack.metric("bot_pre_checkout_answers_total", { outcome: "failed" })) >= 1 ? true : undefined,
       20_000,
     );
     expect(await credits(user)).toBe(0n);
@@ -212,7 +214,7 @@ describe("paying with Telegram Stars", () => {
     expect(await credits(user)).toBe(0n);
     expect((await pendingPaymentOf(user)).paymentId).toBe(payment.paymentId);
     expect(invoice.invoice?.total_amount).toBe(50);
-    expect(await stack.metric("bot_stars_payments_total", 'outcome="rejected"')).toBeGreaterThanOrEqual(2);
+    expect(await stack.metric("bot_stars_payments_total", { outcome: "rejected" })).toBeGreaterThanOrEqual(2);
     const billingMetrics = await (await fetch(`${stack.billing.metricsUrl}/metrics`)).text();
     expect(billingMetrics).toMatch(/^billing_payment_mismatches_total(\{[^}]*\})? [1-9]/m);
     await verifyOk();
@@ -264,7 +266,7 @@ describe("paying with Telegram Stars", () => {
     await waitFor(
       "the bot to keep handing the payment over",
       async () =>
-        (await stack.metric("bot_stars_payments_total", 'outcome="retried"')) >= 2 ? true : undefined,
+        (await stack.metric("bot_stars_payments_total", { outcome: "retried" })) >= 2 ? true : undefined,
       30_000,
     );
     // Not acknowledged: Telegram still holds the update.

@@ -7,19 +7,13 @@ import { type BillingClient, createBillingClient } from "@billing/client";
 import { parseEnv, type WorkerConfig, workerEnvSchema } from "@billing/config";
 import {
   COMPACT_BUCKET_OPTIONS,
-  COMPACT_STREAM_OPTIONS,
-  connectNats,
-  deleteNamespace,
   ensureBuckets,
-  ensureStreams,
-  jetstream,
   type JetStreamClient,
   type JetStreamManager,
-  jetstreamManager,
   type JobBuckets,
   type NatsConnection,
-  natsNames,
   type NatsNames,
+  openNamespace,
   publishGenerationRequested,
   putImage,
 } from "@billing/events";
@@ -78,17 +72,18 @@ export async function startJobsHarness(
   label: string,
   billingEnv: Record<string, string> = {},
 ): Promise<JobsHarness> {
-  const names = natsNames(uniqueName(label));
+  const namespace = await openNamespace({
+    servers: NATS_URL,
+    namespace: uniqueName(label),
+    name: `test-${label}`,
+  });
+  const { nc, js, jsm, names } = namespace;
   const billing = await startBillingProcess({
     label,
     // The relay is not what these tests are about; billing events are covered in apps/billing.
     env: { NATS_NAMESPACE: names.namespace, BILLING_OUTBOX_ENABLED: "false", ...billingEnv },
   });
-  const nc = await connectNats({ servers: NATS_URL, name: `test-${label}` });
-  const jsm = await jetstreamManager(nc);
-  await ensureStreams(jsm, names, COMPACT_STREAM_OPTIONS);
   const buckets = await ensureBuckets(nc, names, COMPACT_BUCKET_OPTIONS);
-  const js = jetstream(nc);
   const bot = createBillingClient({ baseUrl: billing.url, token: billing.tokens.bot });
   const admin = createBillingClient({ baseUrl: billing.url, token: billing.tokens.admin });
 
@@ -193,8 +188,7 @@ export async function startJobsHarness(
     async close() {
       bot.close();
       admin.close();
-      await deleteNamespace(nc, names);
-      await nc.close();
+      await namespace.close();
       await billing.close();
     },
   };

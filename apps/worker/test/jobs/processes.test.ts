@@ -2,7 +2,7 @@
 // once completed, one result), SIGTERM lets the job in hand finish, bad configuration exits 78.
 import { findImage } from "@billing/events";
 import { HoldState } from "@billing/proto/billing/v1/wallet_pb";
-import { type AppProcess, freePort, spawnApp, waitForHttpOk } from "@billing/testkit";
+import { type AppProcess, freePort, metricValue, spawnApp, waitForHttpOk } from "@billing/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startJobsHarness, waitUntil, type JobsHarness } from "./harness.js";
 
@@ -30,14 +30,6 @@ async function startWorkerProcess(
   return { app, metricsUrl };
 }
 
-async function metric(metricsUrl: string, name: string, labels = ""): Promise<number> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-  const line = text
-    .split("\n")
-    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(labels));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
-
 // Real processes started from TypeScript sources: generous bounds for a loaded CI machine.
 describe("worker processes", { timeout: 120_000 }, () => {
   it("a worker killed mid-job: another worker gets it after ack_wait and completes it exactly once", async () => {
@@ -49,7 +41,7 @@ describe("worker processes", { timeout: 120_000 }, () => {
     let holder: (typeof workers)[number] | undefined;
     await waitUntil(async () => {
       for (const worker of workers) {
-        if ((await metric(worker.metricsUrl, "worker_jobs_in_flight")) === 1) holder = worker;
+        if ((await metricValue(worker.metricsUrl, "worker_jobs_in_flight")) === 1) holder = worker;
       }
       return holder !== undefined;
     }, "a worker holds the job");
@@ -58,7 +50,7 @@ describe("worker processes", { timeout: 120_000 }, () => {
     expect(await holder.app.kill()).toBe("SIGKILL");
     const result = await h.waitForResult("job-kill-1", 60_000);
     expect(result.kind).toBe("completed");
-    expect(await metric(survivor.metricsUrl, "worker_jobs_total", 'outcome="completed"')).toBe(1);
+    expect(await metricValue(survivor.metricsUrl, "worker_jobs_total", { outcome: "completed" })).toBe(1);
 
     // Once charged, once announced, one result.
     expect((await h.bot.wallet.getHold({ holdId })).hold).toMatchObject({
@@ -86,7 +78,7 @@ describe("worker processes", { timeout: 120_000 }, () => {
     const worker = await startWorkerProcess({ WORKER_LOCAL_DELAY_MS: "1500" });
     await h.submit({ jobId: "job-term-1", userRef: "telegram:2002" });
     await waitUntil(
-      async () => (await metric(worker.metricsUrl, "worker_jobs_in_flight")) === 1,
+      async () => (await metricValue(worker.metricsUrl, "worker_jobs_in_flight")) === 1,
       "the worker holds the job",
     );
     expect(await worker.app.stop(10_000)).toBe(0);

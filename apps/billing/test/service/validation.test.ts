@@ -1,0 +1,172 @@
+// Bad input to the wallet: INVALID_ARGUMENT with a field violation per bad field, NOT_FOUND for an
+// unknown user — never a crash, never a partial write; and the one JSON log line of every call,
+// without the caller's token.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorReason, fieldViolations } from "@billing/client";
+import { withPg } from "@billing/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestBilling, type TestBilling } from "../support/helpers.js";
+
+describe("input validation and call logs", () => {
+  let billing: TestBilling;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    billing = await startTestBilling({
+      label: "validation",
+      env: { LOG_LEVEL: "info" },
+      logDestination: { write: (line) => lines.push(line) },
+    });
+    await billing.client("admin").wallet.openAccount({ userRef: "valid:1" });
+  });
+  afterAll(async () => billing?.close());
+
+  const rejection = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return {
+      code: Code[ConnectError.from(error).code],
+      reason: errorReason(error),
+      fields: fieldViolations(error),
+    };
+  };
+  const ledgerRows = () =>
+    withPg(billing.database.url, async (pg) => {
+      const { rows } = await pg.query<{ n: string }>(
+        `select (select count(*) from ledger_transfers) + (select count(*) from ledger_holds)
+              + (select count(*) from idempotency_keys) + (select count(*) from ledger_accounts) as n`,
+      );
+      return rows[0]?.n;
+    });
+
+  it("names every bad field at once and writes nothing", async () => {
+    const wallet = billing.client("admin").wallet;
+    const admin = billing.client("admin").wallet;
+    const before = await ledgerRows();
+
+    expect(
+      await rejection(wallet.charge({ userRef: "", operation: "Generate!", idempotencyKey: "" })),
+    ).toMatchObject({
+      code: "InvalidArgument",
+      reason: "INVALID_FIELD",
+      fields: {
+        user_ref: expect.any(String),
+        operation: expect.any(String),
+        idempotency_key: expect.any(String),
+      },
+    });
+    expect(await rejection(wallet.openAccount({ userRef: "x".repeat(129) }))).toMatchObject({
+      code: "InvalidArgument",
+      fields: { user_ref: expect.stringContaining("1-128") },
+    });
+    expect(
+      await rejection(
+        wallet.reserve({
+          userRef: "valid:1",
+          operation: "generate",
+          idempotencyKey: "r",
+          timeout: { seconds: 86_401n, nanos: 0 },
+        }),
+      ),
+    ).toMatchObject({ code: "InvalidArgument", fields: { timeout: "must be between 1s and 24h" } });
+    expect(
+      await rejection(
+        wallet.reserve({
+          userRef: "valid:1",
+          operation: "generate",
+          idempotencyKey: "r",
+          timeout: { seconds: 0n, nanos: 5 },
+        }),
+      ),
+    ).toMatchObject({ code: "InvalidArgument", fields: { timeout: expect.any(String) } });
+    expect(
+      await rejection(
+        admin.grant({
+          userRef: "valid:1",
+          amountCredits: -5n,
+          freeOperations: 0n,
+          reason: "",
+          idempotencyKey: "g",
+        }),
+      ),
+    ).toMatchObject({
+      code: "InvalidArgument",
+      fields: { amount_credits: expect.any(String), reason: "is required" },
+    });
+    expect(
+      await rejection(
+        admin.grant({
+          userRef: "valid:1",
+          amountCredits: 0n,
+          freeOperations: 0n,
+          reason: "x",
+          idempotencyKey: "g",
+        }),
+      ),
+    ).toMatchObject({
+      code: "InvalidArgument",
+      fields: { amount_credits: expect.stringContaining("at least one") },
+    });
+    expect(await rejection(wallet.listTransactions({ userRef: "valid:1", pageSize: 101 }))).toMatchObject({
+      fields: { page_size: expect.any(String) },
+    });
+    expect(
+      await rejection(wallet.listTransactions({ userRef: "valid:1", pageToken: "bm90LWEtdG9rZW4" })),
+    ).toMatchObject({
+      fields: { page_token: expect.any(String) },
+    });
+    expect(await rejection(wallet.getHold({ holdId: "123" }))).toMatchObject({
+      fields: { hold_id: expect.any(String) },
+    });
+    expect(
+      await rejection(wallet.refund({ target: { case: undefined }, reason: "", idempotencyKey: "k" })),
+    ).toMatchObject({
+      fields: { target: expect.any(String) },
+    });
+    expect(
+      await rejection(wallet.charge({ userRef: "valid:1", operation: "teleport", idempotencyKey: "k" })),
+    ).toMatchObject({
+      code: "InvalidArgument",
+      reason: "UNKNOWN_OPERATION",
+    });
+    expect(await rejection(wallet.getBalance({ userRef: "nobody:1" }))).toMatchObject({
+      code: "NotFound",
+      reason: "ACCOUNT_NOT_FOUND",
+    });
+    expect(
+      await rejection(wallet.charge({ userRef: "nobody:1", operation: "generate", idempotencyKey: "k" })),
+    ).toMatchObject({
+      code: "NotFound",
+      reason: "ACCOUNT_NOT_FOUND",
+    });
+    expect(await ledgerRows()).toBe(before);
+  });
+
+  it("logs one JSON line per call with procedure, code, duration and request id, and never the token", async () => {
+    lines.length = 0;
+    const wallet = billing.client("admin").wallet;
+    await wallet.getPriceList({});
+    await wallet.getBalance({ userRef: "nobody:2" }).catch(() => undefined);
+    const calls = lines
+      .flatMap((line) => line.split("\n"))
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((record) => record.msg === "rpc");
+    expect(calls).toEqual([
+      expect.objectContaining({
+        procedure: "billing.v1.WalletService/GetPriceList",
+        code: "ok",
+        scope: "admin",
+        request_id: expect.any(String),
+        duration_ms: expect.any(Number),
+      }),
+      expect.objectContaining({
+        procedure: "billing.v1.WalletService/GetBalance",
+        code: "NotFound",
+        request_id: expect.any(String),
+      }),
+    ]);
+    expect(lines.join("")).not.toContain(billing.tokens.admin);
+  });
+});
