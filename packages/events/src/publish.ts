@@ -149,6 +149,9 @@ export const BILLING_EVENT_SUBJECTS: Readonly<
   balanceChanged: "billing.balance.changed",
   balanceLow: "billing.balance.low",
   planActivated: "billing.plan.activated",
+  promoGranted: "billing.promo.granted",
+  creditsExpiring: "billing.credits.expiring",
+  creditsExpired: "billing.credits.expired",
 };
 
 /**

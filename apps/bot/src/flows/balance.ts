@@ -26,6 +26,7 @@ const KINDS: Readonly<Record<TransactionKind, StatementKind>> = {
   [TransactionKind.REFUND]: "refund",
   [TransactionKind.TOP_UP]: "top_up",
   [TransactionKind.PAYMENT_REFUND]: "payment_refund",
+  [TransactionKind.CREDITS_EXPIRED]: "credits_expired",
 };
 
 export async function showBalance(ctx: BotContext, scope: UserScope): Promise<void> {

@@ -173,6 +173,7 @@ export const en: Catalogue = {
         top_up: "💳 Top-up",
         top_up_stars: "⭐ Telegram Stars top-up",
         payment_refund: "Payment refunded",
+        credits_expired: "⌛ Promo credits expired",
         other: "Transaction",
       }[line.kind];
       const amount =

@@ -177,6 +177,7 @@ export const ru = {
         top_up: "💳 Пополнение",
         top_up_stars: "⭐ Пополнение Telegram Stars",
         payment_refund: "Возврат платежа",
+        credits_expired: "⌛ Сгорели промо-кредиты",
         other: "Операция",
       }[line.kind];
       const amount =

@@ -26,6 +26,7 @@ export type StatementKind =
   | "top_up"
   | "top_up_stars"
   | "payment_refund"
+  | "credits_expired"
   | "other";
 
 /** One statement entry, ready to print. */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file billing/v1/wallet.proto.
  */
 export const file_billing_v1_wallet: GenFile = /*@__PURE__*/
-  fileDesc("ChdiaWxsaW5nL3YxL3dhbGxldC5wcm90bxIKYmlsbGluZy52MSKDAQoHQmFsYW5jZRIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDIiYKEk9wZW5BY2NvdW50UmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCSJeChNPcGVuQWNjb3VudFJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJAoHYmFsYW5jZRgDIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSJQChFHZXRCYWxhbmNlUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCRIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAioAEKEkdldEJhbGFuY2VSZXNwb25zZRIQCgh1c2VyX3JlZhgBIAEoCRIZChFjcmVkaXRzX2F2YWlsYWJsZRgCIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAMgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYBCABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAUgASgDIhUKE0dldFByaWNlTGlzdFJlcXVlc3QiWwoOT3BlcmF0aW9uUHJpY2USEQoJb3BlcmF0aW9uGAEgASgJEhUKDXByaWNlX2NyZWRpdHMYAiABKAMSHwoXZnJlZV9vcGVyYXRpb25fZWxpZ2libGUYAyABKAgiYwoUR2V0UHJpY2VMaXN0UmVzcG9uc2USKgoGcHJpY2VzGAEgAygLMhouYmlsbGluZy52MS5PcGVyYXRpb25QcmljZRIfChdzdGFydGVyX2ZyZWVfb3BlcmF0aW9ucxgCIAEoAyJgCg1DaGFyZ2VSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkSEQoJcmVmZXJlbmNlGAQgASgJIs4BCg5DaGFyZ2VSZXNwb25zZRITCgt0cmFuc2Zlcl9pZBgBIAEoCRIsCglmdW5kZWRfYnkYAiABKA4yGS5iaWxsaW5nLnYxLkZ1bmRpbmdTb3VyY2USFgoOYW1vdW50X2NyZWRpdHMYAyABKAMSHgoWYW1vdW50X2ZyZWVfb3BlcmF0aW9ucxgEIAEoAxIVCg1wcmljZV9jcmVkaXRzGAUgASgDEioKDWJhbGFuY2VfYWZ0ZXIYBiABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UiigEKDlJlc2VydmVSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkSKgoHdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIOCgZqb2JfaWQYBSABKAki4AMKBEhvbGQSDwoHaG9sZF9pZBgBIAEoCRIQCgh1c2VyX3JlZhgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDgoGam9iX2lkGAQgASgJEiQKBXN0YXRlGAUgASgOMhUuYmlsbGluZy52MS5Ib2xkU3RhdGUSLAoJZnVuZGVkX2J5GAYgASgOMhkuYmlsbGluZy52MS5GdW5kaW5nU291cmNlEhYKDmFtb3VudF9jcmVkaXRzGAcgASgDEh4KFmFtb3VudF9mcmVlX29wZXJhdGlvbnMYCCABKAMSFQoNcG9zdGVkX2Ftb3VudBgJIAEoAxIVCg1wcmljZV9jcmVkaXRzGAogASgDEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jlc29sdmVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFyZXNvbHV0aW9uX3JlYXNvbhgOIAEoCRIaChJwb3N0ZWRfdHJhbnNmZXJfaWQYDyABKAkSEAoIcmVmdW5kZWQYECABKAgiXQoPUmVzZXJ2ZVJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSJGCg9Ib2xkRXhwZWN0YXRpb24SDgoGam9iX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCSKjAQoNQ29tbWl0UmVxdWVzdBIPCgdob2xkX2lkGAEgASgJEhcKBmFtb3VudBgCIAEoA0ICGAFIAIgBARIbCg5hbW91bnRfY3JlZGl0cxgDIAEoA0gBiAEBEi0KCGV4cGVjdGVkGAQgASgLMhsuYmlsbGluZy52MS5Ib2xkRXhwZWN0YXRpb25CCQoHX2Ftb3VudEIRCg9fYW1vdW50X2NyZWRpdHMiXAoOQ29tbWl0UmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmJpbGxpbmcudjEuSG9sZBIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlImAKDlJlbGVhc2VSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEi0KCGV4cGVjdGVkGAMgASgLMhsuYmlsbGluZy52MS5Ib2xkRXhwZWN0YXRpb24iXQoPUmVsZWFzZVJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIhCg5HZXRIb2xkUmVxdWVzdBIPCgdob2xkX2lkGAEgASgJIjEKD0dldEhvbGRSZXNwb25zZRIeCgRob2xkGAEgASgLMhAuYmlsbGluZy52MS5Ib2xkImwKDVJlZnVuZFJlcXVlc3QSFQoLdHJhbnNmZXJfaWQYASABKAlIABIRCgdob2xkX2lkGAIgASgJSAASDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCUIICgZ0YXJnZXQiwAEKDlJlZnVuZFJlc3BvbnNlEhoKEnJlZnVuZF90cmFuc2Zlcl9pZBgBIAEoCRIuCgtyZXR1cm5lZF9hcxgCIAEoDjIZLmJpbGxpbmcudjEuRnVuZGluZ1NvdXJjZRIWCg5hbW91bnRfY3JlZGl0cxgDIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAQgASgDEioKDWJhbGFuY2VfYWZ0ZXIYBSABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UiegoMR3JhbnRSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhYKDmFtb3VudF9jcmVkaXRzGAIgASgDEhcKD2ZyZWVfb3BlcmF0aW9ucxgDIAEoAxIOCgZyZWFzb24YBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJIlEKDUdyYW50UmVzcG9uc2USFAoMdHJhbnNmZXJfaWRzGAEgAygJEioKDWJhbGFuY2VfYWZ0ZXIYAiABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UiggIKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEi4KCnN0YXJ0X3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgVraW5kcxgGIAMoDjIbLmJpbGxpbmcudjEuVHJhbnNhY3Rpb25LaW5kEhEKCW9wZXJhdGlvbhgHIAEoCRIRCglyZWZlcmVuY2UYCCABKAkivAIKC1RyYW5zYWN0aW9uEhMKC3RyYW5zZmVyX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5iaWxsaW5nLnYxLlRyYW5zYWN0aW9uS2luZBIgCgVhc3NldBgDIAEoDjIRLmJpbGxpbmcudjEuQXNzZXQSDgoGYW1vdW50GAQgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYBSABKAMSEQoJb3BlcmF0aW9uGAYgASgJEg8KB2hvbGRfaWQYByABKAkSDgoGam9iX2lkGAggASgJEhEKCXJlZmVyZW5jZRgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglib29rZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImIKGExpc3RUcmFuc2FjdGlvbnNSZXNwb25zZRItCgx0cmFuc2FjdGlvbnMYASADKAsyFy5iaWxsaW5nLnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKAAQodU2V0TG93QmFsYW5jZVRocmVzaG9sZFJlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSHgoRdGhyZXNob2xkX2NyZWRpdHMYAiABKANIAIgBARIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAlCFAoSX3RocmVzaG9sZF9jcmVkaXRzIocBCh5TZXRMb3dCYWxhbmNlVGhyZXNob2xkUmVzcG9uc2USEAoIdXNlcl9yZWYYASABKAkSGQoRdGhyZXNob2xkX2NyZWRpdHMYAiABKAMSEgoKaXNfZGVmYXVsdBgDIAEoCBIkCgdiYWxhbmNlGAQgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlIhUKE1ZlcmlmeUxlZGdlclJlcXVlc3QiSgoPTGVkZ2VyVmlvbGF0aW9uEhEKCWludmFyaWFudBgBIAEoCRIPCgdzdWJqZWN0GAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJIp8BChRWZXJpZnlMZWRnZXJSZXNwb25zZRIKCgJvaxgBIAEoCBIvCgp2aW9sYXRpb25zGAIgAygLMhsuYmlsbGluZy52MS5MZWRnZXJWaW9sYXRpb24SGAoQYWNjb3VudHNfY2hlY2tlZBgDIAEoAxIZChF0cmFuc2ZlcnNfY2hlY2tlZBgEIAEoAxIVCg1ob2xkc19jaGVja2VkGAUgASgDKocBCg1GdW5kaW5nU291cmNlEh4KGkZVTkRJTkdfU09VUkNFX1VOU1BFQ0lGSUVEEAASFwoTRlVORElOR19TT1VSQ0VfTk9ORRABEiEKHUZVTkRJTkdfU09VUkNFX0ZSRUVfT1BFUkFUSU9OEAISGgoWRlVORElOR19TT1VSQ0VfQ1JFRElUUxADKoUBCglIb2xkU3RhdGUSGgoWSE9MRF9TVEFURV9VTlNQRUNJRklFRBAAEhYKEkhPTERfU1RBVEVfUEVORElORxABEhUKEUhPTERfU1RBVEVfUE9TVEVEEAISFQoRSE9MRF9TVEFURV9WT0lERUQQAxIWChJIT0xEX1NUQVRFX0VYUElSRUQQBCrxAgoPVHJhbnNhY3Rpb25LaW5kEiAKHFRSQU5TQUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIiCh5UUkFOU0FDVElPTl9LSU5EX1NUQVJURVJfR1JBTlQQARIaChZUUkFOU0FDVElPTl9LSU5EX0dSQU5UEAISGwoXVFJBTlNBQ1RJT05fS0lORF9DSEFSR0UQAxIZChVUUkFOU0FDVElPTl9LSU5EX0hPTEQQBBIgChxUUkFOU0FDVElPTl9LSU5EX0hPTERfUE9TVEVEEAUSIAocVFJBTlNBQ1RJT05fS0lORF9IT0xEX1ZPSURFRBAGEiEKHVRSQU5TQUNUSU9OX0tJTkRfSE9MRF9FWFBJUkVEEAcSGwoXVFJBTlNBQ1RJT05fS0lORF9SRUZVTkQQCBIbChdUUkFOU0FDVElPTl9LSU5EX1RPUF9VUBAJEiMKH1RSQU5TQUNUSU9OX0tJTkRfUEFZTUVOVF9SRUZVTkQQCipMCgVBc3NldBIVChFBU1NFVF9VTlNQRUNJRklFRBAAEhEKDUFTU0VUX0NSRURJVFMQARIZChVBU1NFVF9GUkVFX09QRVJBVElPTlMQAjKwCAoNV2FsbGV0U2VydmljZRJTCgtPcGVuQWNjb3VudBIeLmJpbGxpbmcudjEuT3BlbkFjY291bnRSZXF1ZXN0Gh8uYmlsbGluZy52MS5PcGVuQWNjb3VudFJlc3BvbnNlIgOQAgISUAoKR2V0QmFsYW5jZRIdLmJpbGxpbmcudjEuR2V0QmFsYW5jZVJlcXVlc3QaHi5iaWxsaW5nLnYxLkdldEJhbGFuY2VSZXNwb25zZSIDkAIBElYKDEdldFByaWNlTGlzdBIfLmJpbGxpbmcudjEuR2V0UHJpY2VMaXN0UmVxdWVzdBogLmJpbGxpbmcudjEuR2V0UHJpY2VMaXN0UmVzcG9uc2UiA5ACARJECgZDaGFyZ2USGS5iaWxsaW5nLnYxLkNoYXJnZVJlcXVlc3QaGi5iaWxsaW5nLnYxLkNoYXJnZVJlc3BvbnNlIgOQAgISRwoHUmVzZXJ2ZRIaLmJpbGxpbmcudjEuUmVzZXJ2ZVJlcXVlc3QaGy5iaWxsaW5nLnYxLlJlc2VydmVSZXNwb25zZSIDkAICEkQKBkNvbW1pdBIZLmJpbGxpbmcudjEuQ29tbWl0UmVxdWVzdBoaLmJpbGxpbmcudjEuQ29tbWl0UmVzcG9uc2UiA5ACAhJHCgdSZWxlYXNlEhouYmlsbGluZy52MS5SZWxlYXNlUmVxdWVzdBobLmJpbGxpbmcudjEuUmVsZWFzZVJlc3BvbnNlIgOQAgISRwoHR2V0SG9sZBIaLmJpbGxpbmcudjEuR2V0SG9sZFJlcXVlc3QaGy5iaWxsaW5nLnYxLkdldEhvbGRSZXNwb25zZSIDkAIBEkQKBlJlZnVuZBIZLmJpbGxpbmcudjEuUmVmdW5kUmVxdWVzdBoaLmJpbGxpbmcudjEuUmVmdW5kUmVzcG9uc2UiA5ACAhJBCgVHcmFudBIYLmJpbGxpbmcudjEuR3JhbnRSZXF1ZXN0GhkuYmlsbGluZy52MS5HcmFudFJlc3BvbnNlIgOQAgISYgoQTGlzdFRyYW5zYWN0aW9ucxIjLmJpbGxpbmcudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJC5iaWxsaW5nLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIDkAIBEnQKFlNldExvd0JhbGFuY2VUaHJlc2hvbGQSKS5iaWxsaW5nLnYxLlNldExvd0JhbGFuY2VUaHJlc2hvbGRSZXF1ZXN0GiouYmlsbGluZy52MS5TZXRMb3dCYWxhbmNlVGhyZXNob2xkUmVzcG9uc2UiA5ACAhJWCgxWZXJpZnlMZWRnZXISHy5iaWxsaW5nLnYxLlZlcmlmeUxlZGdlclJlcXVlc3QaIC5iaWxsaW5nLnYxLlZlcmlmeUxlZGdlclJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdiaWxsaW5nL3YxL3dhbGxldC5wcm90bxIKYmlsbGluZy52MSKDAQoHQmFsYW5jZRIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDIiYKEk9wZW5BY2NvdW50UmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCSJeChNPcGVuQWNjb3VudFJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEg8KB2NyZWF0ZWQYAiABKAgSJAoHYmFsYW5jZRgDIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSJQChFHZXRCYWxhbmNlUmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCRIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiqwIKEkdldEJhbGFuY2VSZXNwb25zZRIQCgh1c2VyX3JlZhgBIAEoCRIZChFjcmVkaXRzX2F2YWlsYWJsZRgCIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAMgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYBCABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAUgASgDEhkKEWNyZWRpdHNfcHVyY2hhc2VkGAYgASgDEhUKDWNyZWRpdHNfcHJvbW8YByABKAMSLQoLbmV4dF9leHBpcnkYCCABKAsyGC5iaWxsaW5nLnYxLkNyZWRpdEV4cGlyeRIoCgpwcm9tb19sb3RzGAkgAygLMhQuYmlsbGluZy52MS5Qcm9tb0xvdCJOCgxDcmVkaXRFeHBpcnkSFgoOYW1vdW50X2NyZWRpdHMYASABKAMSJgoCYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuoBCghQcm9tb0xvdBIOCgZsb3RfaWQYASABKAkSGQoRY3JlZGl0c19hdmFpbGFibGUYAiABKAMSGAoQY3JlZGl0c19yZXNlcnZlZBgDIAEoAxIXCg9jcmVkaXRzX2dyYW50ZWQYBCABKAMSEAoIcHJpb3JpdHkYBSABKAUSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGcmVhc29uGAcgASgJEi4KCmdyYW50ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhUKE0dldFByaWNlTGlzdFJlcXVlc3QiWwoOT3BlcmF0aW9uUHJpY2USEQoJb3BlcmF0aW9uGAEgASgJEhUKDXByaWNlX2NyZWRpdHMYAiABKAMSHwoXZnJlZV9vcGVyYXRpb25fZWxpZ2libGUYAyABKAgiYwoUR2V0UHJpY2VMaXN0UmVzcG9uc2USKgoGcHJpY2VzGAEgAygLMhouYmlsbGluZy52MS5PcGVyYXRpb25QcmljZRIfChdzdGFydGVyX2ZyZWVfb3BlcmF0aW9ucxgCIAEoAyJgCg1DaGFyZ2VSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkSEQoJcmVmZXJlbmNlGAQgASgJIs4BCg5DaGFyZ2VSZXNwb25zZRITCgt0cmFuc2Zlcl9pZBgBIAEoCRIsCglmdW5kZWRfYnkYAiABKA4yGS5iaWxsaW5nLnYxLkZ1bmRpbmdTb3VyY2USFgoOYW1vdW50X2NyZWRpdHMYAyABKAMSHgoWYW1vdW50X2ZyZWVfb3BlcmF0aW9ucxgEIAEoAxIVCg1wcmljZV9jcmVkaXRzGAUgASgDEioKDWJhbGFuY2VfYWZ0ZXIYBiABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UiigEKDlJlc2VydmVSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAyABKAkSKgoHdGltZW91dBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIOCgZqb2JfaWQYBSABKAki4AMKBEhvbGQSDwoHaG9sZF9pZBgBIAEoCRIQCgh1c2VyX3JlZhgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDgoGam9iX2lkGAQgASgJEiQKBXN0YXRlGAUgASgOMhUuYmlsbGluZy52MS5Ib2xkU3RhdGUSLAoJZnVuZGVkX2J5GAYgASgOMhkuYmlsbGluZy52MS5GdW5kaW5nU291cmNlEhYKDmFtb3VudF9jcmVkaXRzGAcgASgDEh4KFmFtb3VudF9mcmVlX29wZXJhdGlvbnMYCCABKAMSFQoNcG9zdGVkX2Ftb3VudBgJIAEoAxIVCg1wcmljZV9jcmVkaXRzGAogASgDEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3Jlc29sdmVkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFyZXNvbHV0aW9uX3JlYXNvbhgOIAEoCRIaChJwb3N0ZWRfdHJhbnNmZXJfaWQYDyABKAkSEAoIcmVmdW5kZWQYECABKAgiXQoPUmVzZXJ2ZVJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSJGCg9Ib2xkRXhwZWN0YXRpb24SDgoGam9iX2lkGAEgASgJEhAKCHVzZXJfcmVmGAIgASgJEhEKCW9wZXJhdGlvbhgDIAEoCSKjAQoNQ29tbWl0UmVxdWVzdBIPCgdob2xkX2lkGAEgASgJEhcKBmFtb3VudBgCIAEoA0ICGAFIAIgBARIbCg5hbW91bnRfY3JlZGl0cxgDIAEoA0gBiAEBEi0KCGV4cGVjdGVkGAQgASgLMhsuYmlsbGluZy52MS5Ib2xkRXhwZWN0YXRpb25CCQoHX2Ftb3VudEIRCg9fYW1vdW50X2NyZWRpdHMiXAoOQ29tbWl0UmVzcG9uc2USHgoEaG9sZBgBIAEoCzIQLmJpbGxpbmcudjEuSG9sZBIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlImAKDlJlbGVhc2VSZXF1ZXN0Eg8KB2hvbGRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJEi0KCGV4cGVjdGVkGAMgASgLMhsuYmlsbGluZy52MS5Ib2xkRXhwZWN0YXRpb24iXQoPUmVsZWFzZVJlc3BvbnNlEh4KBGhvbGQYASABKAsyEC5iaWxsaW5nLnYxLkhvbGQSKgoNYmFsYW5jZV9hZnRlchgCIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIhCg5HZXRIb2xkUmVxdWVzdBIPCgdob2xkX2lkGAEgASgJIjEKD0dldEhvbGRSZXNwb25zZRIeCgRob2xkGAEgASgLMhAuYmlsbGluZy52MS5Ib2xkImwKDVJlZnVuZFJlcXVlc3QSFQoLdHJhbnNmZXJfaWQYASABKAlIABIRCgdob2xkX2lkGAIgASgJSAASDgoGcmVhc29uGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCUIICgZ0YXJnZXQiwAEKDlJlZnVuZFJlc3BvbnNlEhoKEnJlZnVuZF90cmFuc2Zlcl9pZBgBIAEoCRIuCgtyZXR1cm5lZF9hcxgCIAEoDjIZLmJpbGxpbmcudjEuRnVuZGluZ1NvdXJjZRIWCg5hbW91bnRfY3JlZGl0cxgDIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAQgASgDEioKDWJhbGFuY2VfYWZ0ZXIYBSABKAsyEy5iaWxsaW5nLnYxLkJhbGFuY2UivAEKDEdyYW50UmVxdWVzdBIQCgh1c2VyX3JlZhgBIAEoCRIWCg5hbW91bnRfY3JlZGl0cxgCIAEoAxIXCg9mcmVlX29wZXJhdGlvbnMYAyABKAMSDgoGcmVhc29uGAQgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRIuCgpleHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghwcmlvcml0eRgHIAEoBSJhCg1HcmFudFJlc3BvbnNlEhQKDHRyYW5zZmVyX2lkcxgBIAMoCRIqCg1iYWxhbmNlX2FmdGVyGAIgASgLMhMuYmlsbGluZy52MS5CYWxhbmNlEg4KBmxvdF9pZBgDIAEoCSKCAgoXTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEAoIdXNlcl9yZWYYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKBWtpbmRzGAYgAygOMhsuYmlsbGluZy52MS5UcmFuc2FjdGlvbktpbmQSEQoJb3BlcmF0aW9uGAcgASgJEhEKCXJlZmVyZW5jZRgIIAEoCSLmAgoLVHJhbnNhY3Rpb24SEwoLdHJhbnNmZXJfaWQYASABKAkSKQoEa2luZBgCIAEoDjIbLmJpbGxpbmcudjEuVHJhbnNhY3Rpb25LaW5kEiAKBWFzc2V0GAMgASgOMhEuYmlsbGluZy52MS5Bc3NldBIOCgZhbW91bnQYBCABKAMSFQoNYmFsYW5jZV9hZnRlchgFIAEoAxIRCglvcGVyYXRpb24YBiABKAkSDwoHaG9sZF9pZBgHIAEoCRIOCgZqb2JfaWQYCCABKAkSEQoJcmVmZXJlbmNlGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCWJvb2tlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoKcHJvbW9fbG90cxgMIAMoCzIULmJpbGxpbmcudjEuTG90U2hhcmUiKgoITG90U2hhcmUSDgoGbG90X2lkGAEgASgJEg4KBmFtb3VudBgCIAEoAyJiChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USLQoMdHJhbnNhY3Rpb25zGAEgAygLMhcuYmlsbGluZy52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigAEKHVNldExvd0JhbGFuY2VUaHJlc2hvbGRSZXF1ZXN0EhAKCHVzZXJfcmVmGAEgASgJEh4KEXRocmVzaG9sZF9jcmVkaXRzGAIgASgDSACIAQESFwoPaWRlbXBvdGVuY3lfa2V5GAMgASgJQhQKEl90aHJlc2hvbGRfY3JlZGl0cyKHAQoeU2V0TG93QmFsYW5jZVRocmVzaG9sZFJlc3BvbnNlEhAKCHVzZXJfcmVmGAEgASgJEhkKEXRocmVzaG9sZF9jcmVkaXRzGAIgASgDEhIKCmlzX2RlZmF1bHQYAyABKAgSJAoHYmFsYW5jZRgEIAEoCzITLmJpbGxpbmcudjEuQmFsYW5jZSIVChNWZXJpZnlMZWRnZXJSZXF1ZXN0IkoKD0xlZGdlclZpb2xhdGlvbhIRCglpbnZhcmlhbnQYASABKAkSDwoHc3ViamVjdBgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCSKfAQoUVmVyaWZ5TGVkZ2VyUmVzcG9uc2USCgoCb2sYASABKAgSLwoKdmlvbGF0aW9ucxgCIAMoCzIbLmJpbGxpbmcudjEuTGVkZ2VyVmlvbGF0aW9uEhgKEGFjY291bnRzX2NoZWNrZWQYAyABKAMSGQoRdHJhbnNmZXJzX2NoZWNrZWQYBCABKAMSFQoNaG9sZHNfY2hlY2tlZBgFIAEoAyqHAQoNRnVuZGluZ1NvdXJjZRIeChpGVU5ESU5HX1NPVVJDRV9VTlNQRUNJRklFRBAAEhcKE0ZVTkRJTkdfU09VUkNFX05PTkUQARIhCh1GVU5ESU5HX1NPVVJDRV9GUkVFX09QRVJBVElPThACEhoKFkZVTkRJTkdfU09VUkNFX0NSRURJVFMQAyqFAQoJSG9sZFN0YXRlEhoKFkhPTERfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJIT0xEX1NUQVRFX1BFTkRJTkcQARIVChFIT0xEX1NUQVRFX1BPU1RFRBACEhUKEUhPTERfU1RBVEVfVk9JREVEEAMSFgoSSE9MRF9TVEFURV9FWFBJUkVEEAQqlwMKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASIgoeVFJBTlNBQ1RJT05fS0lORF9TVEFSVEVSX0dSQU5UEAESGgoWVFJBTlNBQ1RJT05fS0lORF9HUkFOVBACEhsKF1RSQU5TQUNUSU9OX0tJTkRfQ0hBUkdFEAMSGQoVVFJBTlNBQ1RJT05fS0lORF9IT0xEEAQSIAocVFJBTlNBQ1RJT05fS0lORF9IT0xEX1BPU1RFRBAFEiAKHFRSQU5TQUNUSU9OX0tJTkRfSE9MRF9WT0lERUQQBhIhCh1UUkFOU0FDVElPTl9LSU5EX0hPTERfRVhQSVJFRBAHEhsKF1RSQU5TQUNUSU9OX0tJTkRfUkVGVU5EEAgSGwoXVFJBTlNBQ1RJT05fS0lORF9UT1BfVVAQCRIjCh9UUkFOU0FDVElPTl9LSU5EX1BBWU1FTlRfUkVGVU5EEAoSJAogVFJBTlNBQ1RJT05fS0lORF9DUkVESVRTX0VYUElSRUQQCypMCgVBc3NldBIVChFBU1NFVF9VTlNQRUNJRklFRBAAEhEKDUFTU0VUX0NSRURJVFMQARIZChVBU1NFVF9GUkVFX09QRVJBVElPTlMQAjKwCAoNV2FsbGV0U2VydmljZRJTCgtPcGVuQWNjb3VudBIeLmJpbGxpbmcudjEuT3BlbkFjY291bnRSZXF1ZXN0Gh8uYmlsbGluZy52MS5PcGVuQWNjb3VudFJlc3BvbnNlIgOQAgISUAoKR2V0QmFsYW5jZRIdLmJpbGxpbmcudjEuR2V0QmFsYW5jZVJlcXVlc3QaHi5iaWxsaW5nLnYxLkdldEJhbGFuY2VSZXNwb25zZSIDkAIBElYKDEdldFByaWNlTGlzdBIfLmJpbGxpbmcudjEuR2V0UHJpY2VMaXN0UmVxdWVzdBogLmJpbGxpbmcudjEuR2V0UHJpY2VMaXN0UmVzcG9uc2UiA5ACARJECgZDaGFyZ2USGS5iaWxsaW5nLnYxLkNoYXJnZVJlcXVlc3QaGi5iaWxsaW5nLnYxLkNoYXJnZVJlc3BvbnNlIgOQAgISRwoHUmVzZXJ2ZRIaLmJpbGxpbmcudjEuUmVzZXJ2ZVJlcXVlc3QaGy5iaWxsaW5nLnYxLlJlc2VydmVSZXNwb25zZSIDkAICEkQKBkNvbW1pdBIZLmJpbGxpbmcudjEuQ29tbWl0UmVxdWVzdBoaLmJpbGxpbmcudjEuQ29tbWl0UmVzcG9uc2UiA5ACAhJHCgdSZWxlYXNlEhouYmlsbGluZy52MS5SZWxlYXNlUmVxdWVzdBobLmJpbGxpbmcudjEuUmVsZWFzZVJlc3BvbnNlIgOQAgISRwoHR2V0SG9sZBIaLmJpbGxpbmcudjEuR2V0SG9sZFJlcXVlc3QaGy5iaWxsaW5nLnYxLkdldEhvbGRSZXNwb25zZSIDkAIBEkQKBlJlZnVuZBIZLmJpbGxpbmcudjEuUmVmdW5kUmVxdWVzdBoaLmJpbGxpbmcudjEuUmVmdW5kUmVzcG9uc2UiA5ACAhJBCgVHcmFudBIYLmJpbGxpbmcudjEuR3JhbnRSZXF1ZXN0GhkuYmlsbGluZy52MS5HcmFudFJlc3BvbnNlIgOQAgISYgoQTGlzdFRyYW5zYWN0aW9ucxIjLmJpbGxpbmcudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaJC5iaWxsaW5nLnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIDkAIBEnQKFlNldExvd0JhbGFuY2VUaHJlc2hvbGQSKS5iaWxsaW5nLnYxLlNldExvd0JhbGFuY2VUaHJlc2hvbGRSZXF1ZXN0GiouYmlsbGluZy52MS5TZXRMb3dCYWxhbmNlVGhyZXNob2xkUmVzcG9uc2UiA5ACAhJWCgxWZXJpZnlMZWRnZXISHy5iaWxsaW5nLnYxLlZlcmlmeUxlZGdlclJlcXVlc3QaIC5iaWxsaW5nLnYxLlZlcmlmeUxlZGdlclJlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message billing.v1.Balance
@@ -155,6 +155,35 @@ export type GetBalanceResponse = Message<"billing.v1.GetBalanceResponse"> & {
    * @generated from field: int64 free_operations_reserved = 5;
    */
   freeOperationsReserved: bigint;
+
+  /**
+   * Of credits_available: purchased (and granted without expiry), spent last, never expire.
+   * Describes the account now, also with as_of.
+   *
+   * @generated from field: int64 credits_purchased = 6;
+   */
+  creditsPurchased: bigint;
+
+  /**
+   * Of credits_available: promo credits of the unexpired lots, spent first. Now, also with as_of.
+   *
+   * @generated from field: int64 credits_promo = 7;
+   */
+  creditsPromo: bigint;
+
+  /**
+   * The promo credits that expire first, absent without promo credits. Now, also with as_of.
+   *
+   * @generated from field: billing.v1.CreditExpiry next_expiry = 8;
+   */
+  nextExpiry?: CreditExpiry | undefined;
+
+  /**
+   * The unexpired promo lots with credits left, in spending order. Now, also with as_of.
+   *
+   * @generated from field: repeated billing.v1.PromoLot promo_lots = 9;
+   */
+  promoLots: PromoLot[];
 };
 
 /**
@@ -163,6 +192,90 @@ export type GetBalanceResponse = Message<"billing.v1.GetBalanceResponse"> & {
  */
 export const GetBalanceResponseSchema: GenMessage<GetBalanceResponse> = /*@__PURE__*/
   messageDesc(file_billing_v1_wallet, 4);
+
+/**
+ * @generated from message billing.v1.CreditExpiry
+ */
+export type CreditExpiry = Message<"billing.v1.CreditExpiry"> & {
+  /**
+   * Available promo credits that expire at `at`.
+   *
+   * @generated from field: int64 amount_credits = 1;
+   */
+  amountCredits: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 2;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message billing.v1.CreditExpiry.
+ * Use `create(CreditExpirySchema)` to create a new message.
+ */
+export const CreditExpirySchema: GenMessage<CreditExpiry> = /*@__PURE__*/
+  messageDesc(file_billing_v1_wallet, 5);
+
+/**
+ * @generated from message billing.v1.PromoLot
+ */
+export type PromoLot = Message<"billing.v1.PromoLot"> & {
+  /**
+   * @generated from field: string lot_id = 1;
+   */
+  lotId: string;
+
+  /**
+   * Credits left on the lot that can be spent now (held ones excluded).
+   *
+   * @generated from field: int64 credits_available = 2;
+   */
+  creditsAvailable: bigint;
+
+  /**
+   * Credits of the lot held by pending holds.
+   *
+   * @generated from field: int64 credits_reserved = 3;
+   */
+  creditsReserved: bigint;
+
+  /**
+   * What was granted.
+   *
+   * @generated from field: int64 credits_granted = 4;
+   */
+  creditsGranted: bigint;
+
+  /**
+   * @generated from field: int32 priority = 5;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * The grant's reason.
+   *
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp granted_at = 8;
+   */
+  grantedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message billing.v1.PromoLot.
+ * Use `create(PromoLotSchema)` to create a new message.
+ */
+export const PromoLotSchema: GenMessage<PromoLot> = /*@__PURE__*/
+  messageDesc(file_billing_v1_wallet, 6);
 
 /**
  * @generated from message billing.v1.GetPriceListRequest
@@ -175,7 +288,7 @@ export type GetPriceListRequest = Message<"billing.v1.GetPriceListRequest"> & {
  * Use `create(GetPriceListRequestSchema)` to create a new message.
  */
 export const GetPriceListRequestSchema: GenMessage<GetPriceListRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 5);
+  messageDesc(file_billing_v1_wallet, 7);
 
 /**
  * @generated from message billing.v1.OperationPrice
@@ -206,7 +319,7 @@ export type OperationPrice = Message<"billing.v1.OperationPrice"> & {
  * Use `create(OperationPriceSchema)` to create a new message.
  */
 export const OperationPriceSchema: GenMessage<OperationPrice> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 6);
+  messageDesc(file_billing_v1_wallet, 8);
 
 /**
  * @generated from message billing.v1.GetPriceListResponse
@@ -230,7 +343,7 @@ export type GetPriceListResponse = Message<"billing.v1.GetPriceListResponse"> & 
  * Use `create(GetPriceListResponseSchema)` to create a new message.
  */
 export const GetPriceListResponseSchema: GenMessage<GetPriceListResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 7);
+  messageDesc(file_billing_v1_wallet, 9);
 
 /**
  * @generated from message billing.v1.ChargeRequest
@@ -264,7 +377,7 @@ export type ChargeRequest = Message<"billing.v1.ChargeRequest"> & {
  * Use `create(ChargeRequestSchema)` to create a new message.
  */
 export const ChargeRequestSchema: GenMessage<ChargeRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 8);
+  messageDesc(file_billing_v1_wallet, 10);
 
 /**
  * @generated from message billing.v1.ChargeResponse
@@ -314,7 +427,7 @@ export type ChargeResponse = Message<"billing.v1.ChargeResponse"> & {
  * Use `create(ChargeResponseSchema)` to create a new message.
  */
 export const ChargeResponseSchema: GenMessage<ChargeResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 9);
+  messageDesc(file_billing_v1_wallet, 11);
 
 /**
  * @generated from message billing.v1.ReserveRequest
@@ -355,7 +468,7 @@ export type ReserveRequest = Message<"billing.v1.ReserveRequest"> & {
  * Use `create(ReserveRequestSchema)` to create a new message.
  */
 export const ReserveRequestSchema: GenMessage<ReserveRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 10);
+  messageDesc(file_billing_v1_wallet, 12);
 
 /**
  * @generated from message billing.v1.Hold
@@ -457,7 +570,7 @@ export type Hold = Message<"billing.v1.Hold"> & {
  * Use `create(HoldSchema)` to create a new message.
  */
 export const HoldSchema: GenMessage<Hold> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 11);
+  messageDesc(file_billing_v1_wallet, 13);
 
 /**
  * @generated from message billing.v1.ReserveResponse
@@ -479,7 +592,7 @@ export type ReserveResponse = Message<"billing.v1.ReserveResponse"> & {
  * Use `create(ReserveResponseSchema)` to create a new message.
  */
 export const ReserveResponseSchema: GenMessage<ReserveResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 12);
+  messageDesc(file_billing_v1_wallet, 14);
 
 /**
  * What a caller expects a hold to pay for. Each field that is set must match the hold, or Commit and
@@ -511,7 +624,7 @@ export type HoldExpectation = Message<"billing.v1.HoldExpectation"> & {
  * Use `create(HoldExpectationSchema)` to create a new message.
  */
 export const HoldExpectationSchema: GenMessage<HoldExpectation> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 13);
+  messageDesc(file_billing_v1_wallet, 15);
 
 /**
  * @generated from message billing.v1.CommitRequest
@@ -550,7 +663,7 @@ export type CommitRequest = Message<"billing.v1.CommitRequest"> & {
  * Use `create(CommitRequestSchema)` to create a new message.
  */
 export const CommitRequestSchema: GenMessage<CommitRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 14);
+  messageDesc(file_billing_v1_wallet, 16);
 
 /**
  * @generated from message billing.v1.CommitResponse
@@ -572,7 +685,7 @@ export type CommitResponse = Message<"billing.v1.CommitResponse"> & {
  * Use `create(CommitResponseSchema)` to create a new message.
  */
 export const CommitResponseSchema: GenMessage<CommitResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 15);
+  messageDesc(file_billing_v1_wallet, 17);
 
 /**
  * @generated from message billing.v1.ReleaseRequest
@@ -603,7 +716,7 @@ export type ReleaseRequest = Message<"billing.v1.ReleaseRequest"> & {
  * Use `create(ReleaseRequestSchema)` to create a new message.
  */
 export const ReleaseRequestSchema: GenMessage<ReleaseRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 16);
+  messageDesc(file_billing_v1_wallet, 18);
 
 /**
  * @generated from message billing.v1.ReleaseResponse
@@ -625,7 +738,7 @@ export type ReleaseResponse = Message<"billing.v1.ReleaseResponse"> & {
  * Use `create(ReleaseResponseSchema)` to create a new message.
  */
 export const ReleaseResponseSchema: GenMessage<ReleaseResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 17);
+  messageDesc(file_billing_v1_wallet, 19);
 
 /**
  * @generated from message billing.v1.GetHoldRequest
@@ -642,7 +755,7 @@ export type GetHoldRequest = Message<"billing.v1.GetHoldRequest"> & {
  * Use `create(GetHoldRequestSchema)` to create a new message.
  */
 export const GetHoldRequestSchema: GenMessage<GetHoldRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 18);
+  messageDesc(file_billing_v1_wallet, 20);
 
 /**
  * @generated from message billing.v1.GetHoldResponse
@@ -659,7 +772,7 @@ export type GetHoldResponse = Message<"billing.v1.GetHoldResponse"> & {
  * Use `create(GetHoldResponseSchema)` to create a new message.
  */
 export const GetHoldResponseSchema: GenMessage<GetHoldResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 19);
+  messageDesc(file_billing_v1_wallet, 21);
 
 /**
  * @generated from message billing.v1.RefundRequest
@@ -700,7 +813,7 @@ export type RefundRequest = Message<"billing.v1.RefundRequest"> & {
  * Use `create(RefundRequestSchema)` to create a new message.
  */
 export const RefundRequestSchema: GenMessage<RefundRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 20);
+  messageDesc(file_billing_v1_wallet, 22);
 
 /**
  * @generated from message billing.v1.RefundResponse
@@ -737,7 +850,7 @@ export type RefundResponse = Message<"billing.v1.RefundResponse"> & {
  * Use `create(RefundResponseSchema)` to create a new message.
  */
 export const RefundResponseSchema: GenMessage<RefundResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 21);
+  messageDesc(file_billing_v1_wallet, 23);
 
 /**
  * @generated from message billing.v1.GrantRequest
@@ -769,6 +882,22 @@ export type GrantRequest = Message<"billing.v1.GrantRequest"> & {
    * @generated from field: string idempotency_key = 5;
    */
   idempotencyKey: string;
+
+  /**
+   * Optional: the credits are a promo lot that expires at this instant (at most 10 years ahead).
+   * Absent: ordinary credits that never expire, as before.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 6;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Of a promo lot, 0-1000: lots of higher priority are spent first; among equal priorities the one
+   * expiring first.
+   *
+   * @generated from field: int32 priority = 7;
+   */
+  priority: number;
 };
 
 /**
@@ -776,7 +905,7 @@ export type GrantRequest = Message<"billing.v1.GrantRequest"> & {
  * Use `create(GrantRequestSchema)` to create a new message.
  */
 export const GrantRequestSchema: GenMessage<GrantRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 22);
+  messageDesc(file_billing_v1_wallet, 24);
 
 /**
  * @generated from message billing.v1.GrantResponse
@@ -793,6 +922,13 @@ export type GrantResponse = Message<"billing.v1.GrantResponse"> & {
    * @generated from field: billing.v1.Balance balance_after = 2;
    */
   balanceAfter?: Balance | undefined;
+
+  /**
+   * The promo lot created (with expires_at), else empty.
+   *
+   * @generated from field: string lot_id = 3;
+   */
+  lotId: string;
 };
 
 /**
@@ -800,7 +936,7 @@ export type GrantResponse = Message<"billing.v1.GrantResponse"> & {
  * Use `create(GrantResponseSchema)` to create a new message.
  */
 export const GrantResponseSchema: GenMessage<GrantResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 23);
+  messageDesc(file_billing_v1_wallet, 25);
 
 /**
  * @generated from message billing.v1.ListTransactionsRequest
@@ -868,7 +1004,7 @@ export type ListTransactionsRequest = Message<"billing.v1.ListTransactionsReques
  * Use `create(ListTransactionsRequestSchema)` to create a new message.
  */
 export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 24);
+  messageDesc(file_billing_v1_wallet, 26);
 
 /**
  * @generated from message billing.v1.Transaction
@@ -936,6 +1072,14 @@ export type Transaction = Message<"billing.v1.Transaction"> & {
    * @generated from field: google.protobuf.Timestamp booked_at = 11;
    */
   bookedAt?: Timestamp | undefined;
+
+  /**
+   * The promo lots this entry moved value of, and how much of `amount` each (the rest is purchased
+   * credits).
+   *
+   * @generated from field: repeated billing.v1.LotShare promo_lots = 12;
+   */
+  promoLots: LotShare[];
 };
 
 /**
@@ -943,7 +1087,31 @@ export type Transaction = Message<"billing.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 25);
+  messageDesc(file_billing_v1_wallet, 27);
+
+/**
+ * @generated from message billing.v1.LotShare
+ */
+export type LotShare = Message<"billing.v1.LotShare"> & {
+  /**
+   * @generated from field: string lot_id = 1;
+   */
+  lotId: string;
+
+  /**
+   * Unsigned: the entry's sign applies.
+   *
+   * @generated from field: int64 amount = 2;
+   */
+  amount: bigint;
+};
+
+/**
+ * Describes the message billing.v1.LotShare.
+ * Use `create(LotShareSchema)` to create a new message.
+ */
+export const LotShareSchema: GenMessage<LotShare> = /*@__PURE__*/
+  messageDesc(file_billing_v1_wallet, 28);
 
 /**
  * @generated from message billing.v1.ListTransactionsResponse
@@ -967,7 +1135,7 @@ export type ListTransactionsResponse = Message<"billing.v1.ListTransactionsRespo
  * Use `create(ListTransactionsResponseSchema)` to create a new message.
  */
 export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 26);
+  messageDesc(file_billing_v1_wallet, 29);
 
 /**
  * @generated from message billing.v1.SetLowBalanceThresholdRequest
@@ -996,7 +1164,7 @@ export type SetLowBalanceThresholdRequest = Message<"billing.v1.SetLowBalanceThr
  * Use `create(SetLowBalanceThresholdRequestSchema)` to create a new message.
  */
 export const SetLowBalanceThresholdRequestSchema: GenMessage<SetLowBalanceThresholdRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 27);
+  messageDesc(file_billing_v1_wallet, 30);
 
 /**
  * @generated from message billing.v1.SetLowBalanceThresholdResponse
@@ -1032,7 +1200,7 @@ export type SetLowBalanceThresholdResponse = Message<"billing.v1.SetLowBalanceTh
  * Use `create(SetLowBalanceThresholdResponseSchema)` to create a new message.
  */
 export const SetLowBalanceThresholdResponseSchema: GenMessage<SetLowBalanceThresholdResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 28);
+  messageDesc(file_billing_v1_wallet, 31);
 
 /**
  * @generated from message billing.v1.VerifyLedgerRequest
@@ -1045,7 +1213,7 @@ export type VerifyLedgerRequest = Message<"billing.v1.VerifyLedgerRequest"> & {
  * Use `create(VerifyLedgerRequestSchema)` to create a new message.
  */
 export const VerifyLedgerRequestSchema: GenMessage<VerifyLedgerRequest> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 29);
+  messageDesc(file_billing_v1_wallet, 32);
 
 /**
  * @generated from message billing.v1.LedgerViolation
@@ -1076,7 +1244,7 @@ export type LedgerViolation = Message<"billing.v1.LedgerViolation"> & {
  * Use `create(LedgerViolationSchema)` to create a new message.
  */
 export const LedgerViolationSchema: GenMessage<LedgerViolation> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 30);
+  messageDesc(file_billing_v1_wallet, 33);
 
 /**
  * @generated from message billing.v1.VerifyLedgerResponse
@@ -1113,7 +1281,7 @@ export type VerifyLedgerResponse = Message<"billing.v1.VerifyLedgerResponse"> & 
  * Use `create(VerifyLedgerResponseSchema)` to create a new message.
  */
 export const VerifyLedgerResponseSchema: GenMessage<VerifyLedgerResponse> = /*@__PURE__*/
-  messageDesc(file_billing_v1_wallet, 31);
+  messageDesc(file_billing_v1_wallet, 34);
 
 /**
  * What paid for an operation.
@@ -1268,6 +1436,14 @@ export enum TransactionKind {
    * @generated from enum value: TRANSACTION_KIND_PAYMENT_REFUND = 10;
    */
   PAYMENT_REFUND = 10,
+
+  /**
+   * Promo credits that expired: a lot's remainder at its expires_at, or value returned (a refund, a
+   * release) to a lot that had expired meanwhile, which expires at once.
+   *
+   * @generated from enum value: TRANSACTION_KIND_CREDITS_EXPIRED = 11;
+   */
+  CREDITS_EXPIRED = 11,
 }
 
 /**
@@ -1355,7 +1531,9 @@ export const WalletService: GenService<{
   },
   /**
    * One-step debit for an operation: a free operation if one is available, else credits; an
-   * operation priced 0 succeeds and moves nothing (funded_by = NONE).
+   * operation priced 0 succeeds and moves nothing (funded_by = NONE). Credits are spent from promo
+   * lots first (higher priority first, then the earliest expiry), then purchased credits; one
+   * charge may draw on several lots (Transaction.promo_lots shows the shares).
    * Outcomes, in order: INVALID_ARGUMENT / UNKNOWN_OPERATION; NOT_FOUND / ACCOUNT_NOT_FOUND;
    * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; FAILED_PRECONDITION / INSUFFICIENT_FUNDS (with an
    * InsufficientFunds detail); OK.
@@ -1432,9 +1610,13 @@ export const WalletService: GenService<{
     output: typeof RefundResponseSchema;
   },
   /**
-   * Operator credit of credits and/or free operations, with a reason (admin scope).
-   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (both amounts 0, a negative amount);
-   * NOT_FOUND / ACCOUNT_NOT_FOUND; ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; OK.
+   * Operator credit of credits and/or free operations, with a reason (admin scope). With expires_at
+   * the credits become a promo lot: spent before purchased credits (see Charge), expired by billing
+   * itself at expires_at (a CREDITS_EXPIRED entry, billing.credits.expired).
+   * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (both amounts 0, a negative amount;
+   * expires_at not after the ledger's clock or more than 10 years ahead, or with free_operations or
+   * no amount_credits; priority outside 0-1000, or without expires_at); NOT_FOUND / ACCOUNT_NOT_FOUND;
+   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; OK.
    *
    * @generated from rpc billing.v1.WalletService.Grant
    */

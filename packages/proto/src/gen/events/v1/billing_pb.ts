@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file events/v1/billing.proto.
  */
 export const file_events_v1_billing: GenFile = /*@__PURE__*/
-  fileDesc("ChdldmVudHMvdjEvYmlsbGluZy5wcm90bxIJZXZlbnRzLnYxIuADCgxCaWxsaW5nRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHVzZXJfcmVmGAMgASgJEjgKEXBheW1lbnRfc3VjY2VlZGVkGAogASgLMhsuZXZlbnRzLnYxLlBheW1lbnRTdWNjZWVkZWRIABI2ChBwYXltZW50X2NhbmNlbGVkGAsgASgLMhouZXZlbnRzLnYxLlBheW1lbnRDYW5jZWxlZEgAEi4KDGhvbGRfZXhwaXJlZBgMIAEoCzIWLmV2ZW50cy52MS5Ib2xkRXhwaXJlZEgAEjYKEHJlZnVuZF9zdWNjZWVkZWQYDSABKAsyGi5ldmVudHMudjEuUmVmdW5kU3VjY2VlZGVkSAASNAoPYmFsYW5jZV9jaGFuZ2VkGA4gASgLMhkuZXZlbnRzLnYxLkJhbGFuY2VDaGFuZ2VkSAASMgoOcGxhbl9hY3RpdmF0ZWQYDyABKAsyGC5ldmVudHMudjEuUGxhbkFjdGl2YXRlZEgAEiwKC2JhbGFuY2VfbG93GBAgASgLMhUuZXZlbnRzLnYxLkJhbGFuY2VMb3dIAEIJCgdwYXlsb2FkIqoBChBQYXltZW50U3VjY2VlZGVkEhIKCnBheW1lbnRfaWQYASABKAkSGwoTcHJvdmlkZXJfcGF5bWVudF9pZBgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSEAoIY3VycmVuY3kYBCABKAkSDwoHY3JlZGl0cxgFIAEoAxIRCglwbGFuX2NvZGUYBiABKAkSGQoRY3JlZGl0c19hdmFpbGFibGUYByABKAMiowEKD1BheW1lbnRDYW5jZWxlZBISCgpwYXltZW50X2lkGAEgASgJEhsKE3Byb3ZpZGVyX3BheW1lbnRfaWQYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEhoKEmNhbmNlbGxhdGlvbl9wYXJ0eRgFIAEoCRIbChNjYW5jZWxsYXRpb25fcmVhc29uGAYgASgJInkKC0hvbGRFeHBpcmVkEg8KB2hvbGRfaWQYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEg4KBmpvYl9pZBgDIAEoCRIWCg5hbW91bnRfY3JlZGl0cxgEIAEoAxIeChZhbW91bnRfZnJlZV9vcGVyYXRpb25zGAUgASgDImgKD1JlZnVuZFN1Y2NlZWRlZBIRCglyZWZ1bmRfaWQYASABKAkSEgoKcGF5bWVudF9pZBgCIAEoCRIUCgxhbW91bnRfbWlub3IYAyABKAMSGAoQY3JlZGl0c19yZXZlcnNlZBgEIAEoAyKZAQoOQmFsYW5jZUNoYW5nZWQSGQoRY3JlZGl0c19hdmFpbGFibGUYASABKAMSGAoQY3JlZGl0c19yZXNlcnZlZBgCIAEoAxIhChlmcmVlX29wZXJhdGlvbnNfYXZhaWxhYmxlGAMgASgDEiAKGGZyZWVfb3BlcmF0aW9uc19yZXNlcnZlZBgEIAEoAxINCgVjYXVzZRgFIAEoCSLDAQoKQmFsYW5jZUxvdxIZChFjcmVkaXRzX2F2YWlsYWJsZRgBIAEoAxIYChBjcmVkaXRzX3Jlc2VydmVkGAIgASgDEiEKGWZyZWVfb3BlcmF0aW9uc19hdmFpbGFibGUYAyABKAMSIAoYZnJlZV9vcGVyYXRpb25zX3Jlc2VydmVkGAQgASgDEhkKEXRocmVzaG9sZF9jcmVkaXRzGAUgASgDEhEKCXRvcHBlZF91cBgGIAEoCBINCgVjYXVzZRgHIAEoCSJhCg1QbGFuQWN0aXZhdGVkEhEKCXBsYW5fY29kZRgBIAEoCRISCgpwYXltZW50X2lkGAIgASgJEikKBXVudGlsGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChdldmVudHMvdjEvYmlsbGluZy5wcm90bxIJZXZlbnRzLnYxIoAFCgxCaWxsaW5nRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHVzZXJfcmVmGAMgASgJEjgKEXBheW1lbnRfc3VjY2VlZGVkGAogASgLMhsuZXZlbnRzLnYxLlBheW1lbnRTdWNjZWVkZWRIABI2ChBwYXltZW50X2NhbmNlbGVkGAsgASgLMhouZXZlbnRzLnYxLlBheW1lbnRDYW5jZWxlZEgAEi4KDGhvbGRfZXhwaXJlZBgMIAEoCzIWLmV2ZW50cy52MS5Ib2xkRXhwaXJlZEgAEjYKEHJlZnVuZF9zdWNjZWVkZWQYDSABKAsyGi5ldmVudHMudjEuUmVmdW5kU3VjY2VlZGVkSAASNAoPYmFsYW5jZV9jaGFuZ2VkGA4gASgLMhkuZXZlbnRzLnYxLkJhbGFuY2VDaGFuZ2VkSAASMgoOcGxhbl9hY3RpdmF0ZWQYDyABKAsyGC5ldmVudHMudjEuUGxhbkFjdGl2YXRlZEgAEiwKC2JhbGFuY2VfbG93GBAgASgLMhUuZXZlbnRzLnYxLkJhbGFuY2VMb3dIABIwCg1wcm9tb19ncmFudGVkGBEgASgLMhcuZXZlbnRzLnYxLlByb21vR3JhbnRlZEgAEjYKEGNyZWRpdHNfZXhwaXJpbmcYEiABKAsyGi5ldmVudHMudjEuQ3JlZGl0c0V4cGlyaW5nSAASNAoPY3JlZGl0c19leHBpcmVkGBMgASgLMhkuZXZlbnRzLnYxLkNyZWRpdHNFeHBpcmVkSABCCQoHcGF5bG9hZCKqAQoQUGF5bWVudFN1Y2NlZWRlZBISCgpwYXltZW50X2lkGAEgASgJEhsKE3Byb3ZpZGVyX3BheW1lbnRfaWQYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEhAKCGN1cnJlbmN5GAQgASgJEg8KB2NyZWRpdHMYBSABKAMSEQoJcGxhbl9jb2RlGAYgASgJEhkKEWNyZWRpdHNfYXZhaWxhYmxlGAcgASgDIqMBCg9QYXltZW50Q2FuY2VsZWQSEgoKcGF5bWVudF9pZBgBIAEoCRIbChNwcm92aWRlcl9wYXltZW50X2lkGAIgASgJEhQKDGFtb3VudF9taW5vchgDIAEoAxIQCghjdXJyZW5jeRgEIAEoCRIaChJjYW5jZWxsYXRpb25fcGFydHkYBSABKAkSGwoTY2FuY2VsbGF0aW9uX3JlYXNvbhgGIAEoCSJ5CgtIb2xkRXhwaXJlZBIPCgdob2xkX2lkGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIOCgZqb2JfaWQYAyABKAkSFgoOYW1vdW50X2NyZWRpdHMYBCABKAMSHgoWYW1vdW50X2ZyZWVfb3BlcmF0aW9ucxgFIAEoAyJoCg9SZWZ1bmRTdWNjZWVkZWQSEQoJcmVmdW5kX2lkGAEgASgJEhIKCnBheW1lbnRfaWQYAiABKAkSFAoMYW1vdW50X21pbm9yGAMgASgDEhgKEGNyZWRpdHNfcmV2ZXJzZWQYBCABKAMimQEKDkJhbGFuY2VDaGFuZ2VkEhkKEWNyZWRpdHNfYXZhaWxhYmxlGAEgASgDEhgKEGNyZWRpdHNfcmVzZXJ2ZWQYAiABKAMSIQoZZnJlZV9vcGVyYXRpb25zX2F2YWlsYWJsZRgDIAEoAxIgChhmcmVlX29wZXJhdGlvbnNfcmVzZXJ2ZWQYBCABKAMSDQoFY2F1c2UYBSABKAkiwwEKCkJhbGFuY2VMb3cSGQoRY3JlZGl0c19hdmFpbGFibGUYASABKAMSGAoQY3JlZGl0c19yZXNlcnZlZBgCIAEoAxIhChlmcmVlX29wZXJhdGlvbnNfYXZhaWxhYmxlGAMgASgDEiAKGGZyZWVfb3BlcmF0aW9uc19yZXNlcnZlZBgEIAEoAxIZChF0aHJlc2hvbGRfY3JlZGl0cxgFIAEoAxIRCgl0b3BwZWRfdXAYBiABKAgSDQoFY2F1c2UYByABKAkiYQoNUGxhbkFjdGl2YXRlZBIRCglwbGFuX2NvZGUYASABKAkSEgoKcGF5bWVudF9pZBgCIAEoCRIpCgV1bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiowEKDFByb21vR3JhbnRlZBIOCgZsb3RfaWQYASABKAkSFgoOYW1vdW50X2NyZWRpdHMYAiABKAMSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcHJpb3JpdHkYBCABKAUSDgoGcmVhc29uGAUgASgJEhkKEWNyZWRpdHNfYXZhaWxhYmxlGAYgASgDImkKD0NyZWRpdHNFeHBpcmluZxIOCgZsb3RfaWQYASABKAkSFgoOYW1vdW50X2NyZWRpdHMYAiABKAMSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidwoOQ3JlZGl0c0V4cGlyZWQSDgoGbG90X2lkGAEgASgJEhYKDmFtb3VudF9jcmVkaXRzGAIgASgDEhMKC3RyYW5zZmVyX2lkGAMgASgJEg0KBWNhdXNlGAQgASgJEhkKEWNyZWRpdHNfYXZhaWxhYmxlGAUgASgDYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Domain events of billing, written to its outbox in the transaction of the effect and relayed to
@@ -84,6 +84,24 @@ export type BillingEvent = Message<"events.v1.BillingEvent"> & {
      */
     value: BalanceLow;
     case: "balanceLow";
+  } | {
+    /**
+     * @generated from field: events.v1.PromoGranted promo_granted = 17;
+     */
+    value: PromoGranted;
+    case: "promoGranted";
+  } | {
+    /**
+     * @generated from field: events.v1.CreditsExpiring credits_expiring = 18;
+     */
+    value: CreditsExpiring;
+    case: "creditsExpiring";
+  } | {
+    /**
+     * @generated from field: events.v1.CreditsExpired credits_expired = 19;
+     */
+    value: CreditsExpired;
+    case: "creditsExpired";
   } | { case: undefined; value?: undefined };
 };
 
@@ -392,4 +410,125 @@ export type PlanActivated = Message<"events.v1.PlanActivated"> & {
  */
 export const PlanActivatedSchema: GenMessage<PlanActivated> = /*@__PURE__*/
   messageDesc(file_events_v1_billing, 7);
+
+/**
+ * billing.promo.granted: a promo lot arrived (Grant with expires_at).
+ *
+ * @generated from message events.v1.PromoGranted
+ */
+export type PromoGranted = Message<"events.v1.PromoGranted"> & {
+  /**
+   * @generated from field: string lot_id = 1;
+   */
+  lotId: string;
+
+  /**
+   * @generated from field: int64 amount_credits = 2;
+   */
+  amountCredits: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int32 priority = 4;
+   */
+  priority: number;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * The user's available credits right after.
+   *
+   * @generated from field: int64 credits_available = 6;
+   */
+  creditsAvailable: bigint;
+};
+
+/**
+ * Describes the message events.v1.PromoGranted.
+ * Use `create(PromoGrantedSchema)` to create a new message.
+ */
+export const PromoGrantedSchema: GenMessage<PromoGranted> = /*@__PURE__*/
+  messageDesc(file_events_v1_billing, 8);
+
+/**
+ * billing.credits.expiring: a promo lot with credits left expires within a day. Once per lot.
+ *
+ * @generated from message events.v1.CreditsExpiring
+ */
+export type CreditsExpiring = Message<"events.v1.CreditsExpiring"> & {
+  /**
+   * @generated from field: string lot_id = 1;
+   */
+  lotId: string;
+
+  /**
+   * Available on the lot when announced.
+   *
+   * @generated from field: int64 amount_credits = 2;
+   */
+  amountCredits: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message events.v1.CreditsExpiring.
+ * Use `create(CreditsExpiringSchema)` to create a new message.
+ */
+export const CreditsExpiringSchema: GenMessage<CreditsExpiring> = /*@__PURE__*/
+  messageDesc(file_events_v1_billing, 9);
+
+/**
+ * billing.credits.expired: promo credits expired (a lot's remainder at expires_at, or value
+ * returned to an expired lot). Once per CREDITS_EXPIRED entry.
+ *
+ * @generated from message events.v1.CreditsExpired
+ */
+export type CreditsExpired = Message<"events.v1.CreditsExpired"> & {
+  /**
+   * @generated from field: string lot_id = 1;
+   */
+  lotId: string;
+
+  /**
+   * @generated from field: int64 amount_credits = 2;
+   */
+  amountCredits: bigint;
+
+  /**
+   * @generated from field: string transfer_id = 3;
+   */
+  transferId: string;
+
+  /**
+   * "lot_expired", or "returned_after_expiry" (a refund or a release to an expired lot).
+   *
+   * @generated from field: string cause = 4;
+   */
+  cause: string;
+
+  /**
+   * The user's available credits right after.
+   *
+   * @generated from field: int64 credits_available = 5;
+   */
+  creditsAvailable: bigint;
+};
+
+/**
+ * Describes the message events.v1.CreditsExpired.
+ * Use `create(CreditsExpiredSchema)` to create a new message.
+ */
+export const CreditsExpiredSchema: GenMessage<CreditsExpired> = /*@__PURE__*/
+  messageDesc(file_events_v1_billing, 10);
 
