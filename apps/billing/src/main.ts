@@ -2,6 +2,7 @@
 // gracefully on SIGTERM/SIGINT.
 import { billingEnvSchema, exitOnConfigError, parseEnv } from "@billing/config";
 import { createLogger } from "@billing/observability";
+import { offsetClock } from "./offset-clock.js";
 import { startBillingServer } from "./server.js";
 
 let config;
@@ -11,7 +12,15 @@ try {
   exitOnConfigError(error, "billing");
 }
 const log = createLogger({ app: "billing", level: config.logLevel });
-const server = await startBillingServer({ config, log });
+let clock;
+if (config.unsafeTestClockFile !== undefined) {
+  log.warn(
+    { file: config.unsafeTestClockFile },
+    "BILLING_UNSAFE_TEST_CLOCK_FILE is set: billing's clock follows that file's offset (tests only)",
+  );
+  clock = offsetClock(config.unsafeTestClockFile);
+}
+const server = await startBillingServer({ config, log, ...(clock === undefined ? {} : { clock }) });
 server.ready.catch(() => process.exit(1));
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {

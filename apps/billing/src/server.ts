@@ -242,6 +242,10 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         async () => {
           const expired = await context.ledger.expireDueHolds(HOLD_SWEEP_BATCH);
           if (expired > 0) log.info({ expired }, "expired holds voided");
+          // Promo lots: their remainder expires at expires_at, announced a day before (no cron).
+          const lotUsers = await context.ledger.expireDueLots(HOLD_SWEEP_BATCH);
+          if (lotUsers > 0) log.info({ users: lotUsers }, "due promo lots expired");
+          await context.ledger.announceExpiringLots(HOLD_SWEEP_BATCH);
         },
         log,
       ),

@@ -89,6 +89,8 @@ export const billingEnvSchema = z
       message: "must be at most 1000000000",
     }),
     BILLING_HOLD_SWEEP_INTERVAL_MS: positiveInt(1_000, 600_000),
+    // Tests only: billing's clock becomes wall time plus the offset in ms this file holds.
+    BILLING_UNSAFE_TEST_CLOCK_FILE: z.string().min(1).optional(),
     BILLING_PLANS: planCatalogue,
     BILLING_QUOTA_TIME_ZONE: ianaTimeZone("Europe/Moscow"),
     BILLING_CREATE_DATABASE: bool(true),
@@ -129,6 +131,7 @@ export const billingEnvSchema = z
     starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
     lowBalanceThresholdCredits: env.BILLING_LOW_BALANCE_THRESHOLD_CREDITS,
     holdSweepIntervalMs: env.BILLING_HOLD_SWEEP_INTERVAL_MS,
+    unsafeTestClockFile: env.BILLING_UNSAFE_TEST_CLOCK_FILE,
     plans: env.BILLING_PLANS,
     quotaTimeZone: env.BILLING_QUOTA_TIME_ZONE,
     natsUrl: env.NATS_URL,

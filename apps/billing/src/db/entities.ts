@@ -5,6 +5,7 @@ import {
   ASSETS,
   FUNDING_SOURCES,
   HOLD_STATES,
+  LOT_STATES,
   TRANSFER_KINDS,
 } from "../domain/ledger-codes.js";
 
@@ -54,10 +55,41 @@ export const LedgerTransfer = defineEntity({
     creditBalanceAfter: p.bigint(),
     debitReservedAfter: p.bigint(),
     creditReservedAfter: p.bigint(),
+    /** The promo lots it moved value of ([{lot, amount}], amounts as strings); null: none. */
+    lots: p.json<StoredLotShare[]>().nullable(),
     createdAt: p.datetime(),
   },
 });
 export type LedgerTransfer = InferEntity<typeof LedgerTransfer>;
+
+/** A lot's share of a transfer as stored in ledger_transfers.lots (JSON has no bigint). */
+export interface StoredLotShare {
+  lot: string;
+  amount: string;
+}
+
+/** A promo lot: a part of a user's CREDITS balance that expires (see the PromoLots migration). */
+export const CreditLot = defineEntity({
+  name: "CreditLot",
+  tableName: "credit_lots",
+  properties: {
+    id: p.uuid().primary(),
+    userRef: p.text(),
+    accountId: p.bigint(),
+    grantedCredits: p.bigint(),
+    balance: p.bigint(),
+    reserved: p.bigint().default(0),
+    priority: p.integer(),
+    expiresAt: p.datetime(),
+    state: p.enum(LOT_STATES),
+    reason: p.text(),
+    grantTransferId: p.uuid(),
+    expiringAnnounced: p.boolean().default(false),
+    createdAt: p.datetime(),
+    expiredAt: p.datetime().nullable(),
+  },
+});
+export type CreditLot = InferEntity<typeof CreditLot>;
 
 export const LedgerHold = defineEntity({
   name: "LedgerHold",
@@ -110,4 +142,11 @@ export const OutboxEvent = defineEntity({
 });
 export type OutboxEvent = InferEntity<typeof OutboxEvent>;
 
-export const ledgerEntities = [LedgerAccount, LedgerTransfer, LedgerHold, IdempotencyKey, OutboxEvent];
+export const ledgerEntities = [
+  LedgerAccount,
+  LedgerTransfer,
+  CreditLot,
+  LedgerHold,
+  IdempotencyKey,
+  OutboxEvent,
+];

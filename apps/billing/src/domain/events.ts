@@ -52,6 +52,32 @@ export type DomainEvent = { readonly userRef: string } & (
       readonly amountMinor: bigint;
       readonly creditsReversed: bigint;
     }
+  /** A promo lot arrived (Grant with an expiry). */
+  | {
+      readonly kind: "promoGranted";
+      readonly lotId: string;
+      readonly amountCredits: bigint;
+      readonly expiresAt: Date;
+      readonly priority: number;
+      readonly reason: string;
+      readonly creditsAvailable: bigint;
+    }
+  /** A promo lot with credits left expires within a day (once per lot). */
+  | {
+      readonly kind: "creditsExpiring";
+      readonly lotId: string;
+      readonly amountCredits: bigint;
+      readonly expiresAt: Date;
+    }
+  /** Promo credits expired (one CREDITS_EXPIRED transfer). */
+  | {
+      readonly kind: "creditsExpired";
+      readonly lotId: string;
+      readonly amountCredits: bigint;
+      readonly transferId: string;
+      readonly cause: string;
+      readonly creditsAvailable: bigint;
+    }
   | {
       readonly kind: "planActivated";
       readonly planCode: string;

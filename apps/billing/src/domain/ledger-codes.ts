@@ -14,6 +14,7 @@ export const TRANSFER_KINDS = [
   "REFUND",
   "TOP_UP",
   "PAYMENT_REFUND",
+  "CREDITS_EXPIRED",
 ] as const;
 export type TransferKind = (typeof TRANSFER_KINDS)[number];
 
@@ -22,6 +23,9 @@ export type FundingSourceCode = (typeof FUNDING_SOURCES)[number];
 
 export const HOLD_STATES = ["PENDING", "POSTED", "VOIDED", "EXPIRED"] as const;
 export type HoldStateCode = (typeof HOLD_STATES)[number];
+
+export const LOT_STATES = ["ACTIVE", "EXPIRED"] as const;
+export type LotStateCode = (typeof LOT_STATES)[number];
 
 export const ACCOUNT_KINDS = ["USER", "SYSTEM"] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];

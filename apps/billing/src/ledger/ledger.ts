@@ -3,14 +3,15 @@
 // accounts, grants, refunds, top-ups) are one MikroORM transaction each. Every path locks in one
 // order (holds, then accounts, each by id), records its idempotency key through the command
 // pipeline, and commits its events with its effect — or changes nothing.
+import { randomUUID } from "node:crypto";
 import type { Logger } from "@billing/observability";
 import type { Pool } from "pg";
-import { LockMode } from "@mikro-orm/postgresql";
+import { IsolationLevel, LockMode } from "@mikro-orm/postgresql";
 import { callerKey, entityAnswerBook, runCommand, runCommands, type Outcome } from "../commands/index.js";
 import type { Database, EntityManager } from "../db/database.js";
 import { entityManagerOf } from "../db/unit-of-work.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
-import { type LedgerAccount, LedgerHold, LedgerTransfer } from "../db/entities.js";
+import { CreditLot, LedgerHold, LedgerTransfer } from "../db/entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
@@ -29,15 +30,32 @@ import {
 import { type Resolution, expire, resolve } from "./resolutions.js";
 import { available, type Movement } from "./rules/balances.js";
 import { holdNotFound, unknownOperation } from "./rules/errors.js";
-import { moveValue, type TransferMeta } from "./rules/transfers.js";
+import {
+  type AccountState,
+  moveValue,
+  sharesOfStored,
+  storedShares,
+  type TransferMeta,
+} from "./rules/transfers.js";
+import {
+  assertLotExpiry,
+  LOT_EXPIRING_NOTICE_MS,
+  type LotShare,
+  type LotState,
+  promoSummary,
+  purchasedAvailable,
+  returnShares,
+} from "./rules/lots.js";
+import { bookExpiries, expireUserLots, type LotBook } from "./promo-lots.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
-import { type BatchReads, inBatchSession } from "./store/batch-session.js";
+import { type BatchReads, type BatchSession, inBatchSession } from "./store/batch-session.js";
 import { readStatement } from "./store/statement.js";
 import { readBalanceAsOf } from "./store/history.js";
 import { verifyHistory } from "./store/history-invariants.js";
 import type {
   Balance,
+  BalanceDetails,
   ChargeResult,
   GrantResult,
   HoldResult,
@@ -50,6 +68,7 @@ import type {
 } from "./types.js";
 import { type InvariantCheck, verifyLedger } from "./store/verify.js";
 import { verifyLowBalance } from "./store/verify-low-balance.js";
+import { verifyLots } from "./store/verify-lots.js";
 
 export interface LedgerConfig {
   /** Operation → price in credits. */
@@ -168,6 +187,27 @@ export class Ledger {
     return balanceOf(await this.accounts.read(this.db.reader(), userRef));
   }
 
+  /** The balance now with its promo part: purchased vs promo credits, the lots and the next expiry. */
+  async balanceDetails(userRef: string): Promise<BalanceDetails> {
+    // One snapshot for the accounts and the lots, so the split matches the balance.
+    return this.db.reader().transactional(
+      async (tx) => {
+        const accounts = await this.accounts.read(tx, userRef);
+        const balance = balanceOf(accounts);
+        const lots = await this.#liveLots(tx, userRef);
+        const summary = promoSummary(lots, this.#now());
+        return {
+          balance,
+          creditsPromo: summary.promo,
+          creditsPurchased: purchasedAvailable(accounts.credits, lots),
+          nextExpiry: summary.nextExpiry,
+          promoLots: summary.lots,
+        };
+      },
+      { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
+    );
+  }
+
   /** The user's balance as it was at `asOf` (see store/history.ts for what that means exactly). */
   async balanceAsOf(userRef: string, asOf: Micros): Promise<Balance> {
     return readBalanceAsOf(this.db, userRef, asOf);
@@ -202,6 +242,7 @@ export class Ledger {
       CREDITS: this.accounts.systemId(SYSTEM.revenue, "CREDITS", shard),
       FREE_OPERATIONS: this.accounts.systemId(SYSTEM.revenue, "FREE_OPERATIONS", shard),
     };
+    const expiryId = this.accounts.systemId(SYSTEM.expired, "CREDITS", shard);
     const commands = batch.map((item) => ({
       ...item,
       name: item.type === "charge" ? "Charge" : "Reserve",
@@ -211,7 +252,7 @@ export class Ledger {
     const reads: BatchReads = {
       holdIds: [],
       userRefs: [...new Set(batch.map((item) => item.command.userRef))],
-      systemAccountIds: [revenue.CREDITS, revenue.FREE_OPERATIONS],
+      systemAccountIds: [revenue.CREDITS, revenue.FREE_OPERATIONS, expiryId],
       keys: commands.map((c) => c.key.stored),
     };
     return inBatchSession(
@@ -220,6 +261,8 @@ export class Ledger {
       this.testClock,
       reads,
       async (session) => {
+        // A lot that is due is expired before anything is spent (kept even if every command is refused).
+        for (const userRef of reads.userRefs) this.#expireLotsOf(session, userRef, expiryId);
         const outcomes = await runCommands(session, commands, (item) => {
           const price = this.priceOf(item.command.operation);
           return this.#lowBalance.around(session, item.command.userRef, item.type, () =>
@@ -267,7 +310,7 @@ export class Ledger {
 
   /** Recomputes every invariant of the ledger, and those other contexts contribute. */
   async verify(extraChecks: readonly InvariantCheck[]): Promise<VerifyReport> {
-    return verifyLedger(this.db, [verifyLowBalance, verifyHistory, ...extraChecks]);
+    return verifyLedger(this.db, [verifyLowBalance, verifyHistory, verifyLots, ...extraChecks]);
   }
 
   async getHold(holdId: string): Promise<HoldView> {
@@ -282,10 +325,11 @@ export class Ledger {
    * found past its timeout is expired (that is kept) and the resolution refused with HOLD_EXPIRED.
    */
   async resolveBatch(batch: readonly Resolution[]): Promise<Outcome<HoldResult>[]> {
+    const expiryId = this.accounts.systemId(SYSTEM.expired, "CREDITS", this.accounts.nextShard());
     const reads: BatchReads = {
       holdIds: [...new Set(batch.map((r) => r.holdId))],
       userRefs: [],
-      systemAccountIds: [],
+      systemAccountIds: [expiryId],
       keys: [],
     };
     return inBatchSession(
@@ -297,7 +341,12 @@ export class Ledger {
         Promise.resolve(
           batch.map((resolution): Outcome<HoldResult> => {
             try {
-              return { ok: true, value: resolve(session, resolution), replayed: false };
+              const userRef = session.holds.get(resolution.holdId)?.userRef ?? "";
+              // Value returned to an expired lot expires at once; a due lot on the way expires too.
+              const value = this.#lowBalance.around(session, userRef, "credits_expired", () =>
+                resolve(session, resolution, expiryId),
+              );
+              return { ok: true, value, replayed: false };
             } catch (error) {
               if (error instanceof DomainError) return { ok: false, error };
               throw error;
@@ -320,10 +369,11 @@ export class Ledger {
       [this.testClock?.now() ?? null, limit],
     );
     if (due.length === 0) return 0;
+    const expiryId = this.accounts.systemId(SYSTEM.expired, "CREDITS", this.accounts.nextShard());
     const reads: BatchReads = {
       holdIds: due.map((d) => d.id),
       userRefs: [],
-      systemAccountIds: [],
+      systemAccountIds: [expiryId],
       keys: [],
       skipLocked: true,
     };
@@ -336,12 +386,90 @@ export class Ledger {
         let expired = 0;
         for (const hold of session.holds.values()) {
           if (hold.state !== "PENDING" || hold.expiresAt > session.now) continue;
-          expire(session, hold);
+          expire(session, hold, expiryId);
           expired++;
         }
         return Promise.resolve(expired);
       },
       (session) => announceCommitted(this.db.orm, session.effects),
+    );
+  }
+
+  /**
+   * Expires the remainder of up to `limit` promo lots whose expiry passed ("due" by the database's
+   * clock), in one batch session: the users' accounts are locked first, so several billing instances
+   * (or a charge that reaches a due lot first) never expire a lot twice. Returns how many users'
+   * lots it looked at.
+   */
+  async expireDueLots(limit: number): Promise<number> {
+    const due = await this.db.reader().execute<{ user_ref: string }[]>(
+      `select distinct user_ref from (select user_ref from credit_lots
+          where state = 'ACTIVE' and expires_at <= coalesce(?::timestamptz, now())
+          order by expires_at limit ?) d`,
+      [this.testClock?.now() ?? null, limit],
+    );
+    if (due.length === 0) return 0;
+    const expiryId = this.accounts.systemId(SYSTEM.expired, "CREDITS", this.accounts.nextShard());
+    const reads: BatchReads = {
+      holdIds: [],
+      userRefs: due.map((d) => d.user_ref),
+      systemAccountIds: [expiryId],
+      keys: [],
+    };
+    return inBatchSession(
+      this.pool,
+      this.log,
+      this.testClock,
+      reads,
+      (session) => {
+        for (const userRef of reads.userRefs) this.#expireLotsOf(session, userRef, expiryId);
+        return Promise.resolve(reads.userRefs.length);
+      },
+      (session) => announceCommitted(this.db.orm, session.effects),
+    );
+  }
+
+  /**
+   * Announces billing.credits.expiring, once per lot, for up to `limit` lots with credits left that
+   * expire within a day. Claimed with SKIP LOCKED and flagged in the same transaction as the outbox
+   * row, so several instances never announce a lot twice. Returns how many it announced.
+   */
+  async announceExpiringLots(limit: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const now = this.testClock?.now() ?? null;
+      const rows = await tx.execute<
+        { id: string; user_ref: string; available: string; expires_at_ms: string }[]
+      >(
+        `with due as (
+           select id from credit_lots
+            where state = 'ACTIVE' and not expiring_announced and balance > reserved
+              and expires_at > coalesce(?::timestamptz, now())
+              and expires_at <= coalesce(?::timestamptz, now()) + ? * interval '1 millisecond'
+            order by expires_at limit ? for update skip locked)
+         update credit_lots l set expiring_announced = true from due where l.id = due.id
+         returning l.id::text as id, l.user_ref, (l.balance - l.reserved)::text as available,
+                   floor(extract(epoch from l.expires_at) * 1000)::bigint::text as expires_at_ms`,
+        [now, now, LOT_EXPIRING_NOTICE_MS, limit],
+      );
+      for (const row of rows) {
+        const event = {
+          kind: "creditsExpiring" as const,
+          userRef: row.user_ref,
+          lotId: row.id,
+          amountCredits: BigInt(row.available),
+          expiresAt: new Date(Number(row.expires_at_ms)),
+        };
+        recordEvent(tx, event, this.#now());
+      }
+      return rows.length;
+    });
+  }
+
+  /** Expires what is due among a user's lots in a batch session, noticing a low-balance crossing. */
+  #expireLotsOf(session: BatchSession, userRef: string, expiryId: bigint): void {
+    if (session.userLots(userRef).length === 0) return;
+    this.#lowBalance.around(session, userRef, "credits_expired", () =>
+      expireUserLots(session, userRef, expiryId),
     );
   }
 
@@ -358,7 +486,10 @@ export class Ledger {
       const { hold, original } = await this.#lockRefundTarget(tx, command.target);
       const userRef = hold?.userRef ?? original?.userRef ?? "";
       const asset = original?.asset ?? "CREDITS";
-      const locked = await this.accounts.lock(tx, userRef, [{ name: SYSTEM.revenue, asset }]);
+      const locked = await this.accounts.lock(tx, userRef, [
+        { name: SYSTEM.revenue, asset },
+        { name: SYSTEM.expired, asset: "CREDITS" },
+      ]);
       const spec = { name: "Refund", key: callerKey(command.idempotencyKey), request: command };
       return runCommand(
         entityAnswerBook(tx, () => this.#now()),
@@ -382,6 +513,10 @@ export class Ledger {
               { metadata: { refund_transfer_id: already.id } },
             );
           }
+          // Promo credits go back to the lots that paid; what returns to an expired lot expires at once.
+          const shares = sharesOfStored(original.lots);
+          const lots = await this.#lotsByIds(tx, shares);
+          returnShares(new Map(lots.map((lot) => [lot.id, lot])), shares);
           const refund = this.#move(
             tx,
             "REFUND",
@@ -396,7 +531,15 @@ export class Ledger {
               jobId: original.jobId ?? undefined,
               reason: command.reason,
               refundOf: original.id,
+              lots: shares,
             },
+          );
+          bookExpiries(
+            this.#ormBook(tx),
+            userRef,
+            locked.credits,
+            locked.system(SYSTEM.expired, "CREDITS"),
+            lots,
           );
           if (hold !== null) hold.refundTransferId = refund.id;
           this.#balanceChanged(tx, userRef, locked, "refund");
@@ -438,13 +581,14 @@ export class Ledger {
     return { hold: original.holdId == null ? null : await lockHold(original.holdId), original };
   }
 
-  /** Operator credit of credits and/or free operations. */
+  /** Operator credit of credits and/or free operations; with `promo`, the credits are a promo lot. */
   async grant(command: {
     userRef: string;
     amountCredits: bigint;
     freeOperations: bigint;
     reason: string;
     idempotencyKey: string;
+    promo?: { expiresAt: Date; priority: number } | undefined;
   }): Promise<GrantResult> {
     const parts = [
       { asset: "CREDITS" as const, amount: command.amountCredits },
@@ -461,21 +605,55 @@ export class Ledger {
         entityAnswerBook(tx, () => this.#now()),
         spec,
         (): GrantResult => {
-          const transferIds = parts.map(
-            (part) =>
-              this.#move(
-                tx,
-                "GRANT",
-                part.asset,
-                locked.system(SYSTEM.issuance, part.asset),
-                locked.user(part.asset),
-                { type: "posted", amount: part.amount },
-                { userRef: command.userRef, reason: command.reason },
-              ).id,
-          );
+          const promo = command.promo;
+          if (promo !== undefined) assertLotExpiry(promo.expiresAt, this.#now());
+          const lotId = promo === undefined ? "" : randomUUID();
+          const transferIds = parts.map((part) => {
+            const lots = lotId !== "" && part.asset === "CREDITS" ? [{ lotId, amount: part.amount }] : [];
+            return this.#move(
+              tx,
+              "GRANT",
+              part.asset,
+              locked.system(SYSTEM.issuance, part.asset),
+              locked.user(part.asset),
+              { type: "posted", amount: part.amount },
+              { userRef: command.userRef, reason: command.reason, lots },
+            ).id;
+          });
+          if (promo !== undefined) {
+            tx.create(CreditLot, {
+              id: lotId,
+              userRef: command.userRef,
+              accountId: locked.credits.id,
+              grantedCredits: command.amountCredits,
+              balance: command.amountCredits,
+              reserved: 0n,
+              priority: promo.priority,
+              expiresAt: promo.expiresAt,
+              state: "ACTIVE",
+              reason: command.reason,
+              grantTransferId: transferIds[0] ?? "",
+              createdAt: this.#now(),
+              expiredAt: null,
+            });
+            recordEvent(
+              tx,
+              {
+                kind: "promoGranted",
+                userRef: command.userRef,
+                lotId,
+                amountCredits: command.amountCredits,
+                expiresAt: promo.expiresAt,
+                priority: promo.priority,
+                reason: command.reason,
+                creditsAvailable: available(locked.credits),
+              },
+              this.#now(),
+            );
+          }
           this.#balanceChanged(tx, command.userRef, locked, "grant");
           for (const effect of grantEffects(command, parts, transferIds)) recordMoneyEffect(tx, effect);
-          return { transferIds, balance: balanceOf(locked) };
+          return { transferIds, balance: balanceOf(locked), lotId };
         },
       );
     });
@@ -528,11 +706,12 @@ export class Ledger {
     const locked = await this.accounts.lock(tx, command.userRef, [
       { name: SYSTEM.payments, asset: "CREDITS" },
     ]);
-    const availableCredits = available(locked.credits);
+    // Only purchased credits can be taken back: promo lots are not the payment's.
+    const availableCredits = purchasedAvailable(locked.credits, await this.#liveLots(tx, command.userRef));
     if (command.credits > availableCredits && !command.atMostAvailable) {
       throw new DomainError(
         "CREDITS_ALREADY_SPENT",
-        `the user has ${availableCredits} credits available, fewer than the ${command.credits} to take back`,
+        `the user has ${availableCredits} purchased credits available, fewer than the ${command.credits} to take back`,
         {
           metadata: {
             credits_available: availableCredits.toString(),
@@ -588,12 +767,38 @@ export class Ledger {
     tx: EntityManager,
     kind: TransferKind,
     asset: AssetCode,
-    debit: LedgerAccount,
-    credit: LedgerAccount,
+    debit: AccountState,
+    credit: AccountState,
     movement: Movement,
     meta: TransferMeta,
   ): LedgerTransfer {
-    return tx.create(LedgerTransfer, moveValue(kind, asset, debit, credit, movement, meta, this.#now()));
+    const transfer = moveValue(kind, asset, debit, credit, movement, meta, this.#now());
+    return tx.create(LedgerTransfer, { ...transfer, lots: storedShares(transfer.lots) });
+  }
+
+  /** The cold paths' way of booking lot expiries (entities are tracked by the ORM). */
+  #ormBook(tx: EntityManager): LotBook {
+    return {
+      now: this.#now(),
+      move: (kind, asset, debit, credit, movement, meta) =>
+        this.#move(tx, kind, asset, debit, credit, movement, meta),
+      announce: (event) => recordEvent(tx, event, this.#now()),
+      lotsChanged: () => undefined,
+    };
+  }
+
+  /** A user's lots that are active or still hold value (the user's accounts must be locked). */
+  async #liveLots(em: EntityManager, userRef: string): Promise<LotState[]> {
+    return em.find(CreditLot, { userRef, $or: [{ state: "ACTIVE" }, { reserved: { $gt: 0n } }] });
+  }
+
+  /** The lots that shares name (the user's accounts must be locked). */
+  async #lotsByIds(em: EntityManager, shares: readonly LotShare[]): Promise<LotState[]> {
+    if (shares.length === 0) return [];
+    const lots = await em.find(CreditLot, { id: { $in: shares.map((share) => share.lotId) } });
+    if (lots.length !== new Set(shares.map((share) => share.lotId)).size)
+      throw new Error("ledger invariant: a transfer names a lot that does not exist");
+    return lots;
   }
 
   /**

@@ -1,11 +1,15 @@
 // Commit, Release and expiry of holds on a batch session: the rules decide, and one transfer posts
 // or voids the pending amount on the accounts that hold it. Value that returns to the user is
-// announced (billing.balance.changed); an expiry is announced as billing.hold.expired.
+// announced (billing.balance.changed); an expiry is announced as billing.hold.expired. A hold's
+// promo-lot reservation is settled lot by lot: what is posted is spent from them, what returns goes
+// back to them, and what returns to a lot that expired meanwhile expires at once (promo-lots.ts).
 import type { DomainEvent } from "../domain/events.js";
 import { type CallerScope, SYSTEM_SCOPE } from "../observability/effects.js";
 import { holdResolutionEffect } from "../observability/effect-of.js";
 import { assertHoldExpected, type HoldExpectation } from "./rules/hold-expectation.js";
 import { holdNotFound } from "./rules/errors.js";
+import { type LotShare, settleReservation } from "./rules/lots.js";
+import { expireUserLots } from "./promo-lots.js";
 import { decideResolution, expiredRefusal, movesValue, type ResolutionRequest } from "./rules/holds.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import { FUNDING_ASSET } from "./spending.js";
@@ -22,7 +26,7 @@ export type Resolution = {
 } & ResolutionRequest;
 
 /** Resolves one locked hold as asked; a hold found past its timeout is expired, then refused. */
-export function resolve(session: BatchSession, resolution: Resolution): HoldResult {
+export function resolve(session: BatchSession, resolution: Resolution, expiryAccountId: bigint): HoldResult {
   const hold = session.holds.get(resolution.holdId);
   if (hold === undefined) throw holdNotFound(resolution.holdId);
   assertHoldExpected(hold, resolution.expected);
@@ -30,7 +34,7 @@ export function resolve(session: BatchSession, resolution: Resolution): HoldResu
   switch (decision.kind) {
     case "expire":
       // Kept when the batch commits, although this request is refused.
-      expire(session, hold);
+      expire(session, hold, expiryAccountId);
       throw expiredRefusal(hold);
     case "unchanged":
       return answer(session, hold);
@@ -41,6 +45,7 @@ export function resolve(session: BatchSession, resolution: Resolution): HoldResu
   if (movesValue(hold)) {
     const asset = FUNDING_ASSET[hold.fundedBy];
     const { debit, credit } = heldOn(session, hold, asset);
+    const lots = settleLots(session, hold, decision.kind === "post" ? decision.amount : 0n);
     const transfer =
       decision.kind === "post"
         ? session.move(
@@ -49,7 +54,7 @@ export function resolve(session: BatchSession, resolution: Resolution): HoldResu
             debit,
             credit,
             { type: "post_pending", amount: decision.amount, pendingAmount: hold.amount },
-            metaOf(hold),
+            { ...metaOf(hold), lots: lots.posted },
           )
         : session.move(
             "HOLD_VOIDED",
@@ -57,9 +62,10 @@ export function resolve(session: BatchSession, resolution: Resolution): HoldResu
             debit,
             credit,
             { type: "void_pending", amount: hold.amount },
-            { ...metaOf(hold), reason: decision.reason },
+            { ...metaOf(hold), reason: decision.reason, lots: lots.returned },
           );
     hold.resolutionTransferId = transfer.id;
+    expireUserLots(session, hold.userRef, expiryAccountId);
   }
   hold.state = decision.kind === "post" ? "POSTED" : "VOIDED";
   hold.postedAmount = decision.kind === "post" ? (movesValue(hold) ? decision.amount : 0n) : null;
@@ -73,18 +79,20 @@ export function resolve(session: BatchSession, resolution: Resolution): HoldResu
 }
 
 /** Voids a pending hold whose timeout passed, records it as expired and announces hold.expired. */
-export function expire(session: BatchSession, hold: HoldState): void {
+export function expire(session: BatchSession, hold: HoldState, expiryAccountId: bigint): void {
   if (movesValue(hold)) {
     const asset = FUNDING_ASSET[hold.fundedBy];
     const { debit, credit } = heldOn(session, hold, asset);
+    const lots = settleLots(session, hold, 0n);
     hold.resolutionTransferId = session.move(
       "HOLD_EXPIRED",
       asset,
       debit,
       credit,
       { type: "void_pending", amount: hold.amount },
-      { ...metaOf(hold), reason: "expired" },
+      { ...metaOf(hold), reason: "expired", lots: lots.returned },
     ).id;
+    expireUserLots(session, hold.userRef, expiryAccountId);
     announceBalance(session, hold.userRef, "hold_expired");
   }
   hold.state = "EXPIRED";
@@ -101,6 +109,17 @@ export function expire(session: BatchSession, hold: HoldState): void {
     amountCredits: hold.fundedBy === "CREDITS" ? hold.amount : 0n,
     amountFreeOperations: hold.fundedBy === "FREE_OPERATION" ? hold.amount : 0n,
   });
+}
+
+/** Settles the hold's promo-lot reservation: `postedAmount` of it spent, the rest returned. */
+function settleLots(
+  session: BatchSession,
+  hold: HoldState,
+  postedAmount: bigint,
+): { posted: LotShare[]; returned: LotShare[] } {
+  if (hold.reservation.length === 0) return { posted: [], returned: [] };
+  session.lotsChanged(hold.reservation);
+  return settleReservation(session.lots, hold.reservation, postedAmount);
 }
 
 /** The user's account and the counterparty its pending transfer credited (both locked). */

@@ -1,10 +1,13 @@
 // Charge and Reserve on a batch session: the funding rule picks the source, one transfer moves it
-// (posted for a charge, pending for a hold), and the price is frozen into the hold.
+// (posted for a charge, pending for a hold), and the price is frozen into the hold. Credits come
+// from the user's promo lots first (rules/lots.ts), then purchased credits; the transfer carries
+// each lot's share, so one operation stays one transfer however many lots pay for it.
 import { randomUUID } from "node:crypto";
 import type { AssetCode, FundingSourceCode } from "../domain/ledger-codes.js";
 import { accountNotFound, insufficientFunds } from "./rules/errors.js";
 import { available } from "./rules/balances.js";
 import { chooseFunding, type Funding } from "./rules/funding.js";
+import { drawShares, type LotShare, takeShares } from "./rules/lots.js";
 import type { AccountState, TransferMeta } from "./rules/transfers.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import type { BatchSession } from "./store/batch-session.js";
@@ -60,18 +63,24 @@ function spend(
   funding: Funding,
   kind: "CHARGE" | "HOLD",
   meta: TransferMeta,
-): { transferId: string; counterparty: bigint } | undefined {
+): { transferId: string; counterparty: bigint; lots: LotShare[] } | undefined {
   if (funding.source === "NONE") return undefined;
   const asset = FUNDING_ASSET[funding.source];
+  const lots =
+    asset === "CREDITS" ? drawShares(session.userLots(meta.userRef), funding.amount, session.now) : [];
+  if (lots.length > 0) {
+    takeShares(session.lots, lots, kind === "CHARGE" ? "spend" : "reserve");
+    session.lotsChanged(lots);
+  }
   const transfer = session.move(
     kind,
     asset,
     asset === "CREDITS" ? spender.credits : spender.freeOperations,
     session.account(revenue[asset]),
     { type: kind === "CHARGE" ? "posted" : "pending", amount: funding.amount },
-    meta,
+    { ...meta, lots },
   );
-  return { transferId: transfer.id, counterparty: revenue[asset] };
+  return { transferId: transfer.id, counterparty: revenue[asset], lots };
 }
 
 export function charge(
@@ -130,6 +139,7 @@ export function reserve(
     createdAt: session.now,
     resolvedAt: null,
     counterpartyAccountId: spent?.counterparty ?? null,
+    reservation: spent?.lots ?? [],
   };
   session.addHold(hold);
   return { hold: holdView(hold), balance: balanceOf(spender) };

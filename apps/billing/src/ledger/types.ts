@@ -1,5 +1,8 @@
 // What the ledger answers. Plain data with bigint amounts; rpc/ maps it to proto.
 import type { AssetCode, FundingSourceCode, HoldStateCode, TransferKind } from "../domain/ledger-codes.js";
+import type { LotShare, LotState } from "./rules/lots.js";
+
+export type { LotShare, LotState };
 
 export interface Balance {
   creditsAvailable: bigint;
@@ -52,6 +55,18 @@ export interface RefundResult {
 export interface GrantResult {
   transferIds: string[];
   balance: Balance;
+  /** The promo lot created; "" for a grant without expiry. */
+  lotId: string;
+}
+
+/** GetBalance now: the balance, its promo part and the lots that hold it. */
+export interface BalanceDetails {
+  balance: Balance;
+  creditsPurchased: bigint;
+  creditsPromo: bigint;
+  nextExpiry: { amount: bigint; at: Date } | undefined;
+  /** Unexpired lots with credits left, in spending order. */
+  promoLots: LotState[];
 }
 
 /** An instant in microseconds since the Unix epoch: the precision of a transfer's booked_at. */
@@ -91,6 +106,8 @@ export interface StatementEntry {
   createdAt: Date;
   /** When the ledger booked it: the instant from which GetBalance(as_of) includes it. */
   bookedAtMicros: Micros;
+  /** The promo lots it moved value of (the rest of `amount` is purchased credits). */
+  lots: LotShare[];
 }
 
 export interface Statement {

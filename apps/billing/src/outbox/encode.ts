@@ -57,6 +57,15 @@ function payloadOf(event: DomainEvent) {
       const { kind, ...value } = fields;
       return { case: kind, value };
     }
+    case "creditsExpired": {
+      const { kind, ...value } = fields;
+      return { case: kind, value };
+    }
+    case "promoGranted":
+    case "creditsExpiring": {
+      const { kind, expiresAt, ...value } = fields;
+      return { case: kind, value: { ...value, expiresAt: timestampFromDate(expiresAt) } } as const;
+    }
     case "planActivated": {
       const { kind, until, ...value } = fields;
       return {

@@ -19,6 +19,8 @@ import {
   type HoldView,
   type InvariantCheck,
   type Ledger,
+  LOT_PRIORITY_MAX,
+  lotAvailable,
   LOW_BALANCE_THRESHOLD_MAX_CREDITS,
   type Micros,
   PAGE_SIZE_MAX,
@@ -44,11 +46,33 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         userRef: v.userRef("user_ref", request.userRef),
         asOf: v.instant("as_of", request.asOf),
       }));
-      const balance =
-        asOf === undefined
-          ? await deps.ledger.getBalance(userRef)
-          : await deps.ledger.balanceAsOf(userRef, asOf);
-      return { userRef, ...balance };
+      // The promo part always describes the account now (a lot's history is not kept per instant).
+      const details = await deps.ledger.balanceDetails(userRef);
+      const balance = asOf === undefined ? details.balance : await deps.ledger.balanceAsOf(userRef, asOf);
+      return {
+        userRef,
+        ...balance,
+        creditsPurchased: details.creditsPurchased,
+        creditsPromo: details.creditsPromo,
+        ...(details.nextExpiry === undefined
+          ? {}
+          : {
+              nextExpiry: {
+                amountCredits: details.nextExpiry.amount,
+                at: timestampFromDate(details.nextExpiry.at),
+              },
+            }),
+        promoLots: details.promoLots.map((lot) => ({
+          lotId: lot.id,
+          creditsAvailable: lotAvailable(lot),
+          creditsReserved: lot.reserved,
+          creditsGranted: lot.grantedCredits,
+          priority: lot.priority,
+          expiresAt: timestampFromDate(lot.expiresAt),
+          reason: lot.reason,
+          grantedAt: timestampFromDate(lot.createdAt),
+        })),
+      };
     },
 
     getPriceList() {
@@ -169,16 +193,33 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
         );
         v.check(amountCredits <= 1_000_000_000n, "amount_credits", "must be at most 1000000000");
         v.check(freeOperations <= 1_000_000n, "free_operations", "must be at most 1000000");
+        const expiresAtMicros = v.instant("expires_at", request.expiresAt);
+        const priority = request.priority;
+        v.check(priority >= 0 && priority <= LOT_PRIORITY_MAX, "priority", `must be 0-${LOT_PRIORITY_MAX}`);
+        if (expiresAtMicros === undefined) {
+          v.check(priority === 0, "priority", "orders promo lots only: set expires_at too");
+        } else {
+          v.check(amountCredits > 0n, "amount_credits", "a promo lot (expires_at) needs credits");
+          v.check(
+            freeOperations === 0n,
+            "free_operations",
+            "a promo lot (expires_at) holds credits only: grant free operations without expires_at",
+          );
+        }
         return {
           userRef: v.userRef("user_ref", request.userRef),
           amountCredits,
           freeOperations,
           reason: v.text("reason", request.reason, { max: 256, required: true }),
           idempotencyKey: v.idempotencyKey("idempotency_key", request.idempotencyKey),
+          promo:
+            expiresAtMicros === undefined
+              ? undefined
+              : { expiresAt: new Date(Number(expiresAtMicros / 1000n)), priority },
         };
       });
       const result = await deps.ledger.grant(command);
-      return { transferIds: result.transferIds, balanceAfter: result.balance };
+      return { transferIds: result.transferIds, balanceAfter: result.balance, lotId: result.lotId };
     },
 
     async setLowBalanceThreshold(request) {
@@ -243,6 +284,7 @@ export function walletService(deps: WalletDeps): ServiceImpl<typeof WalletServic
           reference: entry.reference,
           createdAt: timestampFromDate(entry.createdAt),
           bookedAt: timestampOfMicros(entry.bookedAtMicros),
+          promoLots: entry.lots.map((share) => ({ lotId: share.lotId, amount: share.amount })),
         })),
         nextPageToken: statement.nextPageToken,
       };
@@ -278,6 +320,7 @@ const KIND: Readonly<Record<TransferKind, TransactionKind>> = {
   REFUND: TransactionKind.REFUND,
   TOP_UP: TransactionKind.TOP_UP,
   PAYMENT_REFUND: TransactionKind.PAYMENT_REFUND,
+  CREDITS_EXPIRED: TransactionKind.CREDITS_EXPIRED,
 };
 
 /** The ledger's kind of each TransactionKind a statement may filter on (UNSPECIFIED is none). */

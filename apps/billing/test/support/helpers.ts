@@ -103,6 +103,7 @@ export function ledgerSnapshot(databaseUrl: string): Promise<string> {
       "ledger_accounts",
       "ledger_transfers",
       "ledger_holds",
+      "credit_lots",
       "idempotency_keys",
       "outbox_events",
     ]) {

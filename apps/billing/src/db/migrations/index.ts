@@ -9,6 +9,7 @@ import { Migration20261202000100FrozenPlan } from "./Migration20261202000100Froz
 import { Migration20261203000300LowBalance } from "./Migration20261203000300LowBalance.js";
 import { Migration20261203001000TransferHistory } from "./Migration20261203001000TransferHistory.js";
 import { Migration20261203002000StarsPayments } from "./Migration20261203002000StarsPayments.js";
+import { Migration20261203004000PromoLots } from "./Migration20261203004000PromoLots.js";
 
 export const migrationsList: MigrationObject[] = [
   { name: "Migration20261122000000Ledger", class: Migration20261122000000Ledger },
@@ -19,4 +20,5 @@ export const migrationsList: MigrationObject[] = [
   { name: "Migration20261203000300LowBalance", class: Migration20261203000300LowBalance },
   { name: "Migration20261203001000TransferHistory", class: Migration20261203001000TransferHistory },
   { name: "Migration20261203002000StarsPayments", class: Migration20261203002000StarsPayments },
+  { name: "Migration20261203004000PromoLots", class: Migration20261203004000PromoLots },
 ];

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { AccountKind, AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import type { LowBalanceWatch } from "./low-balance.js";
+import type { LotShare } from "./lots.js";
 import { type AccountBalances, applyMovement, available, type Movement, reserved } from "./balances.js";
 
 /** An account as the rules see it; a user's CREDITS account also carries its low-balance watch. */
@@ -23,6 +24,8 @@ export interface TransferMeta {
   reason?: string | undefined;
   pendingId?: string | undefined;
   refundOf?: string | undefined;
+  /** The promo lots whose value this is, and how much of the amount each (the rest: purchased). */
+  lots?: readonly LotShare[] | undefined;
 }
 
 export interface NewTransfer {
@@ -41,6 +44,8 @@ export interface NewTransfer {
   jobId: string | null;
   reference: string | null;
   reason: string | null;
+  /** Promo lots' shares of the amount; null when it moved none. */
+  lots: readonly LotShare[] | null;
   /** Available balance of each side right after the transfer. */
   debitBalanceAfter: bigint;
   creditBalanceAfter: bigint;
@@ -84,12 +89,24 @@ export function moveValue(
     jobId: emptyAsNull(meta.jobId),
     reference: emptyAsNull(meta.reference),
     reason: meta.reason ?? null,
+    lots: meta.lots === undefined || meta.lots.length === 0 ? null : meta.lots,
     debitBalanceAfter: available(debit),
     creditBalanceAfter: available(credit),
     debitReservedAfter: reserved(debit),
     creditReservedAfter: reserved(credit),
     createdAt: now,
   };
+}
+
+/** Lot shares as stored in ledger_transfers.lots (JSON, amounts as strings). */
+export function storedShares(lots: readonly LotShare[] | null): { lot: string; amount: string }[] | null {
+  return lots === null ? null : lots.map((share) => ({ lot: share.lotId, amount: share.amount.toString() }));
+}
+
+export function sharesOfStored(
+  stored: readonly { lot: string; amount: string }[] | null | undefined,
+): LotShare[] {
+  return (stored ?? []).map((share) => ({ lotId: share.lot, amount: BigInt(share.amount) }));
 }
 
 function emptyAsNull(value: string | undefined): string | null {

@@ -17,6 +17,8 @@ export const SYSTEM = {
   issuance: "system:issuance",
   /** Source of credits bought with payments, and where payment refunds return them. */
   payments: "system:payments",
+  /** Where promo credits go when they expire. */
+  expired: "system:expired",
 } as const;
 export type SystemAccount = (typeof SYSTEM)[keyof typeof SYSTEM];
 

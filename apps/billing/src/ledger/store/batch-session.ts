@@ -1,11 +1,12 @@
 // The unit of work of the ledger's hot path (Charge, Reserve, Commit, Release, in batches of any
 // size): two round trips per batch, whatever its size.
 //   trip 1: BEGIN; lock the holds named (id order); lock the accounts they and the batch touch (id
-//           order: holds first, then accounts, the one lock order of the ledger); read the batch's
+//           order: holds first, then accounts, the one lock order of the ledger); read those users'
+//           live promo lots (guarded by the account locks just taken); read the batch's
 //           idempotency keys; read the database's clock.
 //   the rules run in memory on what was read;
-//   trip 2: insert the transfers, holds, keys and outbox events, update the holds and accounts that
-//           changed, COMMIT.
+//   trip 2: insert the transfers, holds, keys and outbox events, update the holds, lots and accounts
+//           that changed, COMMIT.
 // A unique-key race, a serialization failure or a deadlock rolls back and runs the batch again
 // (bounded); a lost connection is UNAVAILABLE.
 import type { Logger } from "@billing/observability";
@@ -18,6 +19,7 @@ import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import type { CallerScope, MoneyEffect } from "../../observability/effects.js";
 import { type EncodedEvent, encodeEvent } from "../../outbox/encode.js";
 import type { Movement } from "../rules/balances.js";
+import type { LotShare, LotState } from "../rules/lots.js";
 import { type AccountState, moveValue, type NewTransfer, type TransferMeta } from "../rules/transfers.js";
 import {
   ACCOUNT_COLUMNS,
@@ -33,6 +35,10 @@ import {
   type HoldState,
   keyJson,
   type KeyRow,
+  LOT_COLUMNS,
+  lotJson,
+  lotOf,
+  type LotRow,
   transferJson,
 } from "./rows.js";
 import { isRetryable, TwoTrips } from "./two-trips.js";
@@ -52,11 +58,14 @@ const MAX_ATTEMPTS = 5;
 export class BatchSession implements AnswerBook {
   readonly accounts = new Map<bigint, AccountState>();
   readonly holds = new Map<string, HoldState>();
+  /** The promo lots of the batch's users that are active or still hold value, by id. */
+  readonly lots = new Map<string, LotState>();
   readonly #answers: Map<string, StoredAnswer>;
   readonly #transfers: NewTransfer[] = [];
   readonly #newHolds: HoldState[] = [];
   readonly #changedHolds = new Set<HoldState>();
   readonly #touched = new Set<AccountState>();
+  readonly #changedLots = new Set<LotState>();
   readonly #kept: { key: string; answer: StoredAnswer }[] = [];
   readonly #events: EncodedEvent[] = [];
   /** Money effects to announce (metrics, audit) once the batch has committed. */
@@ -66,10 +75,12 @@ export class BatchSession implements AnswerBook {
     readonly now: Date,
     accounts: readonly AccountState[],
     holds: readonly HoldState[],
+    lots: readonly LotState[],
     answers: Map<string, StoredAnswer>,
   ) {
     for (const account of accounts) this.accounts.set(account.id, account);
     for (const hold of holds) this.holds.set(hold.id, hold);
+    for (const lot of lots) this.lots.set(lot.id, lot);
     this.#answers = answers;
   }
 
@@ -83,6 +94,21 @@ export class BatchSession implements AnswerBook {
       else freeOperations = account;
     }
     return credits === undefined || freeOperations === undefined ? undefined : { credits, freeOperations };
+  }
+
+  /** The user's promo lots that are active or still hold value (locked through the user's accounts). */
+  userLots(userRef: string): LotState[] {
+    return [...this.lots.values()].filter((lot) => lot.userRef === userRef);
+  }
+
+  /** Marks lots as changed (they are written back at commit). */
+  lotsChanged(lots: Iterable<LotState | LotShare>): void {
+    for (const item of lots) {
+      const lot = "lotId" in item ? this.lots.get(item.lotId) : item;
+      if (lot === undefined)
+        throw new Error(`ledger invariant: lot ${(item as LotShare).lotId} was not loaded`);
+      this.#changedLots.add(lot);
+    }
   }
 
   account(id: bigint): AccountState {
@@ -143,15 +169,15 @@ export class BatchSession implements AnswerBook {
     const statements: string[] = [];
     if (this.#transfers.length > 0) {
       statements.push(`insert into ledger_transfers (id, kind, asset, debit_account_id, credit_account_id, amount,
-          pending, pending_id, refund_of, user_ref, operation, hold_id, job_id, reference, reason,
+          pending, pending_id, refund_of, user_ref, operation, hold_id, job_id, reference, reason, lots,
           debit_balance_after, credit_balance_after, debit_reserved_after, credit_reserved_after, created_at)
         select id, kind, asset, debit_account_id, credit_account_id, amount, pending, pending_id, refund_of,
-               user_ref, operation, hold_id, job_id, reference, reason, debit_balance_after,
+               user_ref, operation, hold_id, job_id, reference, reason, lots, debit_balance_after,
                credit_balance_after, debit_reserved_after, credit_reserved_after, created_at
           from jsonb_to_recordset(${trips.literal(this.#transfers.map(transferJson))}::jsonb) as r(n int,
                id uuid, kind text, asset text, debit_account_id bigint, credit_account_id bigint,
                amount bigint, pending boolean, pending_id uuid, refund_of uuid, user_ref text,
-               operation text, hold_id uuid, job_id text, reference text, reason text,
+               operation text, hold_id uuid, job_id text, reference text, reason text, lots jsonb,
                debit_balance_after bigint, credit_balance_after bigint, debit_reserved_after bigint,
                credit_reserved_after bigint, created_at timestamptz)
          order by n`);
@@ -175,6 +201,13 @@ export class BatchSession implements AnswerBook {
               state text, resolution_transfer_id uuid, posted_amount bigint, resolution_reason text,
               resolved_at timestamptz)
         where h.id = r.id`);
+    }
+    if (this.#changedLots.size > 0) {
+      statements.push(`update credit_lots l
+          set balance = r.balance, reserved = r.reserved, state = r.state, expired_at = r.expired_at
+         from jsonb_to_recordset(${trips.literal([...this.#changedLots].map(lotJson))}::jsonb) as r(id uuid,
+              balance bigint, reserved bigint, state text, expired_at timestamptz)
+        where l.id = r.id`);
     }
     if (this.#touched.size > 0) {
       statements.push(`update ledger_accounts a
@@ -268,14 +301,28 @@ async function open(trips: TwoTrips, clock: Clock | undefined, reads: BatchReads
                  join ledger_holds h on t.id = h.pending_transfer_id
                 where h.id = any(array(select jsonb_array_elements_text(${holdIds}::jsonb)::uuid))))
       order by id for update`,
+    // After the account locks, in the same trip: its snapshot sees every lot change committed before
+    // them. Lots of the users above only, read as the users were found.
+    `select ${LOT_COLUMNS} from credit_lots
+      where user_ref = any(array(
+              select jsonb_array_elements_text(${userRefs}::jsonb)
+              union select user_ref from ledger_holds
+               where id = any(array(select jsonb_array_elements_text(${holdIds}::jsonb)::uuid))))
+        and (state = 'ACTIVE' or reserved > 0)`,
     `select key, command, encode(fingerprint, 'hex') as fingerprint, result::text as result
        from idempotency_keys
       where key = any(array(select jsonb_array_elements_text(${trips.literal(reads.keys)}::jsonb)))`,
     `select floor(extract(epoch from now()) * 1000)::bigint::text as now_ms`,
   ];
-  const [holds, accounts, keys, now] = await trips.begin(statements);
+  const [holds, accounts, lots, keys, now] = await trips.begin(statements);
   const nowMs = (now?.rows[0] as { now_ms: string } | undefined)?.now_ms;
-  if (holds === undefined || accounts === undefined || keys === undefined || nowMs === undefined) {
+  if (
+    holds === undefined ||
+    accounts === undefined ||
+    lots === undefined ||
+    keys === undefined ||
+    nowMs === undefined
+  ) {
     throw new Error("ledger invariant: the first trip answered fewer results than it asked");
   }
   return new BatchSession(
@@ -284,6 +331,7 @@ async function open(trips: TwoTrips, clock: Clock | undefined, reads: BatchReads
     clock?.now() ?? new Date(Number(nowMs)),
     (accounts.rows as AccountRow[]).map(accountOf),
     (holds.rows as HoldRow[]).map(holdOf),
+    (lots.rows as LotRow[]).map(lotOf),
     new Map((keys.rows as KeyRow[]).map((row) => [row.key, answerOf(row)])),
   );
 }

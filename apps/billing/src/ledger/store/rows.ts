@@ -1,10 +1,17 @@
 // Row shapes of the set-based store: what its reads return (everything as text, so no type parser
 // of the shared pool can change a value), and the JSON rows its writes take (snake_case, matching
 // the column names jsonb_to_recordset fills).
-import type { AccountKind, AssetCode, FundingSourceCode, HoldStateCode } from "../../domain/ledger-codes.js";
+import type {
+  AccountKind,
+  AssetCode,
+  FundingSourceCode,
+  HoldStateCode,
+  LotStateCode,
+} from "../../domain/ledger-codes.js";
 import type { StoredAnswer } from "../../commands/index.js";
 import type { EncodedEvent } from "../../outbox/encode.js";
-import type { AccountState, NewTransfer } from "../rules/transfers.js";
+import type { LotShare, LotState } from "../rules/lots.js";
+import { type AccountState, type NewTransfer, sharesOfStored, storedShares } from "../rules/transfers.js";
 
 export const ACCOUNT_COLUMNS = `id::text as id, owner_ref, asset, kind, debits_pending::text as debits_pending,
   debits_posted::text as debits_posted, credits_pending::text as credits_pending,
@@ -49,7 +56,7 @@ export const HOLD_COLUMNS = `h.id::text as id, h.user_ref, h.operation, h.job_id
   floor(extract(epoch from h.expires_at) * 1000)::bigint::text as expires_at_ms,
   floor(extract(epoch from h.created_at) * 1000)::bigint::text as created_at_ms,
   floor(extract(epoch from h.resolved_at) * 1000)::bigint::text as resolved_at_ms,
-  t.credit_account_id::text as counterparty_account_id`;
+  t.credit_account_id::text as counterparty_account_id, t.lots::text as reserved_lots`;
 
 export interface HoldRow {
   id: string;
@@ -69,6 +76,7 @@ export interface HoldRow {
   created_at_ms: string;
   resolved_at_ms: string | null;
   counterparty_account_id: string | null;
+  reserved_lots: string | null;
 }
 
 /** A hold as the rules see it (the same fields as the ORM entity, so one holdView serves both). */
@@ -91,6 +99,8 @@ export interface HoldState {
   resolvedAt: Date | null;
   /** Where its pending transfer put the value (a revenue shard); null for a hold that moved none. */
   counterpartyAccountId: bigint | null;
+  /** The promo lots its pending transfer reserved, in the order they pay (the rest: purchased). */
+  reservation: readonly LotShare[];
 }
 
 export function holdOf(row: HoldRow): HoldState {
@@ -112,6 +122,58 @@ export function holdOf(row: HoldRow): HoldState {
     createdAt: new Date(Number(row.created_at_ms)),
     resolvedAt: row.resolved_at_ms === null ? null : new Date(Number(row.resolved_at_ms)),
     counterpartyAccountId: row.counterparty_account_id === null ? null : BigInt(row.counterparty_account_id),
+    reservation: sharesOfStored(
+      row.reserved_lots === null
+        ? null
+        : (JSON.parse(row.reserved_lots) as { lot: string; amount: string }[]),
+    ),
+  };
+}
+
+/** Columns of credit_lots. */
+export const LOT_COLUMNS = `id::text as id, user_ref, granted_credits::text as granted_credits,
+  balance::text as balance, reserved::text as reserved, priority, state,
+  floor(extract(epoch from expires_at) * 1000)::bigint::text as expires_at_ms,
+  floor(extract(epoch from expired_at) * 1000)::bigint::text as expired_at_ms,
+  floor(extract(epoch from created_at) * 1000)::bigint::text as created_at_ms, reason`;
+
+export interface LotRow {
+  id: string;
+  user_ref: string;
+  granted_credits: string;
+  balance: string;
+  reserved: string;
+  priority: number;
+  state: LotStateCode;
+  expires_at_ms: string;
+  expired_at_ms: string | null;
+  created_at_ms: string;
+  reason: string;
+}
+
+export function lotOf(row: LotRow): LotState {
+  return {
+    id: row.id,
+    userRef: row.user_ref,
+    grantedCredits: BigInt(row.granted_credits),
+    balance: BigInt(row.balance),
+    reserved: BigInt(row.reserved),
+    priority: row.priority,
+    state: row.state,
+    expiresAt: new Date(Number(row.expires_at_ms)),
+    expiredAt: row.expired_at_ms === null ? null : new Date(Number(row.expired_at_ms)),
+    createdAt: new Date(Number(row.created_at_ms)),
+    reason: row.reason,
+  };
+}
+
+export function lotJson(lot: LotState) {
+  return {
+    id: lot.id,
+    balance: lot.balance,
+    reserved: lot.reserved,
+    state: lot.state,
+    expired_at: lot.expiredAt?.toISOString() ?? null,
   };
 }
 
@@ -148,6 +210,7 @@ export function transferJson(transfer: NewTransfer, n: number) {
     job_id: transfer.jobId,
     reference: transfer.reference,
     reason: transfer.reason,
+    lots: storedShares(transfer.lots),
     debit_balance_after: transfer.debitBalanceAfter,
     credit_balance_after: transfer.creditBalanceAfter,
     debit_reserved_after: transfer.debitReservedAfter,

@@ -12,6 +12,7 @@ import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import { DomainError } from "../../domain/errors.js";
 import type { AccountDirectory } from "./accounts.js";
 import { INSTANT } from "./history.js";
+import { sharesOfStored } from "../rules/transfers.js";
 import type { Micros, Statement, StatementEntry, StatementFilter, StatementQuery } from "../types.js";
 
 export const PAGE_SIZE_DEFAULT = 20;
@@ -39,6 +40,7 @@ interface Row {
   job_id: string | null;
   reference: string | null;
   reason: string | null;
+  lots: { lot: string; amount: string }[] | null;
   created_at: Date | string;
   booked_at_micros: string;
 }
@@ -72,6 +74,7 @@ export async function readStatement(
       reference: row.reference ?? row.reason ?? "",
       createdAt: new Date(row.created_at),
       bookedAtMicros: BigInt(row.booked_at_micros),
+      lots: sharesOfStored(row.lots),
     };
   });
   const last = page.at(-1);
@@ -134,7 +137,7 @@ export function pageQuery(
   return {
     sql: `select t.seq, t.id, t.kind, t.asset, t.amount, p.amount as pending_amount,
             t.debit_account_id, t.credit_account_id, t.debit_balance_after, t.credit_balance_after,
-            t.operation, t.hold_id, t.job_id, t.reference, t.reason, t.created_at,
+            t.operation, t.hold_id, t.job_id, t.reference, t.reason, t.lots, t.created_at,
             floor(extract(epoch from t.booked_at) * 1000000)::bigint::text as booked_at_micros
        from (select seq, booked_at from (${branches.join(" union all ")}) sides
               order by booked_at desc, seq desc limit ?) page

@@ -1,0 +1,75 @@
+// Booking what expires among a user's promo lots (a due lot's remainder, value returned to an
+// expired lot) as CREDITS_EXPIRED transfers to the expiry account, announced as
+// billing.credits.expired. Every path that touches a user's lots calls it, so a due lot is never
+// spent, whether the sweep, a charge or a refund reaches it first: the user's account lock lets
+// exactly one of them expire it. It writes through a `LotBook`, which both stores provide (the batch
+// session of the hot path, the ORM transaction of the cold paths).
+import type { DomainEvent } from "../domain/events.js";
+import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
+import { available, type Movement } from "./rules/balances.js";
+import { expireLots, type ExpiredShare, isLotDue, type LotShare, type LotState } from "./rules/lots.js";
+import type { AccountState, TransferMeta } from "./rules/transfers.js";
+import type { BatchSession } from "./store/batch-session.js";
+
+/** What booking an expiry needs of a store. */
+export interface LotBook {
+  readonly now: Date;
+  move(
+    kind: TransferKind,
+    asset: AssetCode,
+    debit: AccountState,
+    credit: AccountState,
+    movement: Movement,
+    meta: TransferMeta,
+  ): { id: string };
+  announce(event: DomainEvent): void;
+  /** Lots whose fields changed (the ORM tracks its entities itself). */
+  lotsChanged(lots: Iterable<LotState | LotShare>): void;
+}
+
+/** Expires what is due among `lots` (one user's), from `credits` to `expiry`. Returns what expired. */
+export function bookExpiries(
+  book: LotBook,
+  userRef: string,
+  credits: AccountState,
+  expiry: AccountState,
+  lots: readonly LotState[],
+): ExpiredShare[] {
+  if (lots.length === 0) return [];
+  const due = lots.filter((lot) => isLotDue(lot, book.now));
+  const expired = expireLots(lots, book.now);
+  const ids = new Set(expired.map((share) => share.lotId));
+  book.lotsChanged([...due, ...lots.filter((lot) => ids.has(lot.id))]);
+  for (const share of expired) {
+    const transfer = book.move(
+      "CREDITS_EXPIRED",
+      "CREDITS",
+      credits,
+      expiry,
+      { type: "posted", amount: share.amount },
+      { userRef, reason: share.cause, lots: [share] },
+    );
+    book.announce({
+      kind: "creditsExpired",
+      userRef,
+      lotId: share.lotId,
+      amountCredits: share.amount,
+      transferId: transfer.id,
+      cause: share.cause,
+      creditsAvailable: available(credits),
+    });
+  }
+  return expired;
+}
+
+/** `bookExpiries` for a user of a batch session, to the session's expiry shard. */
+export function expireUserLots(
+  session: BatchSession,
+  userRef: string,
+  expiryAccountId: bigint,
+): ExpiredShare[] {
+  const accounts = session.userAccounts(userRef);
+  const lots = session.userLots(userRef);
+  if (accounts === undefined || lots.length === 0) return [];
+  return bookExpiries(session, userRef, accounts.credits, session.account(expiryAccountId), lots);
+}
