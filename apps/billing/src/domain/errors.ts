@@ -29,6 +29,7 @@ export const ERROR_REASONS = [
   "UNAVAILABLE",
   "INTERNAL",
   "HOLD_MISMATCH",
+  "TOO_MANY_LOTS",
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

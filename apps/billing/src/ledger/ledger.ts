@@ -39,6 +39,7 @@ import {
 } from "./rules/transfers.js";
 import {
   assertLotExpiry,
+  assertRoomForLot,
   LOT_EXPIRING_NOTICE_MS,
   type LotShare,
   type LotState,
@@ -181,6 +182,13 @@ export class Ledger {
   /** The user's balance inside another context's transaction (ACCOUNT_NOT_FOUND without accounts). */
   async balanceIn(uow: UnitOfWork, userRef: string): Promise<Balance> {
     return balanceOf(await this.accounts.read(entityManagerOf(uow), userRef));
+  }
+
+  /** Of the user's available credits, the purchased ones, inside another context's transaction. */
+  async purchasedCreditsIn(uow: UnitOfWork, userRef: string): Promise<bigint> {
+    const em = entityManagerOf(uow);
+    const { credits } = await this.accounts.read(em, userRef);
+    return purchasedAvailable(credits, await this.#liveLots(em, userRef));
   }
 
   async getBalance(userRef: string): Promise<Balance> {
@@ -604,9 +612,12 @@ export class Ledger {
       return runCommand(
         entityAnswerBook(tx, () => this.#now()),
         spec,
-        (): GrantResult => {
+        async (): Promise<GrantResult> => {
           const promo = command.promo;
-          if (promo !== undefined) assertLotExpiry(promo.expiresAt, this.#now());
+          if (promo !== undefined) {
+            assertLotExpiry(promo.expiresAt, this.#now());
+            assertRoomForLot(await tx.count(CreditLot, { userRef: command.userRef, state: "ACTIVE" }));
+          }
           const lotId = promo === undefined ? "" : randomUUID();
           const transferIds = parts.map((part) => {
             const lots = lotId !== "" && part.asset === "CREDITS" ? [{ lotId, amount: part.amount }] : [];

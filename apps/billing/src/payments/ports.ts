@@ -12,6 +12,8 @@ export interface CreditsPort {
   getBalance(userRef: string): Promise<CreditBalance>;
   /** The user's balance inside the payment's transaction. */
   balanceIn(uow: UnitOfWork, userRef: string): Promise<CreditBalance>;
+  /** Of the user's available credits, the purchased ones (promo lots excluded), inside the payment's transaction. */
+  purchasedCreditsIn(uow: UnitOfWork, userRef: string): Promise<bigint>;
   /** Credits bought with a payment. */
   creditTopUp(
     uow: UnitOfWork,

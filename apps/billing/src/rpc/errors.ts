@@ -39,6 +39,7 @@ const CODE_OF: Readonly<Record<ErrorReason, Code>> = {
   PAYMENT_MISMATCH: Code.FailedPrecondition,
   CREDITS_ALREADY_SPENT: Code.FailedPrecondition,
   QUOTA_EXCEEDED: Code.ResourceExhausted,
+  TOO_MANY_LOTS: Code.ResourceExhausted,
   PROVIDER_UNAVAILABLE: Code.Unavailable,
   UNAVAILABLE: Code.Unavailable,
   UNAUTHENTICATED: Code.Unauthenticated,

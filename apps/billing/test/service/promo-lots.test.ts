@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ledger } from "../../src/ledger/ledger.js";
 import { ledgerSnapshot, ManualClock, startTestBilling, type TestBilling } from "../support/helpers.js";
 import { eventsOf, sharesOf, storedLots } from "../support/lot-helpers.js";
+import { paidTopUp, refundPaid } from "../support/low-balance-helpers.js";
+import { type BillingWithFake, startBillingWithFake } from "../support/payments-helpers.js";
 
 const PRICE = 10n;
 const HOUR_MS = 3600_000;
@@ -331,6 +333,20 @@ describe("promo lots", { timeout: 180_000 }, () => {
     expect((await ledger().verify([])).violations).toEqual([]);
   });
 
+  it("keeps at most 100 unexpired lots per user: the 101st grant is refused and changes nothing", async () => {
+    const userRef = "many:1";
+    await open(userRef, 0n);
+    for (let i = 0; i < 100; i++) await promo(userRef, 1n, HOUR_MS + i);
+    const before = await ledgerSnapshot(billing.database.url);
+    expect(await refusal(promo(userRef, 1n, HOUR_MS))).toEqual({
+      code: "ResourceExhausted",
+      reason: "TOO_MANY_LOTS",
+      fields: [],
+    });
+    expect(await ledgerSnapshot(billing.database.url)).toBe(before);
+    expect((await balance(userRef)).creditsPromo).toBe(100n);
+  });
+
   it("refuses malformed promo grants with the field named, and changes nothing", async () => {
     const userRef = "invalid:1";
     await open(userRef, 0n);
@@ -438,5 +454,54 @@ describe("promo lots, expired by the service itself", { timeout: 120_000 }, () =
     const low = await eventsOf(billing.database.url, userRef, "balanceLow");
     expect(low.map((e) => [e.creditsAvailable, e.cause])).toEqual([[5n, "credits_expired"]]);
     expect((await ledger.verify([])).violations).toEqual([]);
+  });
+});
+
+describe("promo lots and payments", { timeout: 120_000 }, () => {
+  let env: BillingWithFake;
+  beforeAll(async () => {
+    env = await startBillingWithFake({
+      label: "promo_payments",
+      env: { BILLING_STARTER_FREE_OPERATIONS: "0" },
+    });
+  });
+  afterAll(async () => env?.close());
+
+  it("takes back only purchased credits for a payment refund, never promo credits", async () => {
+    const wallet = env.billing.client("admin").wallet;
+    const userRef = "paid:1";
+    await wallet.openAccount({ userRef });
+    const paymentId = await paidTopUp(env, userRef, "paid-1", 50n);
+    for (const n of [1, 2, 3])
+      await wallet.charge({ userRef, operation: "generate", idempotencyKey: `paid-charge-${n}` });
+    const lotId = (
+      await wallet.grant({
+        userRef,
+        amountCredits: 30n,
+        reason: "promo",
+        idempotencyKey: "paid-promo",
+        expiresAt: timestampFromDate(new Date(Date.now() + HOUR_MS)),
+      })
+    ).lotId;
+    const before = await wallet.getBalance({ userRef });
+    expect([before.creditsAvailable, before.creditsPurchased, before.creditsPromo]).toEqual([50n, 20n, 30n]);
+    // 50 credits are available, but only 20 of them were bought.
+    const refused = await refundPaid(env, paymentId, "paid-refund", 50n).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(errorReason(refused)).toBe("CREDITS_ALREADY_SPENT");
+    expect(await wallet.getBalance({ userRef })).toEqual(before);
+    await env.billing.client("admin").payments.refundPayment({
+      paymentId,
+      amountMinor: 5000n,
+      reason: "refund what is left",
+      idempotencyKey: "paid-refund-forced",
+      force: true,
+    });
+    const after = await wallet.getBalance({ userRef });
+    expect([after.creditsAvailable, after.creditsPurchased, after.creditsPromo]).toEqual([30n, 0n, 30n]);
+    expect(after.promoLots.map((lot) => [lot.lotId, lot.creditsAvailable])).toEqual([[lotId, 30n]]);
+    expect((await env.billing.server.context().ledger.verify([])).violations).toEqual([]);
   });
 });

@@ -30,6 +30,8 @@ export interface LotShare {
 }
 
 export const LOT_PRIORITY_MAX = 1000;
+/** Unexpired lots per user: every charge reads a user's lots, so their number is bounded. */
+export const LOTS_PER_USER_MAX = 100;
 /** The furthest a promo lot may expire: ten years ahead. */
 export const LOT_EXPIRY_MAX_MS = 10 * 366 * 24 * 3600 * 1000;
 /** billing.credits.expiring is announced this long before a lot expires. */
@@ -50,6 +52,15 @@ export function assertLotExpiry(expiresAt: Date, now: Date): void {
       },
     ],
   });
+}
+
+export function assertRoomForLot(liveLots: number): void {
+  if (liveLots < LOTS_PER_USER_MAX) return;
+  throw new DomainError(
+    "TOO_MANY_LOTS",
+    `the user already has ${liveLots} unexpired promo lots (at most ${LOTS_PER_USER_MAX})`,
+    { metadata: { lots: liveLots.toString(), lots_max: LOTS_PER_USER_MAX.toString() } },
+  );
 }
 
 /** What of a lot can be spent now. */

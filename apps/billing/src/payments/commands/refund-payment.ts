@@ -36,8 +36,8 @@ async function refundRowOf(
   const allocatedMinor = others.reduce((sum, refund) => sum + refund.amountMinor, 0n);
   const { amountMinor, credits, providerPaymentId } = refundOf(payment, allocatedMinor, command.amountMinor);
   if (!command.force) {
-    const { creditsAvailable } = await context.ledger.balanceIn(tx.uow, payment.userRef);
-    assertCreditsStillThere(creditsAvailable, credits);
+    // Promo credits are not the payment's: only purchased ones can be taken back.
+    assertCreditsStillThere(await context.ledger.purchasedCreditsIn(tx.uow, payment.userRef), credits);
   }
   const id = randomUUID();
   const request: StoredRefundRequest = {

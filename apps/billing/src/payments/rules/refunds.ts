@@ -83,7 +83,7 @@ export function assertCreditsStillThere(creditsAvailable: bigint, credits: bigin
   if (creditsAvailable >= credits) return;
   throw new DomainError(
     "CREDITS_ALREADY_SPENT",
-    `the user has ${creditsAvailable} credits available, fewer than the ${credits} this refund takes back; pass force to refund anyway`,
+    `the user has ${creditsAvailable} purchased credits available, fewer than the ${credits} this refund takes back; pass force to refund anyway`,
     { metadata: { credits_available: creditsAvailable.toString(), credits_to_take: credits.toString() } },
   );
 }

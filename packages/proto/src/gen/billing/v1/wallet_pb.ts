@@ -1616,7 +1616,8 @@ export const WalletService: GenService<{
    * Outcomes, in order: INVALID_ARGUMENT / INVALID_FIELD (both amounts 0, a negative amount;
    * expires_at not after the ledger's clock or more than 10 years ahead, or with free_operations or
    * no amount_credits; priority outside 0-1000, or without expires_at); NOT_FOUND / ACCOUNT_NOT_FOUND;
-   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; OK.
+   * ALREADY_EXISTS / IDEMPOTENCY_KEY_REUSED; RESOURCE_EXHAUSTED / TOO_MANY_LOTS (100 unexpired
+   * lots already); OK.
    *
    * @generated from rpc billing.v1.WalletService.Grant
    */
