@@ -1,11 +1,13 @@
 // `npm run bench`: throughput and latency of billing over gRPC, driven from a separate process by 64
 // concurrent callers: Charge on random accounts and on one hot account, Reserve → Commit pairs (the
 // job path), and Charge on a ledger pre-filled with millions of rows (billing only: its cost must
-// not grow with history) — side by side with two baselines measured in the same run:
+// not grow with history), and Charge on accounts that each hold 3 promo lots (billing only: within
+// 20 % of random accounts) — side by side with two baselines measured in the same run:
 //   memory  the same connect-node stack answering from process memory (the framework's ceiling)
 //   seed    a straightforward one-transaction-per-request implementation of the seed design
 // and the peak RSS of each server. Options: BENCH_DURATION_MS, BENCH_USERS, BENCH_CONCURRENCY;
-// BENCH_ONLY=billing,memory runs only those implementations; BENCH_CPU_PROFILE=<dir> writes billing's
+// BENCH_ONLY=billing,memory runs only those implementations, BENCH_SCENARIOS="random accounts,3 promo
+// lots" only those scenarios; BENCH_CPU_PROFILE=<dir> writes billing's
 // V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -22,6 +24,7 @@ const WARMUP_MS = 2_000;
 const USERS = Number(process.env.BENCH_USERS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ONLY = process.env.BENCH_ONLY?.split(",").filter((name) => name !== "");
+const SCENARIOS = process.env.BENCH_SCENARIOS?.split(",").filter((name) => name !== "");
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 
 interface Result {
@@ -149,7 +152,11 @@ async function startBaseline(script: string, withDatabase: boolean): Promise<Ser
   };
 }
 
-async function seed(server: Server, prefix: string): Promise<void> {
+/** Promo lots per account in the lots scenario: every charge reads them all and draws on the first. */
+const PROMO_LOTS = 3;
+const DAY_MS = 24 * 3600 * 1000;
+
+async function seed(server: Server, prefix: string, promoLots = 0): Promise<void> {
   const admin = createBillingClient({ baseUrl: server.url, token: server.adminToken, timeoutMs: 60_000 });
   const bot = createBillingClient({ baseUrl: server.url, token: server.token, timeoutMs: 60_000 });
   const ids = Array.from({ length: USERS }, (_, i) => i);
@@ -163,6 +170,18 @@ async function seed(server: Server, prefix: string): Promise<void> {
           reason: "bench",
           idempotencyKey: `seed-${prefix}-${id}`,
         });
+        for (let lot = 0; lot < promoLots; lot++)
+          await admin.wallet.grant({
+            userRef: `${prefix}:${id}`,
+            amountCredits: 1_000_000n,
+            reason: `bench promo ${lot}`,
+            idempotencyKey: `seed-${prefix}-${id}-lot-${lot}`,
+            expiresAt: {
+              seconds: BigInt(Math.floor((Date.now() + 30 * DAY_MS) / 1000)) + BigInt(lot),
+              nanos: 0,
+            },
+            priority: lot,
+          });
       }),
     );
   }
@@ -264,16 +283,25 @@ interface Scenario {
   mode: Mode;
   /** Run while a second process floods unauthenticated 1 MiB bodies. */
   flooded?: boolean;
+  /** Promo lots each account is seeded with (the implementation runs this scenario alone). */
+  promoLots?: number;
 }
 const CHARGE_RANDOM: Scenario = { name: "random accounts", hot: false, mode: "charge" };
 const CHARGE_HOT: Scenario = { name: "one hot account", hot: true, mode: "charge" };
 const PAIRS: Scenario = { name: "reserve → commit", hot: false, mode: "reserve-commit" };
 const PREFILLED: Scenario = { name: "pre-filled ledger", hot: false, mode: "charge" };
 const FLOODED: Scenario = { name: "random + flood", hot: false, mode: "charge", flooded: true };
+const PROMO: Scenario = {
+  name: `${PROMO_LOTS} promo lots`,
+  hot: false,
+  mode: "charge",
+  promoLots: PROMO_LOTS,
+};
 
 const implementations: [string, () => Promise<Server>, Scenario[]][] = [
   ["billing", () => startBilling(), [CHARGE_RANDOM, CHARGE_HOT, PAIRS, FLOODED]],
   ["billing", startPrefilledBilling, [PREFILLED]],
+  ["billing", () => startBilling(), [PROMO]],
   [
     "memory",
     () => startBaseline("scripts/bench/memory-server.ts", false),
@@ -287,12 +315,15 @@ const floods = new Map<string, FloodStats | undefined>();
 console.log(
   `${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
 );
-for (const [implementation, start, scenarios] of implementations) {
+for (const [implementation, start, all] of implementations) {
   if (ONLY !== undefined && !ONLY.includes(implementation)) continue;
+  const scenarios = all.filter((scenario) => SCENARIOS === undefined || SCENARIOS.includes(scenario.name));
+  if (scenarios.length === 0) continue;
   const server = await start();
   try {
-    const prefix = `bench-${implementation}`;
-    await seed(server, prefix);
+    const promoLots = scenarios[0]?.promoLots ?? 0;
+    const prefix = `bench-${implementation}${promoLots > 0 ? "-lots" : ""}`;
+    await seed(server, prefix, promoLots);
     for (const scenario of scenarios) {
       // A second process floods unauthenticated 1 MiB bodies (scripts/bench/flood.ts) during the load.
       const flood = scenario.flooded === true ? startFlood(server.url) : undefined;
@@ -354,6 +385,12 @@ function printTargets(rows: readonly Result[]): void {
     );
   }
   const empty = of("billing", CHARGE_RANDOM.name);
+  const lots = of("billing", PROMO.name);
+  if (empty !== undefined && lots !== undefined) {
+    console.log(
+      `${PROMO.name.padEnd(20)} throughput ${((100 * lots.perSecond) / empty.perSecond).toFixed(0)} % of random accounts' (≥ 80 %)`,
+    );
+  }
   const filled = of("billing", PREFILLED.name);
   if (empty !== undefined && filled !== undefined) {
     console.log(
