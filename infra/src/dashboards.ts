@@ -90,6 +90,11 @@ const billing: DashboardSpec = {
       ],
     },
     {
+      title: "Promo credits expired (credits per second)",
+      unit: "short",
+      targets: [["sum by (cause) (rate(billing_credits_expired_total[5m]))", "{{cause}}"]],
+    },
+    {
       title: "Quota debits by result and credits",
       unit: "ops",
       targets: [

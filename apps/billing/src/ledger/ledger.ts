@@ -16,7 +16,7 @@ import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
 import { recordEvent } from "../outbox/outbox.js";
-import { callerScope, type CallerScope } from "../observability/effects.js";
+import { callerScope, type CallerScope, SYSTEM_SCOPE } from "../observability/effects.js";
 import { grantEffects, refundEffect, spendEffect, starterGrantEffect } from "../observability/effect-of.js";
 import { announceCommitted, recordMoneyEffect } from "../observability/record.js";
 import type { HoldExpectation } from "./rules/hold-expectation.js";
@@ -794,6 +794,7 @@ export class Ledger {
       move: (kind, asset, debit, credit, movement, meta) =>
         this.#move(tx, kind, asset, debit, credit, movement, meta),
       announce: (event) => recordEvent(tx, event, this.#now()),
+      observe: (effect) => recordMoneyEffect(tx, effect, SYSTEM_SCOPE),
       lotsChanged: () => undefined,
     };
   }

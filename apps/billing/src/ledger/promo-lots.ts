@@ -5,6 +5,7 @@
 // exactly one of them expire it. It writes through a `LotBook`, which both stores provide (the batch
 // session of the hot path, the ORM transaction of the cold paths).
 import type { DomainEvent } from "../domain/events.js";
+import type { MoneyEffect } from "../observability/effects.js";
 import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
 import { available, type Movement } from "./rules/balances.js";
 import { expireLots, type ExpiredShare, isLotDue, type LotShare, type LotState } from "./rules/lots.js";
@@ -23,6 +24,8 @@ export interface LotBook {
     meta: TransferMeta,
   ): { id: string };
   announce(event: DomainEvent): void;
+  /** A money effect of billing's own (metrics, audit), once the transaction commits. */
+  observe(effect: MoneyEffect): void;
   /** Lots whose fields changed (the ORM tracks its entities itself). */
   lotsChanged(lots: Iterable<LotState | LotShare>): void;
 }
@@ -49,6 +52,14 @@ export function bookExpiries(
       { type: "posted", amount: share.amount },
       { userRef, reason: share.cause, lots: [share] },
     );
+    book.observe({
+      kind: "credits_expired",
+      userRef,
+      amount: share.amount,
+      unit: "credits",
+      transferId: transfer.id,
+      cause: share.cause,
+    });
     book.announce({
       kind: "creditsExpired",
       userRef,

@@ -18,6 +18,7 @@ export const EFFECT_KINDS = [
   "payment_refunded",
   "quota_debit",
   "quota_credit",
+  "credits_expired",
 ] as const;
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
@@ -42,6 +43,8 @@ export interface MoneyEffect {
   /** A quota metric and plan code (bounded by configuration). */
   readonly metric?: string | undefined;
   readonly plan?: string | undefined;
+  /** Why promo credits expired: lot_expired | returned_after_expiry. */
+  readonly cause?: string | undefined;
 }
 
 /** Who asked: the token's scope of the RPC, or "system" for billing's own sweeps. */

@@ -80,6 +80,11 @@ export function createMoneyMetrics(
     "Quota credits (AddQuota), by metric and plan",
     ["metric", "plan"],
   );
+  const creditsExpired = counter(
+    "billing_credits_expired_total",
+    "Promo credits expired: a lot's remainder at its expiry, or value returned to an expired lot",
+    ["cause"],
+  );
   const mismatches = counter(
     "billing_payment_mismatches_total",
     "Payments whose YooKassa object disagrees with billing's (nothing credited)",
@@ -112,6 +117,7 @@ export function createMoneyMetrics(
     grantedAmount.inc({ unit }, 0);
   }
   mismatches.inc(0);
+  for (const cause of ["lot_expired", "returned_after_expiry"]) creditsExpired.inc({ cause }, 0);
   starterGrants.inc(0);
 
   const spent = (effect: MoneyEffect, operation: string) => {
@@ -163,6 +169,8 @@ export function createMoneyMetrics(
           return quotaDebits.inc({ metric: effect.metric ?? "", plan: effect.plan ?? "", result: "ok" });
         case "quota_credit":
           return quotaCredits.inc({ metric: effect.metric ?? "", plan: effect.plan ?? "" });
+        case "credits_expired":
+          return creditsExpired.inc({ cause: effect.cause ?? "lot_expired" }, amount);
       }
     },
     paymentMismatch: () => mismatches.inc(),

@@ -7,7 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { errorReason, fieldViolations } from "@billing/client";
 import { FundingSource, TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
-import { withPg } from "@billing/testkit";
+import { metricValue, withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ledger } from "../../src/ledger/ledger.js";
 import { ledgerSnapshot, ManualClock, startTestBilling, type TestBilling } from "../support/helpers.js";
@@ -453,6 +453,10 @@ describe("promo lots, expired by the service itself", { timeout: 120_000 }, () =
     // 25 → 5 crossed the threshold of 20: announced once, as an expiry.
     const low = await eventsOf(billing.database.url, userRef, "balanceLow");
     expect(low.map((e) => [e.creditsAvailable, e.cause])).toEqual([[5n, "credits_expired"]]);
+    // Operators see it too: the expired credits, counted once.
+    expect(
+      await metricValue(billing.metricsUrl, "billing_credits_expired_total", { cause: "lot_expired" }),
+    ).toBe(20);
     expect((await ledger.verify([])).violations).toEqual([]);
   });
 });

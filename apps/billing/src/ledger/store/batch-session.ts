@@ -16,7 +16,7 @@ import type { AnswerBook, StoredAnswer } from "../../commands/index.js";
 import type { Clock } from "../../domain/clock.js";
 import type { DomainEvent } from "../../domain/events.js";
 import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
-import type { CallerScope, MoneyEffect } from "../../observability/effects.js";
+import { type CallerScope, type MoneyEffect, SYSTEM_SCOPE } from "../../observability/effects.js";
 import { type EncodedEvent, encodeEvent } from "../../outbox/encode.js";
 import type { Movement } from "../rules/balances.js";
 import type { LotShare, LotState } from "../rules/lots.js";
@@ -156,7 +156,8 @@ export class BatchSession implements AnswerBook {
     if (!this.#newHolds.includes(hold)) this.#changedHolds.add(hold);
   }
 
-  observe(effect: MoneyEffect, scope: CallerScope): void {
+  /** `scope`: the caller's, or billing's own for what the service does by itself. */
+  observe(effect: MoneyEffect, scope: CallerScope = SYSTEM_SCOPE): void {
     this.effects.push({ effect, scope });
   }
 
