@@ -1,59 +1,47 @@
-// The credits ledger. Its hot path (Charge, Reserve, Commit, Release, expiry) runs in batches on
-// the set-based store, two round trips per batch (store/batch-session.ts); its cold paths (opening
-// accounts, grants, refunds, top-ups) are one MikroORM transaction each. Every path locks in one
-// order (holds, then accounts, each by id), records its idempotency key through the command
-// pipeline, and commits its events with its effect — or changes nothing.
-import { randomUUID } from "node:crypto";
+// The credits ledger. Its hot path (Charge, Reserve, Commit, Release, expiry of holds and promo
+// lots) runs in batches on the set-based store, two round trips per batch (store/batch-session.ts);
+// its cold paths (grants.ts, refunds.ts, top-ups.ts) are one MikroORM transaction each, written
+// through store/cold-writes.ts. Every path locks in one order (holds, then accounts, each by id),
+// records its idempotency key through the command pipeline, and commits its events with its
+// effect — or changes nothing.
 import type { Logger } from "@billing/observability";
 import type { Pool } from "pg";
-import { IsolationLevel, LockMode } from "@mikro-orm/postgresql";
+import { IsolationLevel } from "@mikro-orm/postgresql";
 import { callerKey, entityAnswerBook, runCommand, runCommands, type Outcome } from "../commands/index.js";
-import type { Database, EntityManager } from "../db/database.js";
+import type { Database } from "../db/database.js";
 import { entityManagerOf } from "../db/unit-of-work.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
-import { CreditLot, LedgerHold, LedgerTransfer } from "../db/entities.js";
+import { LedgerHold } from "../db/entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
-import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
 import { recordEvent } from "../outbox/outbox.js";
-import { callerScope, type CallerScope, SYSTEM_SCOPE } from "../observability/effects.js";
-import { grantEffects, refundEffect, spendEffect, starterGrantEffect } from "../observability/effect-of.js";
-import { announceCommitted, recordMoneyEffect } from "../observability/record.js";
+import { callerScope, type CallerScope } from "../observability/effects.js";
+import { spendEffect } from "../observability/effect-of.js";
+import { announceCommitted } from "../observability/record.js";
 import type { HoldExpectation } from "./rules/hold-expectation.js";
-import { AccountDirectory, type LockedAccounts, SYSTEM, type SystemAccount } from "./store/accounts.js";
+import { AccountDirectory, SYSTEM, type SystemAccount } from "./store/accounts.js";
 import { Batcher } from "./batcher.js";
+import type { ColdPath } from "./cold-path.js";
+import type { LedgerConfig } from "./config.js";
+import { grant, type GrantCommand, openAccount } from "./grants.js";
 import {
   LowBalance,
   type LowBalanceThresholdResult,
   type SetLowBalanceThresholdCommand,
 } from "./low-balance.js";
+import { expireUserLots } from "./promo-lots.js";
+import { refund, type RefundCommand } from "./refunds.js";
 import { type Resolution, expire, resolve } from "./resolutions.js";
-import { available, type Movement } from "./rules/balances.js";
 import { holdNotFound, unknownOperation } from "./rules/errors.js";
-import {
-  type AccountState,
-  moveValue,
-  sharesOfStored,
-  storedShares,
-  type TransferMeta,
-} from "./rules/transfers.js";
-import {
-  assertLotExpiry,
-  assertRoomForLot,
-  LOT_EXPIRING_NOTICE_MS,
-  type LotShare,
-  type LotState,
-  promoSummary,
-  purchasedAvailable,
-  returnShares,
-} from "./rules/lots.js";
-import { bookExpiries, expireUserLots, type LotBook } from "./promo-lots.js";
+import { LOT_EXPIRING_NOTICE_MS, promoSummary, purchasedAvailable } from "./rules/lots.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
-import { type BatchReads, type BatchSession, inBatchSession } from "./store/batch-session.js";
+import { type BatchReads, inBatchSession } from "./store/batch-session.js";
+import { liveLots } from "./store/cold-writes.js";
 import { readStatement } from "./store/statement.js";
 import { readBalanceAsOf } from "./store/history.js";
 import { verifyHistory } from "./store/history-invariants.js";
+import { creditTopUp, purchasedCreditsIn, type TakeBackCommand, takeBackTopUp } from "./top-ups.js";
 import type {
   Balance,
   BalanceDetails,
@@ -71,20 +59,7 @@ import { type InvariantCheck, verifyLedger } from "./store/verify.js";
 import { verifyLowBalance } from "./store/verify-low-balance.js";
 import { verifyLots } from "./store/verify-lots.js";
 
-export interface LedgerConfig {
-  /** Operation → price in credits. */
-  prices: ReadonlyMap<string, bigint>;
-  starterFreeOperations: bigint;
-  /** billing.balance.low below this many available credits, unless an admin set another. */
-  lowBalanceThresholdCredits: bigint;
-  /** Shards per system account (contention on hot system rows divided by this). */
-  systemShards: number;
-  /**
-   * Spending transactions at once. Fewer means larger batches, so PostgreSQL's cost per command
-   * (begin, commit, WAL flush) is shared by more commands; more helps only with more database cores.
-   */
-  batchesInFlight: number;
-}
+export type { LedgerConfig };
 
 export type { ChargeCommand, ReserveCommand, Resolution };
 
@@ -102,6 +77,7 @@ export class Ledger {
   readonly #spending: Batcher<SpendCommand, ChargeResult | HoldResult>;
   readonly #resolutions: Batcher<Resolution, HoldResult>;
   readonly #lowBalance: LowBalance;
+  readonly #coldPath: ColdPath;
 
   private constructor(
     readonly db: Database,
@@ -126,6 +102,7 @@ export class Ledger {
       run: (batch) => this.resolveBatch(batch),
     });
     this.#lowBalance = new LowBalance(config.lowBalanceThresholdCredits);
+    this.#coldPath = { db, accounts, config, lowBalance: this.#lowBalance, now: () => this.#now() };
   }
 
   static async create(db: Database, config: LedgerConfig, log: Logger, testClock?: Clock): Promise<Ledger> {
@@ -146,37 +123,7 @@ export class Ledger {
 
   /** Creates the user's accounts and grants the starter free operations, exactly once. */
   async openAccount(userRef: string): Promise<{ created: boolean; balance: Balance }> {
-    return this.db.transaction(async (tx) => {
-      // The unique key (owner, asset, shard) makes concurrent calls wait for the first one to commit;
-      // only the call whose insert returned rows grants anything.
-      const inserted = await tx.execute<{ id: string }[]>(
-        `insert into ledger_accounts (owner_ref, asset, kind) values (?, 'CREDITS', 'USER'), (?, 'FREE_OPERATIONS', 'USER')
-         on conflict (owner_ref, asset, shard) do nothing returning id`,
-        [userRef, userRef],
-      );
-      const created = inserted.length === 2;
-      if (inserted.length === 1) throw new Error("ledger invariant: a user had only one of its two accounts");
-      const locked = await this.accounts.lock(tx, userRef, [
-        { name: SYSTEM.issuance, asset: "FREE_OPERATIONS" },
-      ]);
-      if (created && this.config.starterFreeOperations > 0n) {
-        const starter = this.#move(
-          tx,
-          "STARTER_GRANT",
-          "FREE_OPERATIONS",
-          locked.system(SYSTEM.issuance, "FREE_OPERATIONS"),
-          locked.freeOperations,
-          {
-            type: "posted",
-            amount: this.config.starterFreeOperations,
-          },
-          { userRef, reason: "starter free operations" },
-        );
-        this.#balanceChanged(tx, userRef, locked, "starter_grant");
-        recordMoneyEffect(tx, starterGrantEffect(userRef, this.config.starterFreeOperations, starter.id));
-      }
-      return { created, balance: balanceOf(locked) };
-    });
+    return openAccount(this.#coldPath, userRef);
   }
 
   /** The user's balance inside another context's transaction (ACCOUNT_NOT_FOUND without accounts). */
@@ -186,9 +133,7 @@ export class Ledger {
 
   /** Of the user's available credits, the purchased ones, inside another context's transaction. */
   async purchasedCreditsIn(uow: UnitOfWork, userRef: string): Promise<bigint> {
-    const em = entityManagerOf(uow);
-    const { credits } = await this.accounts.read(em, userRef);
-    return purchasedAvailable(credits, await this.#liveLots(em, userRef));
+    return purchasedCreditsIn(this.#coldPath, uow, userRef);
   }
 
   async getBalance(userRef: string): Promise<Balance> {
@@ -202,8 +147,8 @@ export class Ledger {
       async (tx) => {
         const accounts = await this.accounts.read(tx, userRef);
         const balance = balanceOf(accounts);
-        const lots = await this.#liveLots(tx, userRef);
-        const summary = promoSummary(lots, this.#now());
+        const lots = await liveLots(tx, userRef);
+        const summary = promoSummary(lots);
         return {
           balance,
           creditsPromo: summary.promo,
@@ -270,7 +215,7 @@ export class Ledger {
       reads,
       async (session) => {
         // A lot that is due is expired before anything is spent (kept even if every command is refused).
-        for (const userRef of reads.userRefs) this.#expireLotsOf(session, userRef, expiryId);
+        for (const userRef of reads.userRefs) expireUserLots(session, userRef, expiryId, this.#lowBalance);
         const outcomes = await runCommands(session, commands, (item) => {
           const price = this.priceOf(item.command.operation);
           return this.#lowBalance.around(session, item.command.userRef, item.type, () =>
@@ -430,7 +375,7 @@ export class Ledger {
       this.testClock,
       reads,
       (session) => {
-        for (const userRef of reads.userRefs) this.#expireLotsOf(session, userRef, expiryId);
+        for (const userRef of reads.userRefs) expireUserLots(session, userRef, expiryId, this.#lowBalance);
         return Promise.resolve(reads.userRefs.length);
       },
       (session) => announceCommitted(this.db.orm, session.effects),
@@ -473,287 +418,30 @@ export class Ledger {
     });
   }
 
-  /** Expires what is due among a user's lots in a batch session, noticing a low-balance crossing. */
-  #expireLotsOf(session: BatchSession, userRef: string, expiryId: bigint): void {
-    if (session.userLots(userRef).length === 0) return;
-    this.#lowBalance.around(session, userRef, "credits_expired", () =>
-      expireUserLots(session, userRef, expiryId),
-    );
-  }
-
-  /**
-   * Reverses a posted charge (by transfer or by committed hold) to the source that paid it. Locks
-   * in the one order of the ledger: the hold (if the charge was a hold's), then the accounts.
-   */
-  async refund(command: {
-    target: { transferId: string } | { holdId: string };
-    reason: string;
-    idempotencyKey: string;
-  }): Promise<RefundResult> {
-    return this.db.transaction(async (tx) => {
-      const { hold, original } = await this.#lockRefundTarget(tx, command.target);
-      const userRef = hold?.userRef ?? original?.userRef ?? "";
-      const asset = original?.asset ?? "CREDITS";
-      const locked = await this.accounts.lock(tx, userRef, [
-        { name: SYSTEM.revenue, asset },
-        { name: SYSTEM.expired, asset: "CREDITS" },
-      ]);
-      const spec = { name: "Refund", key: callerKey(command.idempotencyKey), request: command };
-      return runCommand(
-        entityAnswerBook(tx, () => this.#now()),
-        spec,
-        async () => {
-          if (
-            original === null ||
-            (hold !== null && hold.state !== "POSTED") ||
-            !["CHARGE", "HOLD_POSTED"].includes(original.kind)
-          ) {
-            throw new DomainError(
-              "NOT_REFUNDABLE",
-              "only a posted charge or a committed hold that moved value can be refunded",
-            );
-          }
-          const already = await tx.findOne(LedgerTransfer, { refundOf: original.id });
-          if (already !== null) {
-            throw new DomainError(
-              "ALREADY_REFUNDED",
-              `transfer ${original.id} was already refunded by ${already.id}`,
-              { metadata: { refund_transfer_id: already.id } },
-            );
-          }
-          // Promo credits go back to the lots that paid; what returns to an expired lot expires at once.
-          const shares = sharesOfStored(original.lots);
-          const lots = await this.#lotsByIds(tx, shares);
-          returnShares(new Map(lots.map((lot) => [lot.id, lot])), shares);
-          const refund = this.#move(
-            tx,
-            "REFUND",
-            asset,
-            locked.system(SYSTEM.revenue, asset),
-            locked.user(asset),
-            { type: "posted", amount: original.amount },
-            {
-              userRef,
-              operation: original.operation ?? undefined,
-              holdId: original.holdId ?? undefined,
-              jobId: original.jobId ?? undefined,
-              reason: command.reason,
-              refundOf: original.id,
-              lots: shares,
-            },
-          );
-          bookExpiries(
-            this.#ormBook(tx),
-            userRef,
-            locked.credits,
-            locked.system(SYSTEM.expired, "CREDITS"),
-            lots,
-          );
-          if (hold !== null) hold.refundTransferId = refund.id;
-          this.#balanceChanged(tx, userRef, locked, "refund");
-          const result: RefundResult = {
-            refundTransferId: refund.id,
-            returnedAs: asset === "CREDITS" ? "CREDITS" : "FREE_OPERATION",
-            amountCredits: asset === "CREDITS" ? original.amount : 0n,
-            amountFreeOperations: asset === "FREE_OPERATIONS" ? original.amount : 0n,
-            balance: balanceOf(locked),
-          };
-          recordMoneyEffect(tx, refundEffect(original, command.idempotencyKey, result));
-          return result;
-        },
-      );
-    });
-  }
-
-  /** The charge to refund and, locked, the hold it belongs to (transfers are immutable: no lock). */
-  async #lockRefundTarget(
-    tx: EntityManager,
-    target: { transferId: string } | { holdId: string },
-  ): Promise<{ hold: LedgerHold | null; original: LedgerTransfer | null }> {
-    const lockHold = (id: string) => tx.findOne(LedgerHold, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if ("holdId" in target) {
-      const hold = await lockHold(target.holdId);
-      if (hold === null) throw holdNotFound(target.holdId);
-      const original =
-        hold.resolutionTransferId == null
-          ? null
-          : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
-      return { hold, original };
-    }
-    const original = await tx.findOne(LedgerTransfer, { id: target.transferId });
-    if (original === null) {
-      throw new DomainError("TRANSFER_NOT_FOUND", `no transfer ${target.transferId}`, {
-        metadata: { transfer_id: target.transferId },
-      });
-    }
-    return { hold: original.holdId == null ? null : await lockHold(original.holdId), original };
+  /** Reverses a posted charge (by transfer or by committed hold) to the source that paid it. */
+  async refund(command: RefundCommand): Promise<RefundResult> {
+    return refund(this.#coldPath, command);
   }
 
   /** Operator credit of credits and/or free operations; with `promo`, the credits are a promo lot. */
-  async grant(command: {
-    userRef: string;
-    amountCredits: bigint;
-    freeOperations: bigint;
-    reason: string;
-    idempotencyKey: string;
-    promo?: { expiresAt: Date; priority: number } | undefined;
-  }): Promise<GrantResult> {
-    const parts = [
-      { asset: "CREDITS" as const, amount: command.amountCredits },
-      { asset: "FREE_OPERATIONS" as const, amount: command.freeOperations },
-    ].filter((part) => part.amount > 0n);
-    return this.db.transaction(async (tx) => {
-      const locked = await this.accounts.lock(
-        tx,
-        command.userRef,
-        parts.map((part) => ({ name: SYSTEM.issuance, asset: part.asset })),
-      );
-      const spec = { name: "Grant", key: callerKey(command.idempotencyKey), request: command };
-      return runCommand(
-        entityAnswerBook(tx, () => this.#now()),
-        spec,
-        async (): Promise<GrantResult> => {
-          const promo = command.promo;
-          if (promo !== undefined) {
-            assertLotExpiry(promo.expiresAt, this.#now());
-            assertRoomForLot(await tx.count(CreditLot, { userRef: command.userRef, state: "ACTIVE" }));
-          }
-          const lotId = promo === undefined ? "" : randomUUID();
-          const transferIds = parts.map((part) => {
-            const lots = lotId !== "" && part.asset === "CREDITS" ? [{ lotId, amount: part.amount }] : [];
-            return this.#move(
-              tx,
-              "GRANT",
-              part.asset,
-              locked.system(SYSTEM.issuance, part.asset),
-              locked.user(part.asset),
-              { type: "posted", amount: part.amount },
-              { userRef: command.userRef, reason: command.reason, lots },
-            ).id;
-          });
-          if (promo !== undefined) {
-            tx.create(CreditLot, {
-              id: lotId,
-              userRef: command.userRef,
-              accountId: locked.credits.id,
-              grantedCredits: command.amountCredits,
-              balance: command.amountCredits,
-              reserved: 0n,
-              priority: promo.priority,
-              expiresAt: promo.expiresAt,
-              state: "ACTIVE",
-              reason: command.reason,
-              grantTransferId: transferIds[0] ?? "",
-              createdAt: this.#now(),
-              expiredAt: null,
-            });
-            recordEvent(
-              tx,
-              {
-                kind: "promoGranted",
-                userRef: command.userRef,
-                lotId,
-                amountCredits: command.amountCredits,
-                expiresAt: promo.expiresAt,
-                priority: promo.priority,
-                reason: command.reason,
-                creditsAvailable: available(locked.credits),
-              },
-              this.#now(),
-            );
-          }
-          this.#balanceChanged(tx, command.userRef, locked, "grant");
-          for (const effect of grantEffects(command, parts, transferIds)) recordMoneyEffect(tx, effect);
-          return { transferIds, balance: balanceOf(locked), lotId };
-        },
-      );
-    });
+  async grant(command: GrantCommand): Promise<GrantResult> {
+    return grant(this.#coldPath, command);
   }
 
-  /**
-   * Credits bought with a payment, inside the caller's transaction (the payment's status change),
-   * so the credit and the status commit together or not at all.
-   */
+  /** Credits bought with a payment, inside the payment's transaction. */
   async creditTopUp(
     uow: UnitOfWork,
     command: { userRef: string; credits: bigint; paymentId: string },
   ): Promise<{ transferId: string; balance: Balance }> {
-    const tx = entityManagerOf(uow);
-    const locked = await this.accounts.lock(tx, command.userRef, [
-      { name: SYSTEM.payments, asset: "CREDITS" },
-    ]);
-    locked.credits.toppedUp = true;
-    const transfer = this.#move(
-      tx,
-      "TOP_UP",
-      "CREDITS",
-      locked.system(SYSTEM.payments, "CREDITS"),
-      locked.credits,
-      {
-        type: "posted",
-        amount: command.credits,
-      },
-      { userRef: command.userRef, reference: command.paymentId },
-    );
-    this.#balanceChanged(tx, command.userRef, locked, "top_up");
-    return { transferId: transfer.id, balance: balanceOf(locked) };
+    return creditTopUp(this.#coldPath, uow, command);
   }
 
-  /**
-   * Takes back credits of a refunded payment, inside the caller's transaction: all of `credits`, or
-   * with `atMostAvailable` only what the user still has. Returns what was taken.
-   */
+  /** Takes back (purchased) credits of a refunded payment, inside the payment's transaction. */
   async takeBackTopUp(
     uow: UnitOfWork,
-    command: {
-      userRef: string;
-      credits: bigint;
-      paymentId: string;
-      reference: string;
-      atMostAvailable: boolean;
-    },
+    command: TakeBackCommand,
   ): Promise<{ takenCredits: bigint; transferId: string; balance: Balance }> {
-    const tx = entityManagerOf(uow);
-    const locked = await this.accounts.lock(tx, command.userRef, [
-      { name: SYSTEM.payments, asset: "CREDITS" },
-    ]);
-    // Only purchased credits can be taken back: promo lots are not the payment's.
-    const availableCredits = purchasedAvailable(locked.credits, await this.#liveLots(tx, command.userRef));
-    if (command.credits > availableCredits && !command.atMostAvailable) {
-      throw new DomainError(
-        "CREDITS_ALREADY_SPENT",
-        `the user has ${availableCredits} purchased credits available, fewer than the ${command.credits} to take back`,
-        {
-          metadata: {
-            credits_available: availableCredits.toString(),
-            credits_to_take: command.credits.toString(),
-          },
-        },
-      );
-    }
-    const taken = command.credits < availableCredits ? command.credits : availableCredits;
-    const before = balanceOf(locked);
-    if (taken === 0n) return { takenCredits: 0n, transferId: "", balance: before };
-    const transfer = this.#move(
-      tx,
-      "PAYMENT_REFUND",
-      "CREDITS",
-      locked.credits,
-      locked.system(SYSTEM.payments, "CREDITS"),
-      {
-        type: "posted",
-        amount: taken,
-      },
-      { userRef: command.userRef, reference: command.reference },
-    );
-    this.#balanceChanged(tx, command.userRef, locked, "payment_refund");
-    const after = balanceOf(locked);
-    this.#lowBalance.notice((event) => recordEvent(tx, event, this.#now()), locked.credits, {
-      before,
-      after,
-      cause: "payment_refund",
-    });
-    return { takenCredits: taken, transferId: transfer.id, balance: after };
+    return takeBackTopUp(this.#coldPath, uow, command);
   }
 
   /** An admin's low-balance threshold for one user (null: back to the configured default). */
@@ -771,57 +459,6 @@ export class Ledger {
         () => this.#lowBalance.setThreshold(locked, command.thresholdCredits),
       );
     });
-  }
-
-  /** Applies one transfer to two locked accounts and records it with the balances after it. */
-  #move(
-    tx: EntityManager,
-    kind: TransferKind,
-    asset: AssetCode,
-    debit: AccountState,
-    credit: AccountState,
-    movement: Movement,
-    meta: TransferMeta,
-  ): LedgerTransfer {
-    const transfer = moveValue(kind, asset, debit, credit, movement, meta, this.#now());
-    return tx.create(LedgerTransfer, { ...transfer, lots: storedShares(transfer.lots) });
-  }
-
-  /** The cold paths' way of booking lot expiries (entities are tracked by the ORM). */
-  #ormBook(tx: EntityManager): LotBook {
-    return {
-      now: this.#now(),
-      move: (kind, asset, debit, credit, movement, meta) =>
-        this.#move(tx, kind, asset, debit, credit, movement, meta),
-      announce: (event) => recordEvent(tx, event, this.#now()),
-      observe: (effect) => recordMoneyEffect(tx, effect, SYSTEM_SCOPE),
-      lotsChanged: () => undefined,
-    };
-  }
-
-  /** A user's lots that are active or still hold value (the user's accounts must be locked). */
-  async #liveLots(em: EntityManager, userRef: string): Promise<LotState[]> {
-    return em.find(CreditLot, { userRef, $or: [{ state: "ACTIVE" }, { reserved: { $gt: 0n } }] });
-  }
-
-  /** The lots that shares name (the user's accounts must be locked). */
-  async #lotsByIds(em: EntityManager, shares: readonly LotShare[]): Promise<LotState[]> {
-    if (shares.length === 0) return [];
-    const lots = await em.find(CreditLot, { id: { $in: shares.map((share) => share.lotId) } });
-    if (lots.length !== new Set(shares.map((share) => share.lotId)).size)
-      throw new Error("ledger invariant: a transfer names a lot that does not exist");
-    return lots;
-  }
-
-  /**
-   * billing.balance.changed, for changes the user did not just ask for and pay with: value that
-   * arrives (grants, top-ups, refunds) or returns (released and expired holds), and payment refunds.
-   * Charges, holds and commits are answered to their caller and announced by the job's own events,
-   * so they do not cost an outbox row each.
-   */
-  #balanceChanged(tx: EntityManager, userRef: string, locked: LockedAccounts, cause: string): void {
-    const balance = balanceOf(locked);
-    recordEvent(tx, { kind: "balanceChanged", userRef, cause, ...balance }, this.#now());
   }
 }
 

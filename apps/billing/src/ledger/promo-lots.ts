@@ -4,31 +4,14 @@
 // spent, whether the sweep, a charge or a refund reaches it first: the user's account lock lets
 // exactly one of them expire it. It writes through a `LotBook`, which both stores provide (the batch
 // session of the hot path, the ORM transaction of the cold paths).
-import type { DomainEvent } from "../domain/events.js";
-import type { MoneyEffect } from "../observability/effects.js";
-import type { AssetCode, TransferKind } from "../domain/ledger-codes.js";
-import { available, type Movement } from "./rules/balances.js";
-import { expireLots, type ExpiredShare, isLotDue, type LotShare, type LotState } from "./rules/lots.js";
-import type { AccountState, TransferMeta } from "./rules/transfers.js";
+import { available } from "./rules/balances.js";
+import { expireLots, type ExpiredShare, isLotDue, type LotState } from "./rules/lots.js";
+import type { AccountState } from "./rules/transfers.js";
 import type { BatchSession } from "./store/batch-session.js";
+import type { LotBook } from "./store/lot-book.js";
+import type { LowBalance } from "./low-balance.js";
 
-/** What booking an expiry needs of a store. */
-export interface LotBook {
-  readonly now: Date;
-  move(
-    kind: TransferKind,
-    asset: AssetCode,
-    debit: AccountState,
-    credit: AccountState,
-    movement: Movement,
-    meta: TransferMeta,
-  ): { id: string };
-  announce(event: DomainEvent): void;
-  /** A money effect of billing's own (metrics, audit), once the transaction commits. */
-  observe(effect: MoneyEffect): void;
-  /** Lots whose fields changed (the ORM tracks its entities itself). */
-  lotsChanged(lots: Iterable<LotState | LotShare>): void;
-}
+export type { LotBook };
 
 /** Expires what is due among `lots` (one user's), from `credits` to `expiry`. Returns what expired. */
 export function bookExpiries(
@@ -73,14 +56,21 @@ export function bookExpiries(
   return expired;
 }
 
-/** `bookExpiries` for a user of a batch session, to the session's expiry shard. */
+/**
+ * `bookExpiries` for a user of a batch session, to the session's expiry shard. With `lowBalance`, a
+ * low-balance crossing is noticed (a resolution instead notices around the whole resolution: value
+ * that returns to an expired lot and expires at once must not look like a fall).
+ */
 export function expireUserLots(
   session: BatchSession,
   userRef: string,
   expiryAccountId: bigint,
-): ExpiredShare[] {
+  lowBalance?: LowBalance,
+): void {
   const accounts = session.userAccounts(userRef);
   const lots = session.userLots(userRef);
-  if (accounts === undefined || lots.length === 0) return [];
-  return bookExpiries(session, userRef, accounts.credits, session.account(expiryAccountId), lots);
+  if (accounts === undefined || lots.length === 0) return;
+  const book = () => bookExpiries(session, userRef, accounts.credits, session.account(expiryAccountId), lots);
+  if (lowBalance === undefined) book();
+  else lowBalance.around(session, userRef, "credits_expired", book);
 }

@@ -18,9 +18,10 @@ const OPEN_SERVICES = new Set([
  */
 const CALLS_OF: Readonly<Record<Exclude<Scope, "admin">, readonly string[]>> = {
   // apps/bot: /start and the menus, paid modes (Reserve → job; Release when publishing fails;
-  // GetHold before delivering a result), the balance screen, top-ups.
+  // GetHold before delivering a result), the balance screen (its promo lots), top-ups.
   bot: [
     "billing.v1.WalletService/OpenAccount",
+    "billing.v1.WalletService/GetBalance",
     "billing.v1.WalletService/GetPriceList",
     "billing.v1.WalletService/Reserve",
     "billing.v1.WalletService/Release",

@@ -167,6 +167,9 @@ describe("promo lots", { timeout: 180_000 }, () => {
     expect(timestampDate(after.nextExpiry!.at!).getTime()).toBe(clock.now().getTime() + HOUR_MS);
 
     clock.advance(HOUR_MS);
+    // Due but not yet expired: still in the balance, and counted as promo, so the parts add up.
+    const due = await balance(userRef);
+    expect([due.creditsAvailable, due.creditsPromo, due.creditsPurchased]).toEqual([24n, 4n, 20n]);
     await ledger().expireDueLots(100);
     expect((await storedLots(billing.database.url, userRef)).get(c)).toMatchObject({
       state: "EXPIRED",

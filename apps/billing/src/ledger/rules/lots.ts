@@ -195,12 +195,15 @@ export function expireLots(lots: Iterable<LotState>, now: Date): ExpiredShare[] 
   return expired;
 }
 
-/** The lots a user could still spend, in spending order, with the first expiry among them. */
-export function promoSummary(
-  lots: Iterable<LotState>,
-  now: Date,
-): { promo: bigint; lots: LotState[]; nextExpiry: { amount: bigint; at: Date } | undefined } {
-  const ordered = spendingOrder(lots, now);
+/** The user's lots with credits left, in spending order, with the first expiry among them. */
+export function promoSummary(lots: Iterable<LotState>): {
+  promo: bigint;
+  lots: LotState[];
+  nextExpiry: { amount: bigint; at: Date } | undefined;
+} {
+  // A lot past its expiry that no sweep or command has expired yet still counts: its credits are
+  // still in the account's balance (and go at the next sweep), so promo + purchased = available.
+  const ordered = [...lots].filter((lot) => lotAvailable(lot) > 0n).sort(compareSpending);
   const promo = ordered.reduce((sum, lot) => sum + lotAvailable(lot), 0n);
   let nextExpiry: { amount: bigint; at: Date } | undefined;
   for (const lot of ordered) {

@@ -19,7 +19,7 @@ const B = "bot",
 /** Who besides admin may call what. Derived from grep of apps/bot, apps/worker, apps/webhooks. */
 const MATRIX: Record<string, readonly Scope[]> = {
   "billing.v1.WalletService/OpenAccount": [B],
-  "billing.v1.WalletService/GetBalance": [W],
+  "billing.v1.WalletService/GetBalance": [B, W],
   "billing.v1.WalletService/GetPriceList": [B],
   "billing.v1.WalletService/Charge": [],
   "billing.v1.WalletService/Reserve": [B],
