@@ -5,6 +5,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { PaymentProvider } from "@billing/proto/billing/v1/payments_pb";
 import { Asset, type Transaction, TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
 import { type BotContext, say, type UserScope, userRef } from "../context.js";
+import { formatWhen } from "../i18n/dates.js";
 import type { StatementKind, StatementLine } from "../i18n/index.js";
 import { isOperation } from "../operations.js";
 import type { InlineKeyboard } from "../telegram/types.js";
@@ -97,16 +98,6 @@ function statementLine(
     operation: isOperation(entry.operation) ? scope.t.operation[entry.operation] : entry.operation,
     when,
   };
-}
-
-export function formatWhen(date: Date, locale: "ru" | "en", timeZone: string): string {
-  return new Intl.DateTimeFormat(locale === "ru" ? "ru-RU" : "en-GB", {
-    timeZone,
-    day: "2-digit",
-    month: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(date);
 }
 
 function describe(ctx: BotContext, error: unknown): string {
