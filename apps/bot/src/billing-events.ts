@@ -1,19 +1,23 @@
 // Billing's events that a user should hear about: a payment credited or canceled, a hold that expired
 // because its job never finished, credits running low (once per crossing, only to users who have
-// topped up before). The chat is the user's (user_ref "telegram:<id>"); other users'
-// events (internal services) are not ours and are acked untouched. Each event is handled once per
-// process (by event id); the consumer acks only after the message is with Telegram.
+// topped up before), promo credits granted, promo credits about to expire. The chat is the user's
+// (user_ref "telegram:<id>"); other users' events (internal services) are not ours and are acked
+// untouched. Each event is handled once per process (by event id); the consumer acks only after the
+// message is with Telegram.
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { BillingEvent } from "@billing/proto/events/v1/billing_pb";
 import { type BotContext, deliver, telegramUserId } from "./context.js";
-import { menuRow, topUpButton } from "./flows/keyboards.js";
-import { catalogue } from "./i18n/index.js";
+import { menuRow, topUpButton, usePromoKeyboard } from "./flows/keyboards.js";
+import { formatDeadline } from "./i18n/dates.js";
+import { catalogue, type Locale } from "./i18n/index.js";
 import { onHoldExpired, type Settle, settleOnly } from "./results.js";
 
 export async function onBillingEvent(ctx: BotContext, event: BillingEvent): Promise<Settle> {
   const kind = event.payload.case ?? "unknown";
   const userId = telegramUserId(event.userRef);
   if (userId === undefined || ctx.memory.seenEvents.has(event.eventId)) return "ack";
-  const t = catalogue(ctx.memory.locales.get(userId) ?? ctx.config.defaultLocale);
+  const locale = ctx.memory.locales.get(userId) ?? ctx.config.defaultLocale;
+  const t = catalogue(locale);
   let outcome: Settle = "ack";
   switch (event.payload.case) {
     case "paymentSucceeded": {
@@ -44,6 +48,19 @@ export async function onBillingEvent(ctx: BotContext, event: BillingEvent): Prom
       outcome = settleOnly(await deliver(ctx, userId, t.balance.low(low.creditsAvailable), topUpButton(t)));
       break;
     }
+    case "promoGranted":
+    case "creditsExpiring": {
+      const text = promoText(ctx, locale, event.eventId, event.payload);
+      if (text === undefined) return "ack";
+      outcome = settleOnly(await deliver(ctx, userId, text, usePromoKeyboard(t)));
+      break;
+    }
+    case "creditsExpired":
+      // Told nothing on purpose: credits.expiring warned a day ahead, and the statement shows the
+      // CREDITS_EXPIRED entry. A message would also arrive for value returned to a lot that had
+      // expired meanwhile (a refund), where "your credits expired" reads as a second loss. The
+      // consumer takes every billing.> subject, so this is acked here like the kinds below.
+      return "ack";
     default:
       // Balance changes, refunds, plan activations: nothing to tell in the chat.
       return "ack";
@@ -53,4 +70,27 @@ export async function onBillingEvent(ctx: BotContext, event: BillingEvent): Prom
     ctx.metrics.billingEvents.inc({ kind });
   }
   return outcome;
+}
+
+/**
+ * A promo lot arrived, or (billing.credits.expiring, once per lot) less than a day is left on one with
+ * credits remaining. Undefined for an event without its expiry, which billing never writes: logged and
+ * acked rather than told without the date that is the point of it.
+ */
+function promoText(
+  ctx: BotContext,
+  locale: Locale,
+  eventId: string,
+  payload: Extract<BillingEvent["payload"], { case: "promoGranted" | "creditsExpiring" }>,
+): string | undefined {
+  const { amountCredits, expiresAt } = payload.value;
+  if (expiresAt === undefined) {
+    ctx.log.warn({ event_id: eventId, kind: payload.case }, "promo event without expires_at");
+    return undefined;
+  }
+  const t = catalogue(locale);
+  const at = formatDeadline(timestampDate(expiresAt), locale, ctx.config.timeZone);
+  return payload.case === "promoGranted"
+    ? t.promo.granted(amountCredits, at)
+    : t.promo.expiring(amountCredits, at);
 }
