@@ -159,6 +159,10 @@ export const en: Catalogue = {
     title: (creditsAvailable) => `💰 Balance: ${credits(creditsAvailable)} (1 credit = 1 ₽)`,
     reserved: (n) => `⏳ In progress: ${credits(n)}`,
     freeLeft: (n) => `🎁 Free operations: ${n}`,
+    split: (purchased, promo) => `Purchased: ${credits(purchased)} · promo: ${credits(promo)}`,
+    promoLots: "🎟 Promo credits (spent first):",
+    promoLot: (available, until) => `• ${credits(available)} — until ${until}`,
+    promoMore: (lots) => `• …and ${lots} more`,
     recent: "Recent transactions:",
     none: "No transactions yet.",
     line: (line) => {

@@ -163,6 +163,12 @@ export const ru = {
     title: (creditsAvailable: bigint) => `💰 Баланс: ${credits(creditsAvailable)} (1 кредит = 1 ₽)`,
     reserved: (n: bigint) => `⏳ В работе: ${credits(n)}`,
     freeLeft: (n: bigint) => `🎁 Бесплатных операций: ${n}`,
+    split: (purchased: bigint, promo: bigint) =>
+      `Купленные: ${credits(purchased)} · промо: ${credits(promo)}`,
+    promoLots: "🎟 Промо-кредиты (тратятся первыми):",
+    /** `until` as formatDeadline() writes it. */
+    promoLot: (available: bigint, until: string) => `• ${credits(available)} — до ${until}`,
+    promoMore: (lots: number) => `• …и ещё ${lots}`,
     recent: "Последние операции:",
     none: "Операций пока нет.",
     line: (line: StatementLine) => {
