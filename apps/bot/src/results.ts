@@ -5,6 +5,7 @@
 import { FundingSource } from "@billing/proto/billing/v1/wallet_pb";
 import type { GenerationCompleted, GenerationFailed } from "@billing/proto/events/v1/jobs_pb";
 import type { HoldExpired } from "@billing/proto/events/v1/billing_pb";
+import type { BoundedSet } from "./bounded.js";
 import { type BotContext, deliver } from "./context.js";
 import { callbackData, menuRow } from "./flows/keyboards.js";
 import { type Catalogue, catalogue, type Cost, isLocale, type Locale, type Returned } from "./i18n/index.js";
@@ -142,17 +143,29 @@ async function returnedBy(ctx: BotContext, holdId: string): Promise<Returned> {
 
 /**
  * Tells the user about a job once: a failure published by the worker and billing's hold.expired for
- * the same job arrive on two consumers at once, and only the first to claim the job speaks. The claim
- * is given back when the message could not go out (or the handler threw), so the redelivery can.
+ * the same job arrive on two consumers at once, and only the first to claim the job speaks.
  */
-async function once(ctx: BotContext, jobId: string, tell: () => Promise<Settle>): Promise<Settle> {
-  if (!ctx.memory.notifiedJobs.addIfAbsent(jobId)) return "ack";
+function once(ctx: BotContext, jobId: string, tell: () => Promise<Settle>): Promise<Settle> {
+  return claimOnce(ctx.memory.notifiedJobs, jobId, tell);
+}
+
+/**
+ * Runs `tell` for the first caller to claim `key` ("ack" for the others, at once). The claim is taken
+ * before `tell` starts, so two deliveries in flight together cannot both speak, and given back when the
+ * message could not go out (or `tell` threw), so the redelivery can.
+ */
+export async function claimOnce(
+  claims: BoundedSet<string>,
+  key: string,
+  tell: () => Promise<Settle>,
+): Promise<Settle> {
+  if (!claims.addIfAbsent(key)) return "ack";
   let outcome: Settle = "retry";
   try {
     outcome = await tell();
     return outcome;
   } finally {
-    if (outcome === "retry") ctx.memory.notifiedJobs.delete(jobId);
+    if (outcome === "retry") claims.delete(key);
   }
 }
 

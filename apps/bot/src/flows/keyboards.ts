@@ -76,6 +76,14 @@ export function menuRow(t: Catalogue): InlineButton[] {
   return [{ text: t.button.menu, callbackData: callbackData.menu }];
 }
 
+/**
+ * Under news of promo credits: straight to 🎨 Create (chooseMode shows the menu instead should billing
+ * stop pricing it), or the menu.
+ */
+export function usePromoKeyboard(t: Catalogue): InlineKeyboard {
+  return [[{ text: t.button.mode.generate, callbackData: callbackData.mode("generate") }, ...menuRow(t)]];
+}
+
 export function topUpButton(t: Catalogue): InlineKeyboard {
   return [[{ text: t.button.topUp, callbackData: callbackData.pay }], menuRow(t)];
 }

@@ -6,6 +6,7 @@ import type { Returned } from "./types.js";
 
 const credits = (n: bigint) => `${n} ${pluralEn(n, "credit", "credits")}`;
 const freeOperations = (n: bigint) => `${n} free ${pluralEn(n, "operation", "operations")}`;
+const promoCredits = (n: bigint) => `${n} promo ${pluralEn(n, "credit", "credits")}`;
 const rub = (kopecks: bigint) => `${rublesText(kopecks, ".")} ₽`;
 
 const returnedText = (returned: Returned): string => {
@@ -50,7 +51,7 @@ export const en: Catalogue = {
     package: (amountKopecks: bigint) => rub(amountKopecks),
     pay: (amountKopecks: bigint) => `💳 Pay ${rub(amountKopecks)}`,
   },
-  amount: { credits, freeOperations, rub },
+  amount: { credits, freeOperations, promoCredits, rub },
   quote: (text: string) => `“${text}”`,
   start: {
     welcome: (name: string) => `👋 Hi, ${name}! I create and edit images with AI.`,
@@ -158,6 +159,10 @@ export const en: Catalogue = {
     title: (creditsAvailable) => `💰 Balance: ${credits(creditsAvailable)} (1 credit = 1 ₽)`,
     reserved: (n) => `⏳ In progress: ${credits(n)}`,
     freeLeft: (n) => `🎁 Free operations: ${n}`,
+    split: (purchased, promo) => `Purchased: ${credits(purchased)} · promo: ${credits(promo)}`,
+    promoLots: "🎟 Promo credits (spent first):",
+    promoLot: (available, until) => `• ${credits(available)} — until ${until}`,
+    promoMore: (lots) => `• …and ${lots} more`,
     recent: "Recent transactions:",
     none: "No transactions yet.",
     line: (line) => {
@@ -186,6 +191,12 @@ export const en: Catalogue = {
     paymentsUnavailable: "Top-ups are unavailable right now. Please try later.",
     low: (creditsAvailable) =>
       `⚠️ Your balance is running low: ${credits(creditsAvailable)} left.\nTop up so that your next generations are not interrupted.`,
+  },
+  promo: {
+    granted: (n, until) =>
+      `🎁 You got ${promoCredits(n)}, valid until ${until}.\nPromo credits are spent first — try them now!`,
+    expiring: (n, at) =>
+      `⌛ Less than a day left: ${promoCredits(n)} ${pluralEn(n, "expires", "expire")} on ${at}.\nUse ${pluralEn(n, "it", "them")} before ${pluralEn(n, "it is", "they are")} gone!`,
   },
   topUp: {
     askAmount: (min, max) => `Enter the amount in rubles, from ${rub(min)} to ${rub(max)}:`,

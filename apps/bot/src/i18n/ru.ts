@@ -7,6 +7,7 @@ import type { Cost, Returned, StatementLine } from "./types.js";
 const credits = (n: bigint) => `${n} ${pluralRu(n, "кредит", "кредита", "кредитов")}`;
 const freeOperations = (n: bigint) =>
   `${n} ${pluralRu(n, "бесплатная операция", "бесплатные операции", "бесплатных операций")}`;
+const promoCredits = (n: bigint) => `${n} ${pluralRu(n, "промо-кредит", "промо-кредита", "промо-кредитов")}`;
 const rub = (kopecks: bigint) => `${rublesText(kopecks, ",")} ₽`;
 
 const returnedText = (returned: Returned): string => {
@@ -51,7 +52,7 @@ export const ru = {
     package: (amountKopecks: bigint) => rub(amountKopecks),
     pay: (amountKopecks: bigint) => `💳 Оплатить ${rub(amountKopecks)}`,
   },
-  amount: { credits, freeOperations, rub },
+  amount: { credits, freeOperations, promoCredits, rub },
   quote: (text: string) => `«${text}»`,
   start: {
     welcome: (name: string) => `👋 Привет, ${name}! Я создаю и обрабатываю изображения с помощью ИИ.`,
@@ -162,6 +163,12 @@ export const ru = {
     title: (creditsAvailable: bigint) => `💰 Баланс: ${credits(creditsAvailable)} (1 кредит = 1 ₽)`,
     reserved: (n: bigint) => `⏳ В работе: ${credits(n)}`,
     freeLeft: (n: bigint) => `🎁 Бесплатных операций: ${n}`,
+    split: (purchased: bigint, promo: bigint) =>
+      `Купленные: ${credits(purchased)} · промо: ${credits(promo)}`,
+    promoLots: "🎟 Промо-кредиты (тратятся первыми):",
+    /** `until` as formatDeadline() writes it. */
+    promoLot: (available: bigint, until: string) => `• ${credits(available)} — до ${until}`,
+    promoMore: (lots: number) => `• …и ещё ${lots}`,
     recent: "Последние операции:",
     none: "Операций пока нет.",
     line: (line: StatementLine) => {
@@ -190,6 +197,13 @@ export const ru = {
     paymentsUnavailable: "Пополнение сейчас недоступно. Попробуйте позже.",
     low: (creditsAvailable: bigint) =>
       `⚠️ Баланс на исходе: осталось ${credits(creditsAvailable)}.\nПополните его, чтобы следующие генерации не прервались.`,
+  },
+  /** Promo lots (Grant with expires_at); dates as formatDeadline() writes them. */
+  promo: {
+    granted: (n: bigint, until: string) =>
+      `🎁 ${pluralRu(n, "Вам начислен", "Вам начислено", "Вам начислено")} ${promoCredits(n)}, ${pluralRu(n, "действует", "действуют", "действуют")} до ${until}.\nПромо-кредиты тратятся первыми — попробуйте прямо сейчас!`,
+    expiring: (n: bigint, at: string) =>
+      `⌛ Осталось меньше суток: ${promoCredits(n)} ${pluralRu(n, "сгорит", "сгорят", "сгорят")} ${at}.\nУспейте ${pluralRu(n, "его", "их", "их")} потратить!`,
   },
   topUp: {
     askAmount: (min: bigint, max: bigint) =>

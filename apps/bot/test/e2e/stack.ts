@@ -17,6 +17,7 @@ import {
   readImage,
 } from "@billing/events";
 import type { ImageRef } from "@billing/proto/events/v1/jobs_pb";
+import { rename, writeFile } from "node:fs/promises";
 import {
   type AppProcess,
   type BillingProcess,
@@ -80,6 +81,11 @@ export interface StackOptions {
   telegram?: Omit<FakeTelegramOptions, "token">;
   /** Environment of the worker beyond the stack's own. */
   workerEnv?: Record<string, string>;
+  /**
+   * Billing's BILLING_UNSAFE_TEST_CLOCK_FILE: its clock (holds, promo lot expiry, sweeps) runs this
+   * file's offset in milliseconds ahead of wall time (setClockOffset writes it). Unset: wall time.
+   */
+  billingClockFile?: string;
 }
 
 export const WEBHOOK_SECRET = "e2e_webhook_secret-0123456789";
@@ -112,6 +118,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       TELEGRAM_BOT_TOKEN: TOKEN,
       TELEGRAM_API_ROOT: telegram.apiRoot,
       TELEGRAM_RETRY_AFTER_MAX_MS: "2000",
+      ...(options.billingClockFile === undefined
+        ? {}
+        : { BILLING_UNSAFE_TEST_CLOCK_FILE: options.billingClockFile }),
     },
   });
   const started: AppProcess[] = [];
@@ -240,6 +249,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await telegram.close();
     throw error;
   }
+}
+
+/**
+ * Sets billing's test clock (StackOptions.billingClockFile) `offsetMs` ahead of wall time. Written
+ * aside and renamed into place, so that billing, re-reading the file every ~100 ms, never sees half
+ * a number.
+ */
+export async function setClockOffset(file: string, offsetMs: number): Promise<void> {
+  if (!Number.isSafeInteger(offsetMs)) throw new Error(`clock offset ${offsetMs} is not an integer`);
+  const aside = `${file}.${process.pid}.tmp`;
+  await writeFile(aside, String(offsetMs));
+  await rename(aside, file);
 }
 
 /** Reads an ImageRef's bytes from the namespace's object stores. */
