@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { callerKey, entityAnswerBook, runCommand } from "../commands/index.js";
 import { callerScope } from "../observability/effects.js";
-import { grantEffects, starterGrantEffect } from "../observability/effect-of.js";
+import { grantEffects, starterGrantEffect } from "./effects.js";
 import type { ColdPath } from "./cold-path.js";
 import { available } from "./rules/balances.js";
 import { assertLotExpiry, assertRoomForLot } from "./rules/lots.js";

@@ -16,7 +16,7 @@ import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import { recordEvent } from "../outbox/outbox.js";
 import { callerScope, type CallerScope } from "../observability/effects.js";
-import { spendEffect } from "../observability/effect-of.js";
+import { spendEffect } from "./effects.js";
 import { announceCommitted } from "../observability/record.js";
 import type { HoldExpectation } from "./rules/hold-expectation.js";
 import { AccountDirectory, SYSTEM, type SystemAccount } from "./store/accounts.js";

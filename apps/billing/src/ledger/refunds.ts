@@ -8,7 +8,7 @@ import type { EntityManager } from "../db/database.js";
 import { LedgerHold, LedgerTransfer } from "../db/entities.js";
 import { DomainError } from "../domain/errors.js";
 import { callerScope } from "../observability/effects.js";
-import { refundEffect } from "../observability/effect-of.js";
+import { refundEffect } from "./effects.js";
 import type { ColdPath } from "./cold-path.js";
 import { bookExpiries } from "./promo-lots.js";
 import { holdNotFound } from "./rules/errors.js";

@@ -5,7 +5,7 @@
 // back to them, and what returns to a lot that expired meanwhile expires at once (promo-lots.ts).
 import type { DomainEvent } from "../domain/events.js";
 import { type CallerScope, SYSTEM_SCOPE } from "../observability/effects.js";
-import { holdResolutionEffect } from "../observability/effect-of.js";
+import { holdResolutionEffect } from "./effects.js";
 import { assertHoldExpected, type HoldExpectation } from "./rules/hold-expectation.js";
 import { holdNotFound } from "./rules/errors.js";
 import { type LotShare, settleReservation } from "./rules/lots.js";

@@ -10,7 +10,7 @@ import type { Database } from "../db/database.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
-import { quotaEffect } from "../observability/effect-of.js";
+import { quotaEffect } from "./effects.js";
 import { windowAt } from "./calendar.js";
 import { QuotaMetrics } from "./metrics.js";
 import {

@@ -2,7 +2,7 @@
 // own Idempotence-Key, the exact request and, for a plan, the plan as bought) under the caller's
 // key; YooKassa is then called outside any transaction. A replay answers the same payment. A Stars
 // payment is stored PENDING with the invoice the bot sends: there is nobody to call.
-import { paymentEffect } from "../../observability/effect-of.js";
+import { paymentEffect } from "../effects.js";
 import { randomUUID } from "node:crypto";
 import { callerKey, runCommand } from "../../commands/index.js";
 import { nextSyncAt, type PaymentsContext } from "../context.js";

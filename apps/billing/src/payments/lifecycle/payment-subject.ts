@@ -1,6 +1,6 @@
 // A payment in the one lifecycle: what YooKassa's answer does to billing's row. A success credits
 // the top-up (or activates the plan as it was bought) with the status change and its event, once.
-import { paymentEffect } from "../../observability/effect-of.js";
+import { paymentEffect } from "../effects.js";
 import type { Payment as ProviderPayment } from "@billing/yookassa";
 import { providerOf, type PaymentsContext } from "../context.js";
 import { paymentRequestOf, storedPaymentRequest } from "../requests.js";

@@ -3,7 +3,7 @@
 // never came is found among its payment's refunds, by the billing_refund_id billing sent with it. A
 // Stars refund is refundStarPayment: it settles at once, and repeating it is how it is looked up
 // (Telegram answers CHARGE_ALREADY_REFUNDED to a repeat, which is the same success).
-import { paymentRefundEffect } from "../../observability/effect-of.js";
+import { paymentRefundEffect } from "../effects.js";
 import type { Refund as ProviderRefund } from "@billing/yookassa";
 import { DomainError } from "../../domain/errors.js";
 import { providerOf, type PaymentsContext } from "../context.js";

@@ -1,9 +1,8 @@
-// Builds the MoneyEffect of each kind from what the ledger, payments and quotas already hold, so
+// The money effects of the ledger (metrics and the audit log), built from what it already holds, so
 // every effect site stays one line. No I/O.
-import type { Payment, PaymentRefund } from "../db/payment-entities.js";
-import type { ChargeResult, HoldResult, RefundResult } from "../ledger/index.js";
 import type { HoldStateCode } from "../domain/ledger-codes.js";
-import type { MoneyEffect } from "./effects.js";
+import type { MoneyEffect } from "../observability/effects.js";
+import type { ChargeResult, HoldResult, RefundResult } from "./types.js";
 
 const unitOfFunding = (fundedBy: string) => (fundedBy === "FREE_OPERATION" ? "free_operations" : "credits");
 
@@ -98,51 +97,4 @@ export function grantEffects(
 
 export function starterGrantEffect(userRef: string, freeOperations: bigint, transferId: string): MoneyEffect {
   return { kind: "starter_grant", userRef, amount: freeOperations, unit: "free_operations", transferId };
-}
-
-export function paymentEffect(
-  kind: "payment_created" | "payment_succeeded" | "payment_canceled",
-  payment: Payment,
-): MoneyEffect {
-  return {
-    kind,
-    userRef: payment.userRef,
-    amount: payment.amountMinor,
-    unit: moneyUnitOf(payment.currency),
-    paymentId: payment.id,
-    transferId: kind === "payment_succeeded" ? (payment.creditTransferId ?? undefined) : undefined,
-    idempotencyKey: kind === "payment_created" ? payment.requestKey : undefined,
-  };
-}
-
-/** Telegram Stars (XTR) are counted apart from kopecks. */
-function moneyUnitOf(currency: string): "kopecks" | "stars" {
-  return currency === "XTR" ? "stars" : "kopecks";
-}
-
-export function paymentRefundEffect(payment: Payment, refund: PaymentRefund): MoneyEffect {
-  return {
-    kind: "payment_refunded",
-    userRef: payment.userRef,
-    amount: refund.amountMinor,
-    unit: moneyUnitOf(refund.currency),
-    paymentId: payment.id,
-    refundId: refund.id,
-    transferId: refund.reverseTransferId ?? undefined,
-  };
-}
-
-export function quotaEffect(
-  kind: "quota_debit" | "quota_credit",
-  command: { userRef: string; metric: string; units: bigint; plan: string; key: string },
-): MoneyEffect {
-  return {
-    kind,
-    userRef: command.userRef,
-    amount: command.units,
-    unit: "units",
-    idempotencyKey: command.key,
-    metric: command.metric,
-    plan: command.plan,
-  };
 }
