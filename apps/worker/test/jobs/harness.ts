@@ -65,6 +65,12 @@ export interface JobsHarness {
   deadLetters(): Promise<DeadLetter[]>;
   /** Jobs still queued (the work queue removes acked ones). */
   queuedJobs(): Promise<number>;
+  /**
+   * Resolves once every job has been acked off the work queue; throws if one is still there after
+   * the wait. The worker acks without waiting for the server's answer, so the queue empties a moment
+   * after a job's last event.
+   */
+  drained(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -184,6 +190,13 @@ export async function startJobsHarness(
     },
     async queuedJobs() {
       return (await jsm.streams.info(names.streams.jobs)).state.messages;
+    },
+    async drained() {
+      await waitUntil(
+        async () => (await jsm.streams.info(names.streams.jobs)).state.messages === 0,
+        "the work queue to empty",
+        5_000,
+      );
     },
     async close() {
       bot.close();

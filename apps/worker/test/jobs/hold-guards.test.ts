@@ -96,7 +96,7 @@ describe("a job whose hold is about to expire", { timeout: 60_000 }, () => {
     expect([balance.creditsAvailable, balance.creditsReserved]).toEqual([10n, 0n]);
     expect(await findImage(h.buckets.results, h.buckets.names.jobResults, "job-3001")).toBeUndefined();
     expect(await h.resultsOf("job-3001")).toHaveLength(1);
-    expect(await h.queuedJobs()).toBe(0);
+    await h.drained();
     expect((await h.admin.wallet.verifyLedger({})).violations).toEqual([]);
   });
 

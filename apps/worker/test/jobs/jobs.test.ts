@@ -133,7 +133,7 @@ describe("a generation job", { timeout: 60_000 }, () => {
 
     expect(await h.resultsOf("job-1001-a")).toHaveLength(1);
     expect(await h.resultsOf("job-1001-b")).toHaveLength(1);
-    expect(await h.queuedJobs()).toBe(0);
+    await h.drained();
     const verified = await h.admin.wallet.verifyLedger({});
     expect(verified.violations).toEqual([]);
   });
@@ -255,7 +255,7 @@ describe("a generation job", { timeout: 60_000 }, () => {
       stream: h.names.streams.jobs,
     });
     await waitUntil(async () => (await jobsTotal("completed")) === completedBefore + 1, "the replay handled");
-    expect(await h.queuedJobs()).toBe(0);
+    await h.drained();
     expect(provider.calls.get("job-1006")).toBe(1);
     expect(await h.resultsOf("job-1006")).toHaveLength(1);
     expect(await balanceOf(user)).toEqual(before);

@@ -71,7 +71,7 @@ describe("worker processes", { timeout: 120_000 }, () => {
     expect(await findImage(h.buckets.results, h.buckets.names.jobResults, "job-kill-1")).toEqual(
       result.kind === "completed" ? result.event.result : undefined,
     );
-    expect(await h.queuedJobs()).toBe(0);
+    await h.drained();
   });
 
   it("SIGTERM: the job in hand finishes, then the worker exits 0", async () => {
@@ -84,7 +84,7 @@ describe("worker processes", { timeout: 120_000 }, () => {
     expect(await worker.app.stop(10_000)).toBe(0);
     const results = await h.resultsOf("job-term-1");
     expect(results.map((r) => r.kind)).toEqual(["completed"]);
-    expect(await h.queuedJobs()).toBe(0);
+    await h.drained();
   });
 
   it("refuses to start on bad configuration, naming the variables (exit 78)", async () => {
