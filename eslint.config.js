@@ -81,8 +81,8 @@ function billingArrows() {
     regex: "^@mikro-orm/|^pg$|(^|/)outbox/|/observability/record\\.js$|(^|/)db/(?!database\\.js$)",
     message: "Only a context's store touches SQL, the ORM, the outbox or the unit of work.",
   };
-  // Contexts whose storage sits wholly in their store (the ledger's cold paths still move there).
-  const storedContexts = ["payments", "quotas"].map((c) => `apps/billing/src/${c}/**`);
+  // Contexts whose storage sits wholly in their store.
+  const storedContexts = ["ledger", "payments", "quotas"].map((c) => `apps/billing/src/${c}/**`);
   return [
     {
       files: ["apps/billing/src/rpc/**"],

@@ -29,15 +29,7 @@ export async function openAccount(
   userRef: string,
 ): Promise<{ created: boolean; balance: Balance }> {
   return path.db.transaction(async (tx) => {
-    // The unique key (owner, asset, shard) makes concurrent calls wait for the first one to commit;
-    // only the call whose insert returned rows grants anything.
-    const inserted = await tx.execute<{ id: string }[]>(
-      `insert into ledger_accounts (owner_ref, asset, kind) values (?, 'CREDITS', 'USER'), (?, 'FREE_OPERATIONS', 'USER')
-       on conflict (owner_ref, asset, shard) do nothing returning id`,
-      [userRef, userRef],
-    );
-    const created = inserted.length === 2;
-    if (inserted.length === 1) throw new Error("ledger invariant: a user had only one of its two accounts");
+    const created = await path.accounts.create(tx, userRef);
     const locked = await path.accounts.lock(tx, userRef, [
       { name: SYSTEM.issuance, asset: "FREE_OPERATIONS" },
     ]);

@@ -5,19 +5,13 @@
 // records its idempotency key through the command pipeline, and commits its events with its
 // effect — or changes nothing.
 import type { Logger } from "@billing/observability";
-import type { Pool } from "pg";
-import { IsolationLevel } from "@mikro-orm/postgresql";
 import { callerKey, entityAnswerBook, runCommand, runCommands, type Outcome } from "../commands/index.js";
 import type { Database } from "../db/database.js";
-import { entityManagerOf } from "../db/unit-of-work.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
-import { LedgerHold } from "../db/entities.js";
 import type { Clock } from "../domain/clock.js";
 import { DomainError } from "../domain/errors.js";
-import { recordEvent } from "../outbox/outbox.js";
 import { callerScope, type CallerScope } from "../observability/effects.js";
 import { spendEffect } from "./effects.js";
-import { announceCommitted } from "../observability/record.js";
 import type { HoldExpectation } from "./rules/hold-expectation.js";
 import { AccountDirectory, SYSTEM, type SystemAccount } from "./store/accounts.js";
 import { Batcher } from "./batcher.js";
@@ -36,8 +30,15 @@ import { holdNotFound, unknownOperation } from "./rules/errors.js";
 import { LOT_EXPIRING_NOTICE_MS, promoSummary, purchasedAvailable } from "./rules/lots.js";
 import { balanceOf, holdView } from "./rules/views.js";
 import { charge, type ChargeCommand, reserve, type ReserveCommand, type RevenueShards } from "./spending.js";
-import { type BatchReads, inBatchSession } from "./store/batch-session.js";
-import { liveLots } from "./store/cold-writes.js";
+import { type BatchDeps, batchDepsOf, type BatchReads, inBatchSession } from "./store/batch-session.js";
+import {
+  announceExpiringLots,
+  dueHoldIds,
+  dueLotUsers,
+  readAccountsIn,
+  readAccountsWithLots,
+  readHold,
+} from "./store/ledger-reads.js";
 import { readStatement } from "./store/statement.js";
 import { readBalanceAsOf } from "./store/history.js";
 import { verifyHistory } from "./store/history-invariants.js";
@@ -78,6 +79,7 @@ export class Ledger {
   readonly #resolutions: Batcher<Resolution, HoldResult>;
   readonly #lowBalance: LowBalance;
   readonly #coldPath: ColdPath;
+  readonly #batch: BatchDeps;
 
   private constructor(
     readonly db: Database,
@@ -85,9 +87,9 @@ export class Ledger {
     /** A clock of the tests'; absent, the database's clock decides time (holds, expiry). */
     readonly testClock: Clock | undefined,
     readonly accounts: AccountDirectory,
-    readonly pool: Pool,
-    readonly log: Logger,
+    batch: BatchDeps,
   ) {
+    this.#batch = batch;
     const bounds = { maxBatch: BATCH_MAX, maxInFlight: config.batchesInFlight, maxQueued: QUEUE_MAX };
     this.#spending = new Batcher({
       ...bounds,
@@ -107,7 +109,11 @@ export class Ledger {
 
   static async create(db: Database, config: LedgerConfig, log: Logger, testClock?: Clock): Promise<Ledger> {
     const accounts = await AccountDirectory.load(db, config.systemShards);
-    return new Ledger(db, config, testClock, accounts, await db.pool(), log);
+    return new Ledger(db, config, testClock, accounts, await batchDepsOf(db, log, testClock));
+  }
+
+  get log(): Logger {
+    return this.#batch.log;
   }
 
   /** Time of the cold paths' rows (the hot path reads the database's clock with its locks). */
@@ -128,7 +134,7 @@ export class Ledger {
 
   /** The user's balance inside another context's transaction (ACCOUNT_NOT_FOUND without accounts). */
   async balanceIn(uow: UnitOfWork, userRef: string): Promise<Balance> {
-    return balanceOf(await this.accounts.read(entityManagerOf(uow), userRef));
+    return balanceOf((await readAccountsIn(uow, this.accounts, userRef)).accounts);
   }
 
   /** Of the user's available credits, the purchased ones, inside another context's transaction. */
@@ -142,23 +148,15 @@ export class Ledger {
 
   /** The balance now with its promo part: purchased vs promo credits, the lots and the next expiry. */
   async balanceDetails(userRef: string): Promise<BalanceDetails> {
-    // One snapshot for the accounts and the lots, so the split matches the balance.
-    return this.db.reader().transactional(
-      async (tx) => {
-        const accounts = await this.accounts.read(tx, userRef);
-        const balance = balanceOf(accounts);
-        const lots = await liveLots(tx, userRef);
-        const summary = promoSummary(lots);
-        return {
-          balance,
-          creditsPromo: summary.promo,
-          creditsPurchased: purchasedAvailable(accounts.credits, lots),
-          nextExpiry: summary.nextExpiry,
-          promoLots: summary.lots,
-        };
-      },
-      { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true },
-    );
+    const { accounts, lots } = await readAccountsWithLots(this.db, this.accounts, userRef);
+    const summary = promoSummary(lots);
+    return {
+      balance: balanceOf(accounts),
+      creditsPromo: summary.promo,
+      creditsPurchased: purchasedAvailable(accounts.credits, lots),
+      nextExpiry: summary.nextExpiry,
+      promoLots: summary.lots,
+    };
   }
 
   /** The user's balance as it was at `asOf` (see store/history.ts for what that means exactly). */
@@ -208,31 +206,24 @@ export class Ledger {
       systemAccountIds: [revenue.CREDITS, revenue.FREE_OPERATIONS, expiryId],
       keys: commands.map((c) => c.key.stored),
     };
-    return inBatchSession(
-      this.pool,
-      this.log,
-      this.testClock,
-      reads,
-      async (session) => {
-        // A lot that is due is expired before anything is spent (kept even if every command is refused).
-        for (const userRef of reads.userRefs) expireUserLots(session, userRef, expiryId, this.#lowBalance);
-        const outcomes = await runCommands(session, commands, (item) => {
-          const price = this.priceOf(item.command.operation);
-          return this.#lowBalance.around(session, item.command.userRef, item.type, () =>
-            item.type === "charge"
-              ? charge(session, revenue, item.command, price)
-              : reserve(session, revenue, item.command, price),
-          );
-        });
-        outcomes.forEach((outcome, i) => {
-          const item = batch[i];
-          if (outcome.ok && !outcome.replayed && item !== undefined)
-            session.observe(spendEffect(item.command, outcome.value), item.scope ?? callerScope());
-        });
-        return outcomes;
-      },
-      (session) => announceCommitted(this.db.orm, session.effects),
-    );
+    return inBatchSession(this.#batch, reads, async (session) => {
+      // A lot that is due is expired before anything is spent (kept even if every command is refused).
+      for (const userRef of reads.userRefs) expireUserLots(session, userRef, expiryId, this.#lowBalance);
+      const outcomes = await runCommands(session, commands, (item) => {
+        const price = this.priceOf(item.command.operation);
+        return this.#lowBalance.around(session, item.command.userRef, item.type, () =>
+          item.type === "charge"
+            ? charge(session, revenue, item.command, price)
+            : reserve(session, revenue, item.command, price),
+        );
+      });
+      outcomes.forEach((outcome, i) => {
+        const item = batch[i];
+        if (outcome.ok && !outcome.replayed && item !== undefined)
+          session.observe(spendEffect(item.command, outcome.value), item.scope ?? callerScope());
+      });
+      return outcomes;
+    });
   }
 
   /** Posts a pending hold: all of it (`amountCredits` 0 or absent), or that much of it; the rest returns. */
@@ -267,7 +258,7 @@ export class Ledger {
   }
 
   async getHold(holdId: string): Promise<HoldView> {
-    const hold = await this.db.reader().findOne(LedgerHold, { id: holdId });
+    const hold = await readHold(this.db, holdId);
     if (hold === null) throw holdNotFound(holdId);
     return holdView(hold);
   }
@@ -285,28 +276,22 @@ export class Ledger {
       systemAccountIds: [expiryId],
       keys: [],
     };
-    return inBatchSession(
-      this.pool,
-      this.log,
-      this.testClock,
-      reads,
-      (session) =>
-        Promise.resolve(
-          batch.map((resolution): Outcome<HoldResult> => {
-            try {
-              const userRef = session.holds.get(resolution.holdId)?.userRef ?? "";
-              // Value returned to an expired lot expires at once; a due lot on the way expires too.
-              const value = this.#lowBalance.around(session, userRef, "credits_expired", () =>
-                resolve(session, resolution, expiryId),
-              );
-              return { ok: true, value, replayed: false };
-            } catch (error) {
-              if (error instanceof DomainError) return { ok: false, error };
-              throw error;
-            }
-          }),
-        ),
-      (session) => announceCommitted(this.db.orm, session.effects),
+    return inBatchSession(this.#batch, reads, (session) =>
+      Promise.resolve(
+        batch.map((resolution): Outcome<HoldResult> => {
+          try {
+            const userRef = session.holds.get(resolution.holdId)?.userRef ?? "";
+            // Value returned to an expired lot expires at once; a due lot on the way expires too.
+            const value = this.#lowBalance.around(session, userRef, "credits_expired", () =>
+              resolve(session, resolution, expiryId),
+            );
+            return { ok: true, value, replayed: false };
+          } catch (error) {
+            if (error instanceof DomainError) return { ok: false, error };
+            throw error;
+          }
+        }),
+      ),
     );
   }
 
@@ -316,36 +301,25 @@ export class Ledger {
    * each other; "due" is decided by the database's clock. Returns how many it expired.
    */
   async expireDueHolds(limit: number): Promise<number> {
-    const due = await this.db.reader().execute<{ id: string }[]>(
-      `select id from ledger_holds where state = 'PENDING' and expires_at <= coalesce(?::timestamptz, now())
-          order by expires_at limit ?`,
-      [this.testClock?.now() ?? null, limit],
-    );
+    const due = await dueHoldIds(this.db, this.testClock?.now() ?? null, limit);
     if (due.length === 0) return 0;
     const expiryId = this.accounts.systemId(SYSTEM.expired, "CREDITS", this.accounts.nextShard());
     const reads: BatchReads = {
-      holdIds: due.map((d) => d.id),
+      holdIds: due,
       userRefs: [],
       systemAccountIds: [expiryId],
       keys: [],
       skipLocked: true,
     };
-    return inBatchSession(
-      this.pool,
-      this.log,
-      this.testClock,
-      reads,
-      (session) => {
-        let expired = 0;
-        for (const hold of session.holds.values()) {
-          if (hold.state !== "PENDING" || hold.expiresAt > session.now) continue;
-          expire(session, hold, expiryId);
-          expired++;
-        }
-        return Promise.resolve(expired);
-      },
-      (session) => announceCommitted(this.db.orm, session.effects),
-    );
+    return inBatchSession(this.#batch, reads, (session) => {
+      let expired = 0;
+      for (const hold of session.holds.values()) {
+        if (hold.state !== "PENDING" || hold.expiresAt > session.now) continue;
+        expire(session, hold, expiryId);
+        expired++;
+      }
+      return Promise.resolve(expired);
+    });
   }
 
   /**
@@ -355,31 +329,19 @@ export class Ledger {
    * lots it looked at.
    */
   async expireDueLots(limit: number): Promise<number> {
-    const due = await this.db.reader().execute<{ user_ref: string }[]>(
-      `select distinct user_ref from (select user_ref from credit_lots
-          where state = 'ACTIVE' and expires_at <= coalesce(?::timestamptz, now())
-          order by expires_at limit ?) d`,
-      [this.testClock?.now() ?? null, limit],
-    );
+    const due = await dueLotUsers(this.db, this.testClock?.now() ?? null, limit);
     if (due.length === 0) return 0;
     const expiryId = this.accounts.systemId(SYSTEM.expired, "CREDITS", this.accounts.nextShard());
     const reads: BatchReads = {
       holdIds: [],
-      userRefs: due.map((d) => d.user_ref),
+      userRefs: due,
       systemAccountIds: [expiryId],
       keys: [],
     };
-    return inBatchSession(
-      this.pool,
-      this.log,
-      this.testClock,
-      reads,
-      (session) => {
-        for (const userRef of reads.userRefs) expireUserLots(session, userRef, expiryId, this.#lowBalance);
-        return Promise.resolve(reads.userRefs.length);
-      },
-      (session) => announceCommitted(this.db.orm, session.effects),
-    );
+    return inBatchSession(this.#batch, reads, (session) => {
+      for (const userRef of reads.userRefs) expireUserLots(session, userRef, expiryId, this.#lowBalance);
+      return Promise.resolve(reads.userRefs.length);
+    });
   }
 
   /**
@@ -388,34 +350,13 @@ export class Ledger {
    * row, so several instances never announce a lot twice. Returns how many it announced.
    */
   async announceExpiringLots(limit: number): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const now = this.testClock?.now() ?? null;
-      const rows = await tx.execute<
-        { id: string; user_ref: string; available: string; expires_at_ms: string }[]
-      >(
-        `with due as (
-           select id from credit_lots
-            where state = 'ACTIVE' and not expiring_announced and balance > reserved
-              and expires_at > coalesce(?::timestamptz, now())
-              and expires_at <= coalesce(?::timestamptz, now()) + ? * interval '1 millisecond'
-            order by expires_at limit ? for update skip locked)
-         update credit_lots l set expiring_announced = true from due where l.id = due.id
-         returning l.id::text as id, l.user_ref, (l.balance - l.reserved)::text as available,
-                   floor(extract(epoch from l.expires_at) * 1000)::bigint::text as expires_at_ms`,
-        [now, now, LOT_EXPIRING_NOTICE_MS, limit],
-      );
-      for (const row of rows) {
-        const event = {
-          kind: "creditsExpiring" as const,
-          userRef: row.user_ref,
-          lotId: row.id,
-          amountCredits: BigInt(row.available),
-          expiresAt: new Date(Number(row.expires_at_ms)),
-        };
-        recordEvent(tx, event, this.#now());
-      }
-      return rows.length;
-    });
+    return announceExpiringLots(
+      this.db,
+      this.testClock?.now() ?? null,
+      () => this.#now(),
+      LOT_EXPIRING_NOTICE_MS,
+      limit,
+    );
   }
 
   /** Reverses a posted charge (by transfer or by committed hold) to the source that paid it. */

@@ -2,25 +2,22 @@
 // paid it, once. Promo credits go back to the lots that paid; what comes back to a lot that has
 // expired meanwhile expires at once. Locks in the one order of the ledger: the hold (if the charge
 // was a hold's), then the accounts.
-import { LockMode } from "@mikro-orm/postgresql";
 import { callerKey, entityAnswerBook, runCommand } from "../commands/index.js";
-import type { EntityManager } from "../db/database.js";
-import { LedgerHold, LedgerTransfer } from "../db/entities.js";
 import { DomainError } from "../domain/errors.js";
 import { callerScope } from "../observability/effects.js";
 import { refundEffect } from "./effects.js";
 import type { ColdPath } from "./cold-path.js";
 import { bookExpiries } from "./promo-lots.js";
-import { holdNotFound } from "./rules/errors.js";
 import { returnShares } from "./rules/lots.js";
 import { sharesOfStored } from "./rules/transfers.js";
 import { balanceOf } from "./rules/views.js";
 import { SYSTEM } from "./store/accounts.js";
 import { ColdWrites, lotsByIds } from "./store/cold-writes.js";
+import { lockRefundTarget, refundOf, type RefundTarget } from "./store/refund-target.js";
 import type { RefundResult } from "./types.js";
 
 export interface RefundCommand {
-  target: { transferId: string } | { holdId: string };
+  target: RefundTarget;
   reason: string;
   idempotencyKey: string;
 }
@@ -50,7 +47,7 @@ export async function refund(path: ColdPath, command: RefundCommand): Promise<Re
             "only a posted charge or a committed hold that moved value can be refunded",
           );
         }
-        const already = await tx.findOne(LedgerTransfer, { refundOf: original.id });
+        const already = await refundOf(tx, original.id);
         if (already !== null) {
           throw new DomainError(
             "ALREADY_REFUNDED",
@@ -94,28 +91,4 @@ export async function refund(path: ColdPath, command: RefundCommand): Promise<Re
       },
     );
   });
-}
-
-/** The charge to refund and, locked, the hold it belongs to (transfers are immutable: no lock). */
-async function lockRefundTarget(
-  tx: EntityManager,
-  target: RefundCommand["target"],
-): Promise<{ hold: LedgerHold | null; original: LedgerTransfer | null }> {
-  const lockHold = (id: string) => tx.findOne(LedgerHold, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if ("holdId" in target) {
-    const hold = await lockHold(target.holdId);
-    if (hold === null) throw holdNotFound(target.holdId);
-    const original =
-      hold.resolutionTransferId == null
-        ? null
-        : await tx.findOne(LedgerTransfer, { id: hold.resolutionTransferId });
-    return { hold, original };
-  }
-  const original = await tx.findOne(LedgerTransfer, { id: target.transferId });
-  if (original === null) {
-    throw new DomainError("TRANSFER_NOT_FOUND", `no transfer ${target.transferId}`, {
-      metadata: { transfer_id: target.transferId },
-    });
-  }
-  return { hold: original.holdId == null ? null : await lockHold(original.holdId), original };
 }

@@ -3,12 +3,11 @@
 // payment's status commit together or not at all. Only purchased credits are ever taken back.
 import { DomainError } from "../domain/errors.js";
 import type { UnitOfWork } from "../domain/unit-of-work.js";
-import { entityManagerOf } from "../db/unit-of-work.js";
 import type { ColdPath } from "./cold-path.js";
 import { purchasedAvailable } from "./rules/lots.js";
 import { balanceOf } from "./rules/views.js";
 import { SYSTEM } from "./store/accounts.js";
-import { ColdWrites, liveLots } from "./store/cold-writes.js";
+import { ColdWrites, coldTxOf, liveLots } from "./store/cold-writes.js";
 import type { Balance } from "./types.js";
 
 export interface TakeBackCommand {
@@ -25,7 +24,7 @@ export async function creditTopUp(
   uow: UnitOfWork,
   command: { userRef: string; credits: bigint; paymentId: string },
 ): Promise<{ transferId: string; balance: Balance }> {
-  const tx = entityManagerOf(uow);
+  const tx = coldTxOf(uow);
   const locked = await path.accounts.lock(tx, command.userRef, [{ name: SYSTEM.payments, asset: "CREDITS" }]);
   locked.credits.toppedUp = true;
   const writes = new ColdWrites(tx, path.now());
@@ -47,7 +46,7 @@ export async function takeBackTopUp(
   uow: UnitOfWork,
   command: TakeBackCommand,
 ): Promise<{ takenCredits: bigint; transferId: string; balance: Balance }> {
-  const tx = entityManagerOf(uow);
+  const tx = coldTxOf(uow);
   const locked = await path.accounts.lock(tx, command.userRef, [{ name: SYSTEM.payments, asset: "CREDITS" }]);
   // Promo lots are not the payment's.
   const purchased = purchasedAvailable(locked.credits, await liveLots(tx, command.userRef));
@@ -82,7 +81,7 @@ export async function takeBackTopUp(
 
 /** Of the user's available credits, the purchased ones, inside another context's transaction. */
 export async function purchasedCreditsIn(path: ColdPath, uow: UnitOfWork, userRef: string): Promise<bigint> {
-  const em = entityManagerOf(uow);
+  const em = coldTxOf(uow);
   const { credits } = await path.accounts.read(em, userRef);
   return purchasedAvailable(credits, await liveLots(em, userRef));
 }

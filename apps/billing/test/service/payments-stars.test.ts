@@ -342,7 +342,11 @@ describe("crediting a successful_payment", () => {
               sent = charges.get(step.payment) ?? charge(userId, target.paymentId, amount);
               charges.set(step.payment, sent);
             } else if (step.kind === "amount") sent = charge(userId, target.paymentId, amount + 1);
-            else sent = charge(userId, `${target.paymentId.slice(0, -1)}0`, amount);
+            else {
+              // Another payment id: its last character changed (to one it is not already).
+              const last = target.paymentId.endsWith("0") ? "1" : "0";
+              sent = charge(userId, `${target.paymentId.slice(0, -1)}${last}`, amount);
+            }
             await bot()
               .payments.completeStarsPayment(sent)
               .catch((error: unknown) => {

@@ -63,6 +63,21 @@ export class AccountDirectory {
     return directory;
   }
 
+  /**
+   * Creates the user's two accounts unless they exist; true for the call that created them. The
+   * unique key (owner, asset, shard) makes concurrent calls wait for the first one to commit, so
+   * exactly one of them sees its insert return rows (and grants the starter free operations).
+   */
+  async create(tx: EntityManager, userRef: string): Promise<boolean> {
+    const inserted = await tx.execute<{ id: string }[]>(
+      `insert into ledger_accounts (owner_ref, asset, kind) values (?, 'CREDITS', 'USER'), (?, 'FREE_OPERATIONS', 'USER')
+       on conflict (owner_ref, asset, shard) do nothing returning id`,
+      [userRef, userRef],
+    );
+    if (inserted.length === 1) throw new Error("ledger invariant: a user had only one of its two accounts");
+    return inserted.length === 2;
+  }
+
   /** Round robin over the shards: concurrent transactions of this instance use different ones. */
   nextShard(): number {
     this.#shardCursor = (this.#shardCursor + 1) % this.shards;

@@ -11,7 +11,13 @@
 // (bounded); a lost connection is UNAVAILABLE.
 import type { Logger } from "@billing/observability";
 import type { Pool } from "pg";
-import { databaseUnavailable, isConnectionFailure, redactConnectionError } from "../../db/database.js";
+import {
+  type Database,
+  databaseUnavailable,
+  isConnectionFailure,
+  redactConnectionError,
+} from "../../db/database.js";
+import { announceCommitted } from "../../observability/record.js";
 import type { AnswerBook, StoredAnswer } from "../../commands/index.js";
 import type { Clock } from "../../domain/clock.js";
 import type { DomainEvent } from "../../domain/events.js";
@@ -235,18 +241,29 @@ export class BatchSession implements AnswerBook {
   }
 }
 
+/** What batch sessions run on: the shared pool, the ORM whose observer counts their effects. */
+export interface BatchDeps {
+  readonly db: Database;
+  readonly pool: Pool;
+  readonly log: Logger;
+  /** A clock of the tests'; absent, the database's clock decides time (holds, expiry). */
+  readonly clock: Clock | undefined;
+}
+
+export async function batchDepsOf(db: Database, log: Logger, clock: Clock | undefined): Promise<BatchDeps> {
+  return { db, pool: await db.pool(), log, clock };
+}
+
 /**
- * Runs `work` in a batch session; its answer once the batch has committed, after `committed` has
- * seen the session (a retried attempt's session is dropped, so nothing is observed twice).
+ * Runs `work` in a batch session; its answer once the batch has committed, after the session's money
+ * effects have been announced (a retried attempt's session is dropped, so nothing is observed twice).
  */
 export async function inBatchSession<T>(
-  pool: Pool,
-  log: Logger,
-  clock: Clock | undefined,
+  deps: BatchDeps,
   reads: BatchReads,
   work: (session: BatchSession) => Promise<T>,
-  committed: (session: BatchSession) => void = () => undefined,
 ): Promise<T> {
+  const { pool, log, clock } = deps;
   for (let attempt = 1; ; attempt++) {
     let trips: TwoTrips | undefined;
     let failure: unknown;
@@ -259,7 +276,7 @@ export async function inBatchSession<T>(
       const writes = session.writes(trips);
       committing = true;
       await trips.commit(writes);
-      committed(session);
+      announceCommitted(deps.db.orm, session.effects);
       return answer;
     } catch (error) {
       failure = error;

@@ -3,6 +3,8 @@
 // too; lot expiries through bookExpiries (this is their LotBook); events through the outbox of the
 // same transaction. The hot path's twin is the set-based batch session (batch-session.ts).
 import type { EntityManager } from "../../db/database.js";
+import { entityManagerOf } from "../../db/unit-of-work.js";
+import type { UnitOfWork } from "../../domain/unit-of-work.js";
 import { CreditLot, LedgerTransfer } from "../../db/entities.js";
 import type { DomainEvent } from "../../domain/events.js";
 import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
@@ -87,6 +89,11 @@ export class ColdWrites implements LotBook {
       expiredAt: null,
     });
   }
+}
+
+/** The transaction of another context's unit of work, for a cold path that runs inside it. */
+export function coldTxOf(uow: UnitOfWork): EntityManager {
+  return entityManagerOf(uow);
 }
 
 /** A user's lots that are active or still hold value (under the user's account lock, or in a snapshot). */
