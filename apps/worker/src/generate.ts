@@ -4,7 +4,7 @@
 import { bucketOf, type Delivery, ImageUnavailableError, nak, putNewImage, readImage } from "@billing/events";
 import type { GenerationRequested, ImageRef } from "@billing/proto/events/v1/jobs_pb";
 import { BILLING_RETRY_DELAY_MS, releaseAndFail, USER_MESSAGES } from "./job-failures.js";
-import type { JobDeps, JobEnd } from "./job-handler.js";
+import type { JobDeps, JobEnd } from "./job-types.js";
 import { NO_STEP_TIMER } from "./metrics.js";
 import {
   type InputImage,

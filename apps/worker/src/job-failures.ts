@@ -12,7 +12,7 @@ import {
   type Returned,
   ReturnedSchema,
 } from "@billing/proto/events/v1/jobs_pb";
-import type { JobDeps, JobEnd } from "./job-handler.js";
+import type { JobDeps, JobEnd } from "./job-types.js";
 import { NO_STEP_TIMER } from "./metrics.js";
 import { PROVIDER_ERROR_KINDS } from "./providers/index.js";
 

@@ -10,20 +10,7 @@
 // is announced only once its hold is committed.
 import { create } from "@bufbuild/protobuf";
 import { timestampMs, timestampNow } from "@bufbuild/protobuf/wkt";
-import type { BillingClient } from "@billing/client";
-import {
-  ack,
-  deadLetter,
-  findImage,
-  type Delivery,
-  type JetStreamClient,
-  type JobBuckets,
-  nak,
-  type NatsNames,
-  type Outcome,
-  publishGenerationCompleted,
-} from "@billing/events";
-import type { Logger } from "@billing/observability";
+import { ack, deadLetter, findImage, type Delivery, nak, publishGenerationCompleted } from "@billing/events";
 import { FundingSource } from "@billing/proto/billing/v1/wallet_pb";
 import {
   GenerationCompletedSchema,
@@ -41,36 +28,10 @@ import {
   retryBilling,
   USER_MESSAGES,
 } from "./job-failures.js";
-import { NO_STEP_TIMER, type StepTimer } from "./metrics.js";
-import type { ImageProvider } from "./providers/index.js";
+import { NO_STEP_TIMER } from "./metrics.js";
+import type { JobDeps, JobEnd, JobResult } from "./job-types.js";
 
-/** What became of one delivery, for metrics and logs. */
-export type JobResult = "completed" | "failed" | "retry" | "dead_letter";
-
-export interface JobEnd {
-  outcome: Outcome;
-  result: JobResult;
-}
-
-export interface JobDeps {
-  wallet: BillingClient["wallet"];
-  js: JetStreamClient;
-  names: NatsNames;
-  buckets: JobBuckets;
-  provider: ImageProvider;
-  log: Logger;
-  /** Base of the provider-error backoff (default 1 s, doubling per delivery). */
-  retryBaseMs?: number;
-  /** Where each step's time goes (metrics); default: not recorded. */
-  steps?: StepTimer;
-  /**
-   * How long a job of this operation is expected to take (default 0): a job whose hold expires
-   * sooner is not started, its hold is released instead.
-   */
-  expectedJobMs?: (operation: string) => number;
-  /** Epoch ms now; tests move it. */
-  now?: () => number;
-}
+export type { JobDeps, JobEnd, JobResult };
 
 export async function handleJob(delivery: Delivery<GenerationRequested>, deps: JobDeps): Promise<JobEnd> {
   const job = delivery.message;

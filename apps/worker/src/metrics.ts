@@ -1,7 +1,6 @@
 // The worker's metrics: jobs by outcome and how long they took, where that time went (each step of
 // a job: billing calls, the provider, the result store, publishing, acking), jobs in hand.
 import { Counter, Histogram, type Registry } from "@billing/observability";
-import type { JobResult } from "./job-handler.js";
 
 /** The steps a job's time is spent in; `bench:jobs` prints their means side by side. */
 export const JOB_STEPS = [
@@ -15,6 +14,9 @@ export const JOB_STEPS = [
   "ack",
 ] as const;
 export type JobStep = (typeof JOB_STEPS)[number];
+
+/** What became of one delivery, for metrics and logs. */
+export type JobResult = "completed" | "failed" | "retry" | "dead_letter";
 
 export interface StepTimer {
   /** Runs `work` and records how long it took under `step`, whether it succeeded or not. */

@@ -5,7 +5,13 @@ import type {
   PaymentStatusCode,
   RefundStatusCode,
 } from "../domain/payment-codes.js";
-import type { TopUpPackage } from "./rules.js";
+
+/** A package of the catalogue: what it costs and the credits it buys. */
+export interface TopUpPackage {
+  readonly packageCode: string;
+  readonly amountMinor: bigint;
+  readonly credits: bigint;
+}
 
 export type NotificationOutcomeCode = "APPLIED" | "UNCHANGED" | "IGNORED";
 

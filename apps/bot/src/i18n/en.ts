@@ -1,8 +1,11 @@
 // English texts. Typed as the Russian catalogue: a key missing here (or one ru.ts does not have)
 // fails to compile.
 import { megabytesText, pluralEn, rublesText, signed } from "./format.js";
-import type { Catalogue } from "./index.js";
+import type { ru } from "./ru.js";
 import type { Returned } from "./types.js";
+
+/** Russian is the reference catalogue: English must have every one of its entries. */
+type Catalogue = typeof ru;
 
 const credits = (n: bigint) => `${n} ${pluralEn(n, "credit", "credits")}`;
 const freeOperations = (n: bigint) => `${n} free ${pluralEn(n, "operation", "operations")}`;

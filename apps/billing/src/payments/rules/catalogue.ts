@@ -1,18 +1,12 @@
 // What can be bought, pure: the top-up packages, custom amounts and their bounds, the credits an
 // amount buys, and the texts shown to the payer. No I/O here.
 import type { PaymentsConfig } from "@billing/config";
-import type { Purchase, TopUpOptions } from "../types.js";
+import type { Purchase, TopUpOptions, TopUpPackage } from "../types.js";
 import { starsEnabled, starsPackages } from "./stars.js";
 
 export const CURRENCY = "RUB";
 /** Kopecks per ruble. */
 const MINOR_PER_RUB = 100n;
-
-export interface TopUpPackage {
-  readonly packageCode: string;
-  readonly amountMinor: bigint;
-  readonly credits: bigint;
-}
 
 /** Credits bought with `amountMinor`, or undefined when it does not buy a whole number of credits. */
 export function creditsFor(amountMinor: bigint, creditsPerRub: bigint): bigint | undefined {

@@ -3,7 +3,7 @@
 import type { PaymentsConfig, StarsConfig } from "@billing/config";
 import { DomainError } from "../../domain/errors.js";
 import type { PaymentStatusCode } from "../../domain/payment-codes.js";
-import type { TopUpPackage } from "./catalogue.js";
+import type { TopUpPackage } from "../types.js";
 import { paymentState } from "./errors.js";
 
 export const STARS_CURRENCY = "XTR";
