@@ -103,7 +103,7 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
       BILLING_METRICS_PORT: String(metricsPort),
       BILLING_TOKENS: `${bot.entry},${admin.entry},${worker.entry}`,
       BILLING_OUTBOX_ENABLED: "false",
-      LOG_LEVEL: "info",
+      LOG_LEVEL: process.env.BENCH_BILLING_LOG_LEVEL ?? "info",
     },
     "ignore",
   );

@@ -31,6 +31,12 @@ export interface CallInterceptorOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TIMEOUT_HEADERS = ["grpc-timeout", "connect-timeout-ms"];
+/**
+ * A call this slow is logged at info even when it succeeds. Successful calls otherwise log at debug:
+ * at a thousand calls a second the line cost ~13 % of billing's CPU, and the per-procedure counts
+ * and latencies are in billing_rpc_duration_seconds, money effects in the audit log.
+ */
+const SLOW_CALL_MS = 500;
 
 export function createCallInterceptor(options: CallInterceptorOptions): {
   interceptor: Interceptor;
@@ -78,16 +84,19 @@ export function createCallInterceptor(options: CallInterceptorOptions): {
     } finally {
       const durationMs = performance.now() - started;
       duration.observe({ procedure, code }, durationMs / 1000);
-      options.log.info(
-        {
-          procedure,
-          code,
-          duration_ms: Math.round(durationMs * 100) / 100,
-          request_id: requestId,
-          scope: request.contextValues.get(SCOPE),
-        },
-        "rpc",
-      );
+      const level = code === "ok" && durationMs < SLOW_CALL_MS ? "debug" : "info";
+      if (options.log.isLevelEnabled(level)) {
+        options.log[level](
+          {
+            procedure,
+            code,
+            duration_ms: Math.round(durationMs * 100) / 100,
+            request_id: requestId,
+            scope: request.contextValues.get(SCOPE),
+          },
+          "rpc",
+        );
+      }
       if (work === undefined) ticket?.release();
       else work.then(release(ticket), release(ticket));
       if (tracked && --inFlight === 0) {

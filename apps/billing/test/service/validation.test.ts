@@ -1,6 +1,6 @@
 // Bad input to the wallet: INVALID_ARGUMENT with a field violation per bad field, NOT_FOUND for an
-// unknown user — never a crash, never a partial write; and the one JSON log line of every call,
-// without the caller's token.
+// unknown user — never a crash, never a partial write; and the JSON log line of a refused call (of
+// every call at debug), without the caller's token.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { errorReason, fieldViolations } from "@billing/client";
 import { withPg } from "@billing/testkit";
@@ -143,9 +143,10 @@ describe("input validation and call logs", () => {
     expect(await ledgerRows()).toBe(before);
   });
 
-  it("logs one JSON line per call with procedure, code, duration and request id, and never the token", async () => {
+  it("logs a JSON line per refused or failed call (every call at debug) with procedure, code, duration and request id, and never the token", async () => {
     lines.length = 0;
     const wallet = billing.client("admin").wallet;
+    // At info, a quick successful call is not logged (its count and latency are in the metrics).
     await wallet.getPriceList({});
     await wallet.getBalance({ userRef: "nobody:2" }).catch(() => undefined);
     const calls = lines
@@ -155,18 +156,41 @@ describe("input validation and call logs", () => {
       .filter((record) => record.msg === "rpc");
     expect(calls).toEqual([
       expect.objectContaining({
-        procedure: "billing.v1.WalletService/GetPriceList",
-        code: "ok",
+        procedure: "billing.v1.WalletService/GetBalance",
+        code: "NotFound",
         scope: "admin",
         request_id: expect.any(String),
         duration_ms: expect.any(Number),
       }),
-      expect.objectContaining({
-        procedure: "billing.v1.WalletService/GetBalance",
-        code: "NotFound",
-        request_id: expect.any(String),
-      }),
     ]);
     expect(lines.join("")).not.toContain(billing.tokens.admin);
+  });
+});
+
+describe("call logs at debug", () => {
+  it("logs every call, successful ones included", async () => {
+    const lines: string[] = [];
+    const billing = await startTestBilling({
+      label: "call_logs_debug",
+      env: { LOG_LEVEL: "debug" },
+      logDestination: { write: (line) => lines.push(line) },
+    });
+    try {
+      await billing.client("admin").wallet.getPriceList({});
+      const calls = lines
+        .flatMap((line) => line.split("\n"))
+        .filter((line) => line.trim() !== "")
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((record) => record.msg === "rpc");
+      expect(calls).toEqual([
+        expect.objectContaining({
+          procedure: "billing.v1.WalletService/GetPriceList",
+          code: "ok",
+          scope: "admin",
+        }),
+      ]);
+    } finally {
+      await billing.close();
+    }
   });
 });
