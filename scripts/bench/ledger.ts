@@ -26,6 +26,13 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ONLY = process.env.BENCH_ONLY?.split(",").filter((name) => name !== "");
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(",").filter((name) => name !== "");
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
+/**
+ * Node flags of billing's process: as npm start, compose and k8s run it, unless
+ * BENCH_BILLING_NODE_FLAGS says otherwise (e.g. "" for V8's defaults).
+ */
+const BILLING_NODE_FLAGS = (process.env.BENCH_BILLING_NODE_FLAGS ?? "--max-semi-space-size=8")
+  .split(" ")
+  .filter((flag) => flag !== "");
 
 interface Result {
   implementation: string;
@@ -95,7 +102,10 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
   const worker = testToken("worker");
   const child = run(
     "apps/billing/dist/main.js",
-    CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`],
+    [
+      ...BILLING_NODE_FLAGS,
+      ...(CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`]),
+    ],
     {
       DATABASE_URL: database.url,
       BILLING_HOST: "127.0.0.1",
