@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { NODE_FLAGS } from "@billing/config";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -18,14 +19,6 @@ function loadEnv(): Record<string, string> {
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
   return env;
 }
-
-/**
- * V8's young generation, smaller than its default: billing's peak RSS falls from ~430 to ~320 MB under
- * the bench for a few % of CPU, the worker's from ~240 to ~150 MiB. The same flags are in
- * infra/compose.yaml, infra/k8s and the benches.
- */
-const BILLING_NODE_FLAGS = ["--max-semi-space-size=8"];
-const WORKER_NODE_FLAGS = ["--max-semi-space-size=2"];
 
 interface Service {
   name: string;
@@ -91,14 +84,14 @@ const services: Service[] = [
   {
     name: "billing",
     script: "apps/billing/dist/main.js",
-    nodeFlags: BILLING_NODE_FLAGS,
+    nodeFlags: [...NODE_FLAGS.billing],
     env: { ...(realYooKassa ? {} : fakeYooKassaEnv), ...botTelegramEnv },
   },
   { name: "webhooks", script: "apps/webhooks/dist/main.js", env: { BILLING_TOKEN: tokenOf("webhooks") } },
   {
     name: "worker",
     script: "apps/worker/dist/main.js",
-    nodeFlags: WORKER_NODE_FLAGS,
+    nodeFlags: [...NODE_FLAGS.worker],
     env: { BILLING_TOKEN: tokenOf("worker") },
   },
   // The bot retries getMe for a few seconds, so it may start next to the Telegram fake.

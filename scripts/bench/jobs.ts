@@ -41,6 +41,7 @@ import { createLogger } from "@billing/observability";
 import { GenerationCompletedSchema, GenerationRequestedSchema } from "@billing/proto/events/v1/jobs_pb";
 import { freePort, NATS_URL, testDatabase, testToken, uniqueName, withPg } from "@billing/testkit";
 import { ROOT } from "../local-env.js";
+import { NODE_FLAGS } from "@billing/config";
 import {
   collectCompletions,
   cpuMsOf,
@@ -76,16 +77,11 @@ const OPEN_JOBS = Number(values["open-jobs"]);
 const CLOSED: Load = { kind: "closed", submitters: Number(values.submitters) };
 const OPEN: Load = { kind: "open", jobsPerSecond: OPEN_RATE };
 const log = createLogger({ app: "bench", level: "warn" });
-/**
- * As apps/worker's `npm start` runs it: a small young generation. The worker allocates briefly per
- * job; with V8's default semi-spaces its heap grew past 240 MiB under load, with 2 MiB it stays near
- * 130 MiB at the same throughput.
- */
-const WORKER_NODE_FLAGS = ["--max-semi-space-size=2"];
 
 function spawnDist(app: "billing" | "worker", env: Record<string, string>): ChildProcess {
   const profiling = values.profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${values.profile}`];
-  const flags = app === "worker" ? WORKER_NODE_FLAGS : [];
+  // As npm start, compose and k8s run them (scripts/node-flags.ts).
+  const flags = NODE_FLAGS[app];
   const child = spawn(process.execPath, [...profiling, ...flags, `apps/${app}/dist/main.js`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },

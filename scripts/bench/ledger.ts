@@ -16,6 +16,7 @@ import { createBillingClient } from "@billing/client";
 import { dropDatabase, freePort, type TestDatabase, testDatabase, testToken } from "@billing/testkit";
 import { cpuMsOf, postgresCpuBetween, postgresCpuByPid } from "./cpu.js";
 import { type FloodStats, startFlood } from "./flood.js";
+import { NODE_FLAGS } from "@billing/config";
 import { buildTemplate, copyTemplate, counts, PREFILL, templateExists } from "./prefill.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -30,7 +31,7 @@ const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
  * Node flags of billing's process: as npm start, compose and k8s run it, unless
  * BENCH_BILLING_NODE_FLAGS says otherwise (e.g. "" for V8's defaults).
  */
-const BILLING_NODE_FLAGS = (process.env.BENCH_BILLING_NODE_FLAGS ?? "--max-semi-space-size=8")
+const BILLING_NODE_FLAGS = (process.env.BENCH_BILLING_NODE_FLAGS ?? NODE_FLAGS.billing.join(" "))
   .split(" ")
   .filter((flag) => flag !== "");
 

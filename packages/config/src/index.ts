@@ -35,3 +35,4 @@ export {
   type TelegramRefundsConfig,
 } from "./stars.js";
 export { webhooksEnvSchema, YOOKASSA_SENDERS, type WebhooksConfig } from "./webhooks.js";
+export { NODE_FLAGS } from "./node-flags.js";
