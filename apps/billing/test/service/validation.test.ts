@@ -7,6 +7,15 @@ import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBilling, type TestBilling } from "../support/helpers.js";
 
+/** The "rpc" records among the JSON log lines a server wrote. */
+function rpcRecords(lines: readonly string[]): Record<string, unknown>[] {
+  return lines
+    .flatMap((line) => line.split("\n"))
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((record) => record.msg === "rpc");
+}
+
 describe("input validation and call logs", () => {
   let billing: TestBilling;
   const lines: string[] = [];
@@ -149,11 +158,7 @@ describe("input validation and call logs", () => {
     // At info, a quick successful call is not logged (its count and latency are in the metrics).
     await wallet.getPriceList({});
     await wallet.getBalance({ userRef: "nobody:2" }).catch(() => undefined);
-    const calls = lines
-      .flatMap((line) => line.split("\n"))
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((record) => record.msg === "rpc");
+    const calls = rpcRecords(lines);
     expect(calls).toEqual([
       expect.objectContaining({
         procedure: "billing.v1.WalletService/GetBalance",
@@ -177,11 +182,7 @@ describe("call logs at debug", () => {
     });
     try {
       await billing.client("admin").wallet.getPriceList({});
-      const calls = lines
-        .flatMap((line) => line.split("\n"))
-        .filter((line) => line.trim() !== "")
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .filter((record) => record.msg === "rpc");
+      const calls = rpcRecords(lines);
       expect(calls).toEqual([
         expect.objectContaining({
           procedure: "billing.v1.WalletService/GetPriceList",
