@@ -1,12 +1,12 @@
 // GetBalance(as_of) through a real server: the balance as it was at an instant, exact for available
 // and reserved credits and free operations, at the instants between calls and at the very
 // microsecond each transfer was booked; final once answered, even while charges are in flight.
-import { Code, ConnectError } from "@connectrpc/connect";
-import { type BillingClient, errorReason, fieldViolations } from "@billing/client";
+import { type BillingClient } from "@billing/client";
 import { Asset, type Transaction } from "@billing/proto/billing/v1/wallet_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBilling, type TestBilling } from "../support/helpers.js";
 import { databaseMicros, microsOf, timestampOf } from "../support/instants.js";
+import { refusalOf } from "../support/refusal.js";
 
 type Four = [bigint, bigint, bigint, bigint];
 const four = (b: {
@@ -15,18 +15,6 @@ const four = (b: {
   freeOperationsAvailable: bigint;
   freeOperationsReserved: bigint;
 }): Four => [b.creditsAvailable, b.creditsReserved, b.freeOperationsAvailable, b.freeOperationsReserved];
-
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  return {
-    code: Code[ConnectError.from(error).code],
-    reason: errorReason(error),
-    fields: fieldViolations(error),
-  };
-}
 
 describe("GetBalance as_of", () => {
   let billing: TestBilling;
@@ -158,20 +146,20 @@ describe("GetBalance as_of", () => {
     const userRef = "asof:edges";
     await wallet.openAccount({ userRef });
     expect(
-      await refusal(wallet.getBalance({ userRef, asOf: timestampOf((await now()) + 60_000_000n) })),
+      await refusalOf(wallet.getBalance({ userRef, asOf: timestampOf((await now()) + 60_000_000n) })),
     ).toEqual({
       code: "InvalidArgument",
       reason: "INVALID_FIELD",
       fields: { as_of: expect.stringContaining("after the ledger's clock") },
     });
     expect(
-      await refusal(wallet.getBalance({ userRef, asOf: { seconds: 1n, nanos: 1_000_000_000 } })),
+      await refusalOf(wallet.getBalance({ userRef, asOf: { seconds: 1n, nanos: 1_000_000_000 } })),
     ).toMatchObject({
       code: "InvalidArgument",
       fields: { as_of: expect.any(String) },
     });
     expect(
-      await refusal(wallet.getBalance({ userRef: "asof:nobody", asOf: timestampOf(await now()) })),
+      await refusalOf(wallet.getBalance({ userRef: "asof:nobody", asOf: timestampOf(await now()) })),
     ).toMatchObject({
       code: "NotFound",
       reason: "ACCOUNT_NOT_FOUND",

@@ -1,8 +1,6 @@
 // billing.balance.low: once per downward crossing of the user's threshold, through the outbox in the
 // mutation's own transaction; exact under hundreds of concurrent charges; re-armed by a balance that
 // rises back; the admin's override; nothing from a refused charge.
-import { Code, ConnectError } from "@connectrpc/connect";
-import { errorReason, fieldViolations } from "@billing/client";
 import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ledgerSnapshot, type TestBilling } from "../support/helpers.js";
@@ -14,6 +12,7 @@ import {
   refundPaid,
 } from "../support/low-balance-helpers.js";
 import { type BillingWithFake, startBillingWithFake } from "../support/payments-helpers.js";
+import { refusalOf } from "../support/refusal.js";
 
 const THRESHOLD = 20n;
 
@@ -35,17 +34,6 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
 
   const admin = () => billing.client("admin").wallet;
   const events = (userRef: string) => lowBalanceEvents(billing.database.url, userRef);
-  const rejection = async (call: Promise<unknown>) => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    return {
-      code: Code[ConnectError.from(error).code],
-      reason: errorReason(error),
-      fields: fieldViolations(error),
-    };
-  };
   const opened = async (userRef: string, credits: bigint) => {
     await admin().openAccount({ userRef });
     if (credits > 0n)
@@ -157,7 +145,7 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
     await charge(user, "refused-1"); // 25 → 15: crossed
     await charge(user, "refused-2"); // 15 → 5
     const before = await ledgerSnapshot(billing.database.url);
-    expect(await rejection(charge(user, "refused-3"))).toMatchObject({ reason: "INSUFFICIENT_FUNDS" });
+    expect(await refusalOf(charge(user, "refused-3"))).toMatchObject({ reason: "INSUFFICIENT_FUNDS" });
     expect(await ledgerSnapshot(billing.database.url)).toBe(before);
     expect(await events(user)).toHaveLength(1);
   });
@@ -171,7 +159,7 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
     expect(answer.balance?.creditsAvailable).toBe(60n);
     // A replay answers the same; the key with another request is refused.
     expect(await admin().setLowBalanceThreshold(set)).toEqual(answer);
-    expect(await rejection(admin().setLowBalanceThreshold({ ...set, thresholdCredits: 40n }))).toMatchObject({
+    expect(await refusalOf(admin().setLowBalanceThreshold({ ...set, thresholdCredits: 40n }))).toMatchObject({
       code: "AlreadyExists",
       reason: "IDEMPOTENCY_KEY_REUSED",
     });
@@ -201,12 +189,12 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
     await opened(user, 0n);
     const before = await ledgerSnapshot(billing.database.url);
     expect(
-      await rejection(
+      await refusalOf(
         admin().setLowBalanceThreshold({ userRef: user, thresholdCredits: -1n, idempotencyKey: "r-1" }),
       ),
     ).toMatchObject({ code: "InvalidArgument", fields: { threshold_credits: "must not be negative" } });
     expect(
-      await rejection(
+      await refusalOf(
         admin().setLowBalanceThreshold({
           userRef: user,
           thresholdCredits: 1_000_000_001n,
@@ -215,7 +203,7 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
       ),
     ).toMatchObject({ code: "InvalidArgument", fields: { threshold_credits: "must be at most 1000000000" } });
     expect(
-      await rejection(
+      await refusalOf(
         admin().setLowBalanceThreshold({
           userRef: "low:nobody",
           thresholdCredits: 5n,
@@ -225,7 +213,7 @@ describe("low balance, edge-triggered", { timeout: 120_000 }, () => {
     ).toMatchObject({ code: "NotFound", reason: "ACCOUNT_NOT_FOUND" });
     for (const scope of ["bot", "worker", "webhooks", "service"] as const) {
       expect(
-        await rejection(
+        await refusalOf(
           billing
             .client(scope)
             .wallet.setLowBalanceThreshold({ userRef: user, thresholdCredits: 5n, idempotencyKey: "r-4" }),

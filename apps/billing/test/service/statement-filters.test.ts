@@ -2,12 +2,12 @@
 // operation and reference lists exactly the entries of the full statement that match (the full
 // statement is the reference model), page by page; page tokens are bound to the user and filters;
 // and pages stay stable while charges keep arriving (no entry repeated, none skipped).
-import { Code, ConnectError } from "@connectrpc/connect";
-import { type BillingClient, errorReason, fieldViolations } from "@billing/client";
+import { type BillingClient } from "@billing/client";
 import { type Transaction, TransactionKind } from "@billing/proto/billing/v1/wallet_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBilling, type TestBilling } from "../support/helpers.js";
 import { databaseMicros, microsOf, timestampOf } from "../support/instants.js";
+import { refusalOf } from "../support/refusal.js";
 
 interface Filter {
   startTime?: bigint;
@@ -26,18 +26,6 @@ function matches(entry: Transaction, filter: Filter): boolean {
     (filter.operation === undefined || filter.operation === "" || entry.operation === filter.operation) &&
     (filter.reference === undefined || filter.reference === "" || entry.reference === filter.reference)
   );
-}
-
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  return {
-    code: Code[ConnectError.from(error).code],
-    reason: errorReason(error),
-    fields: fieldViolations(error),
-  };
 }
 
 describe("ListTransactions filters", () => {
@@ -178,7 +166,7 @@ describe("ListTransactions filters", () => {
       await wallet.charge({ userRef, operation: "generate", idempotencyKey: `bad-${i}`, reference: "r" });
     const at = await now();
     expect(
-      await refusal(
+      await refusalOf(
         wallet.listTransactions({
           userRef,
           startTime: timestampOf(at),
@@ -200,7 +188,7 @@ describe("ListTransactions filters", () => {
       },
     });
     expect(
-      await refusal(
+      await refusalOf(
         wallet.listTransactions({ userRef, kinds: Array.from({ length: 17 }, () => TransactionKind.CHARGE) }),
       ),
     ).toMatchObject({ code: "InvalidArgument", fields: { kinds: expect.any(String) } });
@@ -208,7 +196,7 @@ describe("ListTransactions filters", () => {
     const filtered = await wallet.listTransactions(request(userRef, { reference: "r" }, 1));
     expect(filtered.nextPageToken).not.toBe("");
     const reuse = (changes: Partial<ReturnType<typeof request>>) =>
-      refusal(
+      refusalOf(
         wallet.listTransactions({
           ...request(userRef, { reference: "r" }, 1, filtered.nextPageToken),
           ...changes,

@@ -1,11 +1,10 @@
 // Bad input to the wallet: INVALID_ARGUMENT with a field violation per bad field, NOT_FOUND for an
 // unknown user — never a crash, never a partial write; and the JSON log line of a refused call (of
 // every call at debug), without the caller's token.
-import { Code, ConnectError } from "@connectrpc/connect";
-import { errorReason, fieldViolations } from "@billing/client";
 import { withPg } from "@billing/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBilling, type TestBilling } from "../support/helpers.js";
+import { refusalOf } from "../support/refusal.js";
 
 /** The "rpc" records among the JSON log lines a server wrote. */
 function rpcRecords(lines: readonly string[]): Record<string, unknown>[] {
@@ -29,17 +28,6 @@ describe("input validation and call logs", () => {
   });
   afterAll(async () => billing?.close());
 
-  const rejection = async (call: Promise<unknown>) => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    return {
-      code: Code[ConnectError.from(error).code],
-      reason: errorReason(error),
-      fields: fieldViolations(error),
-    };
-  };
   const ledgerRows = () =>
     withPg(billing.database.url, async (pg) => {
       const { rows } = await pg.query<{ n: string }>(
@@ -55,7 +43,7 @@ describe("input validation and call logs", () => {
     const before = await ledgerRows();
 
     expect(
-      await rejection(wallet.charge({ userRef: "", operation: "Generate!", idempotencyKey: "" })),
+      await refusalOf(wallet.charge({ userRef: "", operation: "Generate!", idempotencyKey: "" })),
     ).toMatchObject({
       code: "InvalidArgument",
       reason: "INVALID_FIELD",
@@ -65,12 +53,12 @@ describe("input validation and call logs", () => {
         idempotency_key: expect.any(String),
       },
     });
-    expect(await rejection(wallet.openAccount({ userRef: "x".repeat(129) }))).toMatchObject({
+    expect(await refusalOf(wallet.openAccount({ userRef: "x".repeat(129) }))).toMatchObject({
       code: "InvalidArgument",
       fields: { user_ref: expect.stringContaining("1-128") },
     });
     expect(
-      await rejection(
+      await refusalOf(
         wallet.reserve({
           userRef: "valid:1",
           operation: "generate",
@@ -80,7 +68,7 @@ describe("input validation and call logs", () => {
       ),
     ).toMatchObject({ code: "InvalidArgument", fields: { timeout: "must be between 1s and 24h" } });
     expect(
-      await rejection(
+      await refusalOf(
         wallet.reserve({
           userRef: "valid:1",
           operation: "generate",
@@ -90,7 +78,7 @@ describe("input validation and call logs", () => {
       ),
     ).toMatchObject({ code: "InvalidArgument", fields: { timeout: expect.any(String) } });
     expect(
-      await rejection(
+      await refusalOf(
         admin.grant({
           userRef: "valid:1",
           amountCredits: -5n,
@@ -104,7 +92,7 @@ describe("input validation and call logs", () => {
       fields: { amount_credits: expect.any(String), reason: "is required" },
     });
     expect(
-      await rejection(
+      await refusalOf(
         admin.grant({
           userRef: "valid:1",
           amountCredits: 0n,
@@ -117,34 +105,34 @@ describe("input validation and call logs", () => {
       code: "InvalidArgument",
       fields: { amount_credits: expect.stringContaining("at least one") },
     });
-    expect(await rejection(wallet.listTransactions({ userRef: "valid:1", pageSize: 101 }))).toMatchObject({
+    expect(await refusalOf(wallet.listTransactions({ userRef: "valid:1", pageSize: 101 }))).toMatchObject({
       fields: { page_size: expect.any(String) },
     });
     expect(
-      await rejection(wallet.listTransactions({ userRef: "valid:1", pageToken: "bm90LWEtdG9rZW4" })),
+      await refusalOf(wallet.listTransactions({ userRef: "valid:1", pageToken: "bm90LWEtdG9rZW4" })),
     ).toMatchObject({
       fields: { page_token: expect.any(String) },
     });
-    expect(await rejection(wallet.getHold({ holdId: "123" }))).toMatchObject({
+    expect(await refusalOf(wallet.getHold({ holdId: "123" }))).toMatchObject({
       fields: { hold_id: expect.any(String) },
     });
     expect(
-      await rejection(wallet.refund({ target: { case: undefined }, reason: "", idempotencyKey: "k" })),
+      await refusalOf(wallet.refund({ target: { case: undefined }, reason: "", idempotencyKey: "k" })),
     ).toMatchObject({
       fields: { target: expect.any(String) },
     });
     expect(
-      await rejection(wallet.charge({ userRef: "valid:1", operation: "teleport", idempotencyKey: "k" })),
+      await refusalOf(wallet.charge({ userRef: "valid:1", operation: "teleport", idempotencyKey: "k" })),
     ).toMatchObject({
       code: "InvalidArgument",
       reason: "UNKNOWN_OPERATION",
     });
-    expect(await rejection(wallet.getBalance({ userRef: "nobody:1" }))).toMatchObject({
+    expect(await refusalOf(wallet.getBalance({ userRef: "nobody:1" }))).toMatchObject({
       code: "NotFound",
       reason: "ACCOUNT_NOT_FOUND",
     });
     expect(
-      await rejection(wallet.charge({ userRef: "nobody:1", operation: "generate", idempotencyKey: "k" })),
+      await refusalOf(wallet.charge({ userRef: "nobody:1", operation: "generate", idempotencyKey: "k" })),
     ).toMatchObject({
       code: "NotFound",
       reason: "ACCOUNT_NOT_FOUND",

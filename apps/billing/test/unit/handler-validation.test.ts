@@ -1,14 +1,7 @@
 // The handlers' validation, in memory: the same routes the server serves, through connect's
 // createRouterTransport, with a domain that fails the test if it is ever reached. No PostgreSQL, no
 // network: bad input is refused at the edge, with every bad field named, before any domain call.
-import {
-  Code,
-  ConnectError,
-  createClient,
-  createRouterTransport,
-  type Interceptor,
-} from "@connectrpc/connect";
-import { errorReason, fieldViolations } from "@billing/client";
+import { createClient, createRouterTransport, type Interceptor } from "@connectrpc/connect";
 import { PaymentService } from "@billing/proto/billing/v1/payments_pb";
 import { QuotaService } from "@billing/proto/billing/v1/quotas_pb";
 import { type TransactionKind, WalletService } from "@billing/proto/billing/v1/wallet_pb";
@@ -16,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { BILLING_SERVICES, type BillingContext, routes } from "../../src/routes.js";
 import { HealthState } from "../../src/rpc/health.js";
 import { toWireError } from "../../src/rpc/errors.js";
+import { refusalOf } from "../support/refusal.js";
 
 /** A context part whose every member fails: validation must refuse before reaching it. */
 function unreachable(name: string): never {
@@ -59,36 +53,24 @@ const wallet = createClient(WalletService, transport);
 const payments = createClient(PaymentService, transport);
 const quotas = createClient(QuotaService, transport);
 
-async function refusal(call: Promise<unknown>) {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  return {
-    code: Code[ConnectError.from(error).code],
-    reason: errorReason(error),
-    fields: fieldViolations(error),
-  };
-}
-
 describe("handler validation (in memory)", () => {
   it("Charge names every bad field at once", async () => {
-    expect(await refusal(wallet.charge({ userRef: "", operation: "Generate!", idempotencyKey: "" }))).toEqual(
-      {
-        code: "InvalidArgument",
-        reason: "INVALID_FIELD",
-        fields: {
-          user_ref: expect.any(String),
-          operation: expect.any(String),
-          idempotency_key: expect.any(String),
-        },
+    expect(
+      await refusalOf(wallet.charge({ userRef: "", operation: "Generate!", idempotencyKey: "" })),
+    ).toEqual({
+      code: "InvalidArgument",
+      reason: "INVALID_FIELD",
+      fields: {
+        user_ref: expect.any(String),
+        operation: expect.any(String),
+        idempotency_key: expect.any(String),
       },
-    );
+    });
   });
 
   it("Reserve refuses a timeout outside [1s, 24h] and a key with spaces", async () => {
     expect(
-      await refusal(
+      await refusalOf(
         wallet.reserve({
           userRef: "valid:1",
           operation: "generate",
@@ -104,30 +86,32 @@ describe("handler validation (in memory)", () => {
   });
 
   it("Commit refuses a hold id that is not a UUID and a negative amount, in the field the caller used", async () => {
-    expect(await refusal(wallet.commit({ holdId: "nope", amountCredits: -1n }))).toMatchObject({
+    expect(await refusalOf(wallet.commit({ holdId: "nope", amountCredits: -1n }))).toMatchObject({
       code: "InvalidArgument",
       fields: { hold_id: expect.any(String), amount_credits: "must not be negative" },
     });
-    expect(await refusal(wallet.commit({ holdId: "nope", amount: -1n }))).toMatchObject({
+    expect(await refusalOf(wallet.commit({ holdId: "nope", amount: -1n }))).toMatchObject({
       fields: { amount: "must not be negative" },
     });
   });
 
   it("Grant, Refund and ListTransactions refuse bad fields", async () => {
     expect(
-      await refusal(wallet.grant({ userRef: "u 1", amountCredits: -5n, reason: "", idempotencyKey: "g" })),
+      await refusalOf(wallet.grant({ userRef: "u 1", amountCredits: -5n, reason: "", idempotencyKey: "g" })),
     ).toMatchObject({ code: "InvalidArgument", fields: { user_ref: expect.any(String) } });
-    expect(await refusal(wallet.listTransactions({ userRef: "valid:1", pageSize: 1_000_000 }))).toMatchObject(
-      { code: "InvalidArgument", fields: { page_size: expect.any(String) } },
-    );
+    expect(
+      await refusalOf(wallet.listTransactions({ userRef: "valid:1", pageSize: 1_000_000 })),
+    ).toMatchObject({ code: "InvalidArgument", fields: { page_size: expect.any(String) } });
   });
 
   it("GetBalance refuses a malformed as_of; ListTransactions names every bad filter at once", async () => {
     expect(
-      await refusal(wallet.getBalance({ userRef: "valid:1", asOf: { seconds: 300_000_000_000n, nanos: 0 } })),
+      await refusalOf(
+        wallet.getBalance({ userRef: "valid:1", asOf: { seconds: 300_000_000_000n, nanos: 0 } }),
+      ),
     ).toMatchObject({ code: "InvalidArgument", fields: { as_of: expect.any(String) } });
     expect(
-      await refusal(
+      await refusalOf(
         wallet.listTransactions({
           userRef: "valid:1",
           startTime: { seconds: 2_000_000_000n, nanos: 0 },
@@ -150,7 +134,7 @@ describe("handler validation (in memory)", () => {
 
   it("CheckStarsPayment and CompleteStarsPayment name every bad field of Telegram's order", async () => {
     expect(
-      await refusal(
+      await refusalOf(
         payments.checkStarsPayment({
           userRef: "service:1",
           invoicePayload: "",
@@ -169,7 +153,7 @@ describe("handler validation (in memory)", () => {
       },
     });
     expect(
-      await refusal(
+      await refusalOf(
         payments.completeStarsPayment({
           userRef: "telegram:1",
           invoicePayload: "x".repeat(129),
@@ -185,9 +169,11 @@ describe("handler validation (in memory)", () => {
   });
 
   it("PaymentService and QuotaService refuse bad fields before their domain", async () => {
-    expect(await refusal(payments.getPayment({ paymentId: "x" }))).toMatchObject({ code: "InvalidArgument" });
+    expect(await refusalOf(payments.getPayment({ paymentId: "x" }))).toMatchObject({
+      code: "InvalidArgument",
+    });
     expect(
-      await refusal(quotas.consumeQuota({ userRef: "", metric: "Chat Tokens", units: 0n, ref: "" })),
+      await refusalOf(quotas.consumeQuota({ userRef: "", metric: "Chat Tokens", units: 0n, ref: "" })),
     ).toMatchObject({
       code: "InvalidArgument",
       fields: { user_ref: expect.any(String), metric: expect.any(String) },
