@@ -325,6 +325,35 @@ describe("promo lots", { timeout: 180_000 }, () => {
     expect((await ledger().verify([])).violations).toEqual([]);
   });
 
+  it("VerifyLedger finds a lot that disagrees with its transfers, and shares that do not fit their transfer", async () => {
+    const userRef = "verify:1";
+    await open(userRef, 0n);
+    const lotId = await promo(userRef, 10n, HOUR_MS);
+    const charged = await charge(userRef);
+    const violations = async () =>
+      (await ledger().verify([])).violations.map((v) => [v.invariant, v.subject]);
+    const tamper = (sql: string, value: string) =>
+      withPg(billing.database.url, (pg) => pg.query(sql, [value]));
+    await tamper(`update credit_lots set balance = balance + 1 where id = $1`, lotId);
+    expect(await violations()).toEqual([
+      ["lot_matches_transfers", lotId],
+      ["lots_within_account", expect.any(String)],
+    ]);
+    await tamper(`update credit_lots set balance = balance - 1 where id = $1`, lotId);
+    await tamper(
+      `update ledger_transfers set lots = jsonb_build_array(jsonb_build_object('lot', lots->0->>'lot', 'amount', '11'))
+        where id = $1`,
+      charged.transferId,
+    );
+    expect(await violations()).toContainEqual(["lot_shares_well_formed", charged.transferId]);
+    await tamper(
+      `update ledger_transfers set lots = jsonb_build_array(jsonb_build_object('lot', lots->0->>'lot', 'amount', '10'))
+        where id = $1`,
+      charged.transferId,
+    );
+    expect(await violations()).toEqual([]);
+  });
+
   it("keeps at most 100 unexpired lots per user: the 101st grant is refused and changes nothing", async () => {
     const userRef = "many:1";
     await open(userRef, 0n);

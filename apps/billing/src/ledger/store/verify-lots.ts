@@ -19,6 +19,14 @@ const SHARES = `select t.id, t.kind, t.asset, t.amount, t.user_ref, t.hold_id, t
 
 export const verifyLots: InvariantCheck = async (em: EntityManager): Promise<LedgerViolation[]> => {
   const violations: LedgerViolation[] = [];
+  /** One violation per offending row, named by its id. */
+  const report = <R extends { id: string }>(
+    invariant: string,
+    rows: readonly R[],
+    describe: (row: R) => string,
+  ) => {
+    for (const row of rows) violations.push({ invariant, subject: row.id, description: describe(row) });
+  };
   const replayed = await em.execute<
     { id: string; balance: string; reserved: string; b: string; r: string }[]
   >(
@@ -40,12 +48,12 @@ export const verifyLots: InvariantCheck = async (em: EntityManager): Promise<Led
       order by l.id limit ?`,
     [LIMIT],
   );
-  for (const row of replayed)
-    violations.push({
-      invariant: "lot_matches_transfers",
-      subject: row.id,
-      description: `lot holds balance ${row.balance} / reserved ${row.reserved}, its transfers say ${row.b} / ${row.r}`,
-    });
+  report(
+    "lot_matches_transfers",
+    replayed,
+    (row) =>
+      `lot holds balance ${row.balance} / reserved ${row.reserved}, its transfers say ${row.b} / ${row.r}`,
+  );
 
   const overLots = await em.execute<{ id: string; owner_ref: string }[]>(
     `select a.id::text as id, a.owner_ref
@@ -59,12 +67,11 @@ export const verifyLots: InvariantCheck = async (em: EntityManager): Promise<Led
       order by a.id limit ?`,
     [LIMIT],
   );
-  for (const row of overLots)
-    violations.push({
-      invariant: "lots_within_account",
-      subject: row.id,
-      description: `the promo lots of ${row.owner_ref} hold more than the account`,
-    });
+  report(
+    "lots_within_account",
+    overLots,
+    (row) => `the promo lots of ${row.owner_ref} hold more than the account`,
+  );
 
   const badShares = await em.execute<{ id: string }[]>(
     `with shares as (${SHARES})
@@ -75,11 +82,10 @@ export const verifyLots: InvariantCheck = async (em: EntityManager): Promise<Led
       order by s.id limit ?`,
     [LIMIT],
   );
-  for (const row of badShares)
-    violations.push({
-      invariant: "lot_shares_well_formed",
-      subject: row.id,
-      description: "the transfer's lot shares exceed its amount, are not credits, or name another user's lot",
-    });
+  report(
+    "lot_shares_well_formed",
+    badShares,
+    () => "the transfer's lot shares exceed its amount, are not credits, or name another user's lot",
+  );
   return violations;
 };
