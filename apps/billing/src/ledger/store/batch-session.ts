@@ -7,6 +7,7 @@
 //   the rules run in memory on what was read;
 //   trip 2: insert the transfers, holds, keys and outbox events, update the holds, lots and accounts
 //           that changed, COMMIT.
+// The SQL itself is in batch-statements.ts.
 // A unique-key race, a serialization failure or a deadlock rolls back and runs the batch again
 // (bounded); a lost connection is UNAVAILABLE.
 import type { Logger } from "@billing/observability";
@@ -28,26 +29,38 @@ import type { Movement } from "../rules/balances.js";
 import type { LotShare, LotState } from "../rules/lots.js";
 import { type AccountState, moveValue, type NewTransfer, type TransferMeta } from "../rules/transfers.js";
 import {
-  ACCOUNT_COLUMNS,
   accountJson,
   accountOf,
   type AccountRow,
   answerOf,
   eventJson,
-  HOLD_COLUMNS,
   holdJson,
   holdOf,
   type HoldRow,
   type HoldState,
   keyJson,
   type KeyRow,
-  LOT_COLUMNS,
   lotJson,
   lotOf,
   type LotRow,
   transferJson,
 } from "./rows.js";
-import { isRetryable, TwoTrips } from "./two-trips.js";
+import {
+  INSERT_EVENTS,
+  INSERT_HOLDS,
+  INSERT_KEYS,
+  INSERT_TRANSFERS,
+  LOCK_ACCOUNTS,
+  LOCK_HOLDS,
+  LOCK_HOLDS_SKIP_LOCKED,
+  READ_KEYS,
+  READ_LOTS,
+  READ_NOW,
+  UPDATE_ACCOUNTS,
+  UPDATE_HOLDS,
+  UPDATE_LOTS,
+} from "./batch-statements.js";
+import { isRetryable, type PreparedStatement, TwoTrips } from "./two-trips.js";
 
 /** What a batch locks and reads in its first trip. */
 export interface BatchReads {
@@ -174,69 +187,19 @@ export class BatchSession implements AnswerBook {
   /** The second trip's statements. */
   writes(trips: TwoTrips): string[] {
     const statements: string[] = [];
-    if (this.#transfers.length > 0) {
-      statements.push(`insert into ledger_transfers (id, kind, asset, debit_account_id, credit_account_id, amount,
-          pending, pending_id, refund_of, user_ref, operation, hold_id, job_id, reference, reason, lots,
-          debit_balance_after, credit_balance_after, debit_reserved_after, credit_reserved_after, created_at)
-        select id, kind, asset, debit_account_id, credit_account_id, amount, pending, pending_id, refund_of,
-               user_ref, operation, hold_id, job_id, reference, reason, lots, debit_balance_after,
-               credit_balance_after, debit_reserved_after, credit_reserved_after, created_at
-          from jsonb_to_recordset(${trips.literal(this.#transfers.map(transferJson))}::jsonb) as r(n int,
-               id uuid, kind text, asset text, debit_account_id bigint, credit_account_id bigint,
-               amount bigint, pending boolean, pending_id uuid, refund_of uuid, user_ref text,
-               operation text, hold_id uuid, job_id text, reference text, reason text, lots jsonb,
-               debit_balance_after bigint, credit_balance_after bigint, debit_reserved_after bigint,
-               credit_reserved_after bigint, created_at timestamptz)
-         order by n`);
-    }
-    if (this.#newHolds.length > 0) {
-      statements.push(`insert into ledger_holds (id, user_ref, operation, job_id, funded_by, amount, price_credits,
-          state, pending_transfer_id, resolution_transfer_id, posted_amount, resolution_reason,
-          refund_transfer_id, expires_at, created_at, resolved_at)
-        select * from jsonb_to_recordset(${trips.literal(this.#newHolds.map(holdJson))}::jsonb) as r(id uuid,
-               user_ref text, operation text, job_id text, funded_by text, amount bigint,
-               price_credits bigint, state text, pending_transfer_id uuid, resolution_transfer_id uuid,
-               posted_amount bigint, resolution_reason text, refund_transfer_id uuid,
-               expires_at timestamptz, created_at timestamptz, resolved_at timestamptz)`);
-    }
-    if (this.#changedHolds.size > 0) {
-      statements.push(`update ledger_holds h
-          set state = r.state, resolution_transfer_id = r.resolution_transfer_id,
-              posted_amount = r.posted_amount, resolution_reason = r.resolution_reason,
-              resolved_at = r.resolved_at
-         from jsonb_to_recordset(${trips.literal([...this.#changedHolds].map(holdJson))}::jsonb) as r(id uuid,
-              state text, resolution_transfer_id uuid, posted_amount bigint, resolution_reason text,
-              resolved_at timestamptz)
-        where h.id = r.id`);
-    }
-    if (this.#changedLots.size > 0) {
-      statements.push(`update credit_lots l
-          set balance = r.balance, reserved = r.reserved, state = r.state, expired_at = r.expired_at
-         from jsonb_to_recordset(${trips.literal([...this.#changedLots].map(lotJson))}::jsonb) as r(id uuid,
-              balance bigint, reserved bigint, state text, expired_at timestamptz)
-        where l.id = r.id`);
-    }
-    if (this.#touched.size > 0) {
-      statements.push(`update ledger_accounts a
-          set debits_pending = r.debits_pending, debits_posted = r.debits_posted,
-              credits_pending = r.credits_pending, credits_posted = r.credits_posted
-         from jsonb_to_recordset(${trips.literal([...this.#touched].map(accountJson))}::jsonb) as r(id bigint,
-              debits_pending bigint, debits_posted bigint, credits_pending bigint, credits_posted bigint)
-        where a.id = r.id`);
-    }
-    if (this.#kept.length > 0) {
-      const rows = this.#kept.map(({ key, answer }) => keyJson(key, answer, this.now));
-      statements.push(`insert into idempotency_keys (key, command, fingerprint, result, created_at)
-        select key, command, decode(fingerprint, 'hex'), result, created_at
-          from jsonb_to_recordset(${trips.literal(rows)}::jsonb) as r(key text, command text,
-               fingerprint text, result jsonb, created_at timestamptz)`);
-    }
-    if (this.#events.length > 0) {
-      statements.push(`insert into outbox_events (event_id, subject, payload, created_at)
-        select event_id, subject, decode(payload, 'hex'), created_at
-          from jsonb_to_recordset(${trips.literal(this.#events.map(eventJson))}::jsonb) as r(event_id uuid,
-               subject text, payload text, created_at timestamptz)`);
-    }
+    const write = (statement: PreparedStatement, rows: readonly unknown[]) => {
+      if (rows.length > 0) statements.push(trips.execute(statement, rows));
+    };
+    write(INSERT_TRANSFERS, this.#transfers.map(transferJson));
+    write(INSERT_HOLDS, this.#newHolds.map(holdJson));
+    write(UPDATE_HOLDS, [...this.#changedHolds].map(holdJson));
+    write(UPDATE_LOTS, [...this.#changedLots].map(lotJson));
+    write(UPDATE_ACCOUNTS, [...this.#touched].map(accountJson));
+    write(
+      INSERT_KEYS,
+      this.#kept.map(({ key, answer }) => keyJson(key, answer, this.now)),
+    );
+    write(INSERT_EVENTS, this.#events.map(eventJson));
     return statements;
   }
 }
@@ -298,39 +261,12 @@ export async function inBatchSession<T>(
 }
 
 async function open(trips: TwoTrips, clock: Clock | undefined, reads: BatchReads): Promise<BatchSession> {
-  const holdIds = trips.literal(reads.holdIds);
-  const userRefs = trips.literal(reads.userRefs);
-  const systemIds = trips.literal(reads.systemAccountIds);
   const statements = [
-    `select ${HOLD_COLUMNS} from ledger_holds h
-       left join ledger_transfers t on t.id = h.pending_transfer_id
-      where h.id = any(array(select jsonb_array_elements_text(${holdIds}::jsonb)::uuid))
-      order by h.id for update of h${reads.skipLocked === true ? " skip locked" : ""}`,
-    // The users of the batch and of its holds, the system shards it names, and the counterparties of
-    // its holds' pending transfers (a pending amount is posted or voided where it is held).
-    `select ${ACCOUNT_COLUMNS} from ledger_accounts
-      where (kind = 'USER' and owner_ref = any(array(
-               select jsonb_array_elements_text(${userRefs}::jsonb)
-               union select user_ref from ledger_holds
-                where id = any(array(select jsonb_array_elements_text(${holdIds}::jsonb)::uuid)))))
-         or id = any(array(
-               select jsonb_array_elements_text(${systemIds}::jsonb)::bigint
-               union select t.credit_account_id from ledger_transfers t
-                 join ledger_holds h on t.id = h.pending_transfer_id
-                where h.id = any(array(select jsonb_array_elements_text(${holdIds}::jsonb)::uuid))))
-      order by id for update`,
-    // After the account locks, in the same trip: its snapshot sees every lot change committed before
-    // them. Lots of the users above only, read as the users were found.
-    `select ${LOT_COLUMNS} from credit_lots
-      where user_ref = any(array(
-              select jsonb_array_elements_text(${userRefs}::jsonb)
-              union select user_ref from ledger_holds
-               where id = any(array(select jsonb_array_elements_text(${holdIds}::jsonb)::uuid))))
-        and (state = 'ACTIVE' or reserved > 0)`,
-    `select key, command, encode(fingerprint, 'hex') as fingerprint, result::text as result
-       from idempotency_keys
-      where key = any(array(select jsonb_array_elements_text(${trips.literal(reads.keys)}::jsonb)))`,
-    `select floor(extract(epoch from now()) * 1000)::bigint::text as now_ms`,
+    trips.execute(reads.skipLocked === true ? LOCK_HOLDS_SKIP_LOCKED : LOCK_HOLDS, reads.holdIds),
+    trips.execute(LOCK_ACCOUNTS, reads.userRefs, reads.holdIds, reads.systemAccountIds),
+    trips.execute(READ_LOTS, reads.userRefs, reads.holdIds),
+    trips.execute(READ_KEYS, reads.keys),
+    trips.execute(READ_NOW),
   ];
   const [holds, accounts, lots, keys, now] = await trips.begin(statements);
   const nowMs = (now?.rows[0] as { now_ms: string } | undefined)?.now_ms;

@@ -1,15 +1,35 @@
 // A transaction in two round trips on one of MikroORM's own pooled connections: the first trip opens
 // it and runs the reads (locks included), the second runs every write and commits. Each trip is one
 // simple-protocol query string holding several statements, so PostgreSQL answers it in one go; the
-// values travel as one escaped JSON literal per statement (jsonb_to_recordset), never spliced raw.
+// values travel as escaped JSON literals (jsonb parameters), never spliced raw.
+// The statements are prepared once per connection (SQL PREPARE, sent at the head of the first trip
+// that needs them) and then run with EXECUTE, so a batch costs PostgreSQL no parse and no plan.
 import type { Pool, PoolClient, QueryResult } from "pg";
 import { isConnectionFailure } from "../../db/database.js";
 
 /** Serialization failures, deadlocks and unique-key races: the whole transaction may run again. */
 const RETRYABLE = new Set(["40001", "40P01", "23505"]);
 
+/** A statement of the hot path; its parameters `$1`…`$n` are each one JSON value (jsonb). */
+export interface PreparedStatement {
+  readonly name: string;
+  readonly parameters: number;
+  readonly sql: string;
+}
+
+export function preparedStatement(name: string, parameters: number, sql: string): PreparedStatement {
+  return { name, parameters, sql };
+}
+
+/** The statements each connection has prepared (a prepared statement lives as long as its connection). */
+const preparedOn = new WeakMap<PoolClient, Set<string>>();
+
 export class TwoTrips {
   #open = false;
+  /** Statements the next trip must prepare first: this connection has not prepared them yet. */
+  #toPrepare = new Map<string, PreparedStatement>();
+  /** Set when a trip that prepared statements failed: the connection's prepared set is then unknown. */
+  #prepareFailed = false;
 
   private constructor(readonly client: PoolClient) {}
 
@@ -22,6 +42,20 @@ export class TwoTrips {
     return this.client.escapeLiteral(
       JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
     );
+  }
+
+  /** The text that runs `statement` with `values` (one JSON literal each) in the next trip. */
+  execute(statement: PreparedStatement, ...values: unknown[]): string {
+    if (values.length !== statement.parameters) {
+      throw new Error(
+        `statement ${statement.name} takes ${statement.parameters} values, not ${values.length}`,
+      );
+    }
+    if (preparedOn.get(this.client)?.has(statement.name) !== true) {
+      this.#toPrepare.set(statement.name, statement);
+    }
+    if (values.length === 0) return `execute ${statement.name}`;
+    return `execute ${statement.name}(${values.map((value) => this.literal(value)).join(", ")})`;
   }
 
   /** Trip one: BEGIN and the reads; one result per read, in order. */
@@ -39,7 +73,7 @@ export class TwoTrips {
 
   /** Ends the session: rolls back what is still open and returns the connection (or discards a broken one). */
   async release(error?: unknown): Promise<void> {
-    let broken = error !== undefined && isConnectionFailure(error);
+    let broken = (error !== undefined && isConnectionFailure(error)) || this.#prepareFailed;
     if (this.#open && !broken) {
       try {
         await this.client.query("rollback");
@@ -51,8 +85,34 @@ export class TwoTrips {
   }
 
   async #run(statements: readonly string[]): Promise<QueryResult[]> {
-    const answer = (await this.client.query(statements.join(";\n"))) as QueryResult | QueryResult[];
-    return Array.isArray(answer) ? answer : [answer];
+    const prepares = [...this.#toPrepare.values()].map(({ name, parameters, sql }) => {
+      const types =
+        parameters === 0 ? "" : ` (${Array.from({ length: parameters }, () => "jsonb").join(", ")})`;
+      return `prepare ${name}${types} as ${sql}`;
+    });
+    this.#markPrepared();
+    let answer: QueryResult | QueryResult[];
+    try {
+      answer = (await this.client.query([...prepares, ...statements].join(";\n"))) as
+        QueryResult | QueryResult[];
+    } catch (error) {
+      // Which of the PREPAREs ran is unknown: the connection is dropped rather than guessed about.
+      if (prepares.length > 0) this.#prepareFailed = true;
+      throw error;
+    }
+    const results = Array.isArray(answer) ? answer : [answer];
+    return results.slice(prepares.length);
+  }
+
+  #markPrepared(): void {
+    if (this.#toPrepare.size === 0) return;
+    let prepared = preparedOn.get(this.client);
+    if (prepared === undefined) {
+      prepared = new Set();
+      preparedOn.set(this.client, prepared);
+    }
+    for (const name of this.#toPrepare.keys()) prepared.add(name);
+    this.#toPrepare.clear();
   }
 }
 
