@@ -106,6 +106,12 @@ it("answers 5xx while billing is down and 200 once it is back; YooKassa's redeli
 
   const text = await metrics(webhooksPort);
   expect(notificationCount(text, "payment.succeeded", "unavailable")).toBe(statuses.length - 1);
-  expect(notificationCount(text, "payment.succeeded", "applied")).toBe(1);
+  // One delivery was accepted. It is "applied", unless the call that applied it outlived the
+  // webhooks app's deadline (billing just restarted, on a loaded machine): that delivery was
+  // answered 503, and the next one found the payment already credited ("unchanged").
+  expect(
+    notificationCount(text, "payment.succeeded", "applied") +
+      notificationCount(text, "payment.succeeded", "unchanged"),
+  ).toBe(1);
   expect(await webhooks.stop()).toBe(0);
 }, 90_000);
