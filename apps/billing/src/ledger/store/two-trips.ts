@@ -38,7 +38,7 @@ export class TwoTrips {
   }
 
   /** The JSON literal of a value (bigint as text), safe to splice into a statement. */
-  literal(value: unknown): string {
+  #literal(value: unknown): string {
     return this.client.escapeLiteral(
       JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
     );
@@ -55,7 +55,7 @@ export class TwoTrips {
       this.#toPrepare.set(statement.name, statement);
     }
     if (values.length === 0) return `execute ${statement.name}`;
-    return `execute ${statement.name}(${values.map((value) => this.literal(value)).join(", ")})`;
+    return `execute ${statement.name}(${values.map((value) => this.#literal(value)).join(", ")})`;
   }
 
   /** Trip one: BEGIN and the reads; one result per read, in order. */
