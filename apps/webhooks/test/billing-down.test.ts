@@ -114,4 +114,4 @@ it("answers 5xx while billing is down and 200 once it is back; YooKassa's redeli
       notificationCount(text, "payment.succeeded", "unchanged"),
   ).toBe(1);
   expect(await webhooks.stop()).toBe(0);
-}, 90_000);
+}, 180_000);

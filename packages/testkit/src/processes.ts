@@ -77,8 +77,12 @@ export function spawnApp(name: AppName, env: Record<string, string>): AppProcess
   };
 }
 
-/** Polls an HTTP URL until it answers 200 (e.g. an app's /readyz), or fails with the app's logs. */
-export async function waitForHttpOk(url: string, app: AppProcess, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls an HTTP URL until it answers 200 (e.g. an app's /readyz), or fails with the app's logs. The
+ * default bound is generous: on two shared cores, with the suite's other files running and
+ * PostgreSQL in a checkpoint, an app's start has been seen to take over 30 s.
+ */
+export async function waitForHttpOk(url: string, app: AppProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (app.child.exitCode !== null)

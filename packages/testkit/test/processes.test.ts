@@ -17,5 +17,5 @@ describe("startBillingProcess", () => {
       await billing.close();
     }
     expect(await billing.app.exited).toBe(0);
-  });
+  }, 90_000);
 });

@@ -181,7 +181,7 @@ describe("the bot process", () => {
     } finally {
       await billing.stop();
     }
-  });
+  }, 120_000);
 
   it("refuses bad configuration with exit code 78, naming the variables and never the token", async () => {
     const app = spawnApp("bot", {
