@@ -17,6 +17,35 @@ describe("logger", () => {
     expect(record).toMatchObject({ app: "t", level: "info", msg: "rpc", procedure: "p" });
     expect(lines.join("")).not.toMatch(/abc|t0k3n|k3y/);
   });
+
+  it("redacts nested secrets, in arrays, errors and child bindings, and leaves the caller's object as it was", () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()),
+    });
+    const log = createLogger({ app: "t", destination }).child({ token: "b1nd" });
+    const fields = {
+      call: { headers: { authorization: "Bearer n3st", cookie: "c00k" }, users: [{ password: "pw0" }] },
+      amount: 10,
+    };
+    const error = Object.assign(new Error("refused"), { secretKey: "3rr" });
+    log.warn({ ...fields, err: error }, "refused");
+    const text = lines.join("");
+    expect(text).not.toMatch(/b1nd|n3st|c00k|pw0|3rr/);
+    const record = JSON.parse(text) as {
+      amount: number;
+      err: { message: string; secretKey: string; type: string };
+      call: { headers: { authorization: string }; users: { password: string }[] };
+    };
+    expect(record.amount).toBe(10);
+    expect(record.err).toMatchObject({ message: "refused", type: "Error", secretKey: "[redacted]" });
+    expect(record.call.headers.authorization).toBe("[redacted]");
+    expect(record.call.users[0]?.password).toBe("[redacted]");
+    // The caller keeps its values: redaction copies, it never writes into the logged object.
+    expect(fields.call.headers.authorization).toBe("Bearer n3st");
+    expect(fields.call.users[0]?.password).toBe("pw0");
+    expect(error.secretKey).toBe("3rr");
+  });
 });
 
 describe("ops server", () => {
