@@ -7,8 +7,9 @@
 //   seed    a straightforward one-transaction-per-request implementation of the seed design
 // and the peak RSS of each server. Options: BENCH_DURATION_MS, BENCH_USERS, BENCH_CONCURRENCY;
 // BENCH_ONLY=billing,memory runs only those implementations, BENCH_SCENARIOS="random accounts,3 promo
-// lots" only those scenarios; BENCH_CPU_PROFILE=<dir> writes billing's
-// V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts).
+// lots" only those scenarios; BENCH_CPU_PROFILE=<dir> writes each server's
+// V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts); BILLING_* settings
+// in the bench's environment reach billing.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -103,11 +104,11 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
   const worker = testToken("worker");
   const child = run(
     "apps/billing/dist/main.js",
-    [
-      ...BILLING_NODE_FLAGS,
-      ...(CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`]),
-    ],
+    [...BILLING_NODE_FLAGS, ...cpuProfileFlags()],
     {
+      // BILLING_* settings in the bench's environment reach billing, for experiments
+      // (e.g. BILLING_LEDGER_BATCHES_IN_FLIGHT=1 npm run bench).
+      ...billingSettingsFromEnvironment(),
       DATABASE_URL: database.url,
       BILLING_HOST: "127.0.0.1",
       BILLING_PORT: String(port),
@@ -131,6 +132,18 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
   };
 }
 
+function cpuProfileFlags(): string[] {
+  return CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`];
+}
+
+function billingSettingsFromEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith("BILLING_") && entry[1] !== undefined,
+    ),
+  );
+}
+
 async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt++) {
     if (child.exitCode !== null) throw new Error(`billing exited with ${child.exitCode}`);
@@ -148,7 +161,7 @@ async function startBaseline(script: string, withDatabase: boolean): Promise<Ser
   const database = withDatabase ? testDatabase("bench_seed") : undefined;
   const child = run(
     script,
-    ["--conditions=source", "--import", "tsx"],
+    ["--conditions=source", "--import", "tsx", ...cpuProfileFlags()],
     database === undefined ? {} : { DATABASE_URL: database.url },
   );
   const port = await readPort(child);
