@@ -263,7 +263,12 @@ export async function inBatchSession<T>(
 async function open(trips: TwoTrips, clock: Clock | undefined, reads: BatchReads): Promise<BatchSession> {
   const statements = [
     trips.execute(reads.skipLocked === true ? LOCK_HOLDS_SKIP_LOCKED : LOCK_HOLDS, reads.holdIds),
-    trips.execute(LOCK_ACCOUNTS, reads.userRefs, reads.holdIds, reads.systemAccountIds),
+    trips.execute(
+      LOCK_ACCOUNTS,
+      reads.userRefs,
+      reads.holdIds,
+      reads.systemAccountIds.map((id) => id.toString()),
+    ),
     trips.execute(READ_LOTS, reads.userRefs, reads.holdIds),
     trips.execute(READ_KEYS, reads.keys),
     trips.execute(READ_NOW),

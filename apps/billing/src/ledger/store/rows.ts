@@ -1,6 +1,6 @@
 // Row shapes of the set-based store: what its reads return (everything as text, so no type parser
 // of the shared pool can change a value), and the JSON rows its writes take (snake_case, matching
-// the column names jsonb_to_recordset fills).
+// the column names jsonb_to_recordset fills; integers as decimal text, which JSON carries exactly).
 import type {
   AccountKind,
   AssetCode,
@@ -170,8 +170,8 @@ export function lotOf(row: LotRow): LotState {
 export function lotJson(lot: LotState) {
   return {
     id: lot.id,
-    balance: lot.balance,
-    reserved: lot.reserved,
+    balance: lot.balance.toString(),
+    reserved: lot.reserved.toString(),
     state: lot.state,
     expired_at: lot.expiredAt?.toISOString() ?? null,
   };
@@ -198,9 +198,9 @@ export function transferJson(transfer: NewTransfer, n: number) {
     id: transfer.id,
     kind: transfer.kind,
     asset: transfer.asset,
-    debit_account_id: transfer.debitAccountId,
-    credit_account_id: transfer.creditAccountId,
-    amount: transfer.amount,
+    debit_account_id: transfer.debitAccountId.toString(),
+    credit_account_id: transfer.creditAccountId.toString(),
+    amount: transfer.amount.toString(),
     pending: transfer.pending,
     pending_id: transfer.pendingId,
     refund_of: transfer.refundOf,
@@ -211,10 +211,10 @@ export function transferJson(transfer: NewTransfer, n: number) {
     reference: transfer.reference,
     reason: transfer.reason,
     lots: storedShares(transfer.lots),
-    debit_balance_after: transfer.debitBalanceAfter,
-    credit_balance_after: transfer.creditBalanceAfter,
-    debit_reserved_after: transfer.debitReservedAfter,
-    credit_reserved_after: transfer.creditReservedAfter,
+    debit_balance_after: transfer.debitBalanceAfter.toString(),
+    credit_balance_after: transfer.creditBalanceAfter.toString(),
+    debit_reserved_after: transfer.debitReservedAfter.toString(),
+    credit_reserved_after: transfer.creditReservedAfter.toString(),
     created_at: transfer.createdAt.toISOString(),
   };
 }
@@ -226,12 +226,12 @@ export function holdJson(hold: HoldState) {
     operation: hold.operation,
     job_id: hold.jobId,
     funded_by: hold.fundedBy,
-    amount: hold.amount,
-    price_credits: hold.priceCredits,
+    amount: hold.amount.toString(),
+    price_credits: hold.priceCredits.toString(),
     state: hold.state,
     pending_transfer_id: hold.pendingTransferId,
     resolution_transfer_id: hold.resolutionTransferId,
-    posted_amount: hold.postedAmount,
+    posted_amount: hold.postedAmount?.toString() ?? null,
     resolution_reason: hold.resolutionReason,
     refund_transfer_id: hold.refundTransferId,
     expires_at: hold.expiresAt.toISOString(),
@@ -242,11 +242,11 @@ export function holdJson(hold: HoldState) {
 
 export function accountJson(account: AccountState) {
   return {
-    id: account.id,
-    debits_pending: account.debitsPending,
-    debits_posted: account.debitsPosted,
-    credits_pending: account.creditsPending,
-    credits_posted: account.creditsPosted,
+    id: account.id.toString(),
+    debits_pending: account.debitsPending.toString(),
+    debits_posted: account.debitsPosted.toString(),
+    credits_pending: account.creditsPending.toString(),
+    credits_posted: account.creditsPosted.toString(),
   };
 }
 
