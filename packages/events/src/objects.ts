@@ -1,7 +1,7 @@
 // Images travel through JetStream object stores, never inside event payloads: the bot puts a user's
 // photos in job-inputs, the worker puts each result in job-results under the job id. Events carry an
 // ImageRef (bucket, name, type, size, SHA-256) that the reader checks the bytes against.
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { type ImageRef, ImageRefSchema } from "@billing/proto/events/v1/jobs_pb";
@@ -78,7 +78,7 @@ export async function ensureBuckets(
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return hash("sha256", bytes, "hex");
 }
 
 /**
@@ -137,7 +137,7 @@ export async function putNewImage(
   await Promise.all(
     chunks.map((chunk) => js.publish(chunkSubject, chunk, { expect: { streamName: stream } })),
   );
-  const digest = createHash("sha256").update(bytes).digest();
+  const digest = hash("sha256", bytes, "buffer");
   const sha256 = digest.toString("hex");
   const info = {
     name,

@@ -1,10 +1,10 @@
 // What makes two requests "the same": sha256 over the command name and a canonical JSON of the
 // request (keys sorted, bigint as text). And the stored form of an answer, which holds bigint and
 // Date values JSON cannot carry. Pure.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export function fingerprint(command: string, request: object): Buffer {
-  return createHash("sha256").update(command).update("\0").update(canonicalJson(request)).digest();
+  return hash("sha256", `${command}\0${canonicalJson(request)}`, "buffer");
 }
 
 function canonicalJson(value: unknown): string {

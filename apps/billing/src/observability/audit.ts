@@ -2,7 +2,7 @@
 // "what happened to user X's 300 ₽ at 14:05" with grep. It names the user, the amount and its unit,
 // the transfer / hold / payment, a hash of the caller's idempotency key and the caller's scope — and
 // never a token, a secret or the key itself (keys are the caller's to keep).
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Logger } from "@billing/observability";
 import type { CallerScope, MoneyEffect } from "./effects.js";
 
@@ -12,7 +12,7 @@ export interface AuditLog {
 
 /** The first 16 hex digits of SHA-256: enough to match a caller's key, useless to replay it. */
 export function idempotencyKeyHash(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex").slice(0, 16);
+  return hash("sha256", key, "hex").slice(0, 16);
 }
 
 export function createAuditLog(log: Logger): AuditLog {

@@ -3,7 +3,7 @@
 // idempotency key with its result, and commits — or changes nothing. Windows need no reset job: the
 // first call in a new window finds no counter for it and starts one at zero. The rules decide; the
 // store (store.ts) is the only code that touches the database.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Registry } from "@billing/observability";
 import { type CommandKey, derivedKey, runCommand, runCommands } from "../commands/index.js";
 import type { Database } from "../db/database.js";
@@ -305,5 +305,5 @@ function replayedActivation(
  * ':' cannot make two (user, ref) pairs spell the same key. Derived keys live apart from callers' keys.
  */
 export function consumeKey(userRef: string, ref: string): CommandKey {
-  return derivedKey("quota:consume", userRef, createHash("sha256").update(ref).digest("base64url"));
+  return derivedKey("quota:consume", userRef, hash("sha256", ref, "base64url"));
 }

@@ -1,6 +1,6 @@
 // Bearer-token authentication with scopes. Tokens come from configuration (BILLING_TOKENS); each
 // scope may call a fixed set of RPCs. Health and reflection stay open for probes and operators.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { Scope, ScopedToken } from "@billing/config";
 import { DomainError } from "../domain/errors.js";
 
@@ -102,5 +102,5 @@ export function createAuthenticator(tokens: readonly ScopedToken[]): Authenticat
 }
 
 function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
+  return hash("sha256", value, "buffer");
 }

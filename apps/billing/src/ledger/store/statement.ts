@@ -6,7 +6,7 @@
 // under the user's locks, after every earlier one, so it never shows up on a later page, and no
 // entry is skipped or repeated while transfers arrive. The token carries the last entry's key and a
 // digest of the user and the filter, so it cannot be replayed with another filter.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { EntityManager } from "../../db/database.js";
 import type { AssetCode, TransferKind } from "../../domain/ledger-codes.js";
 import { DomainError } from "../../domain/errors.js";
@@ -172,7 +172,7 @@ function filterDigest(userRef: string, filter: StatementFilter): string {
     filter.operation,
     filter.reference,
   ]);
-  return createHash("sha256").update(canonical).digest("base64url").slice(0, 22);
+  return hash("sha256", canonical, "base64url").slice(0, 22);
 }
 
 function encodePageToken(cursor: Cursor, digest: string): string {
