@@ -5,7 +5,8 @@
 // 20 % of random accounts) — side by side with two baselines measured in the same run:
 //   memory  the same connect-node stack answering from process memory (the framework's ceiling)
 //   seed    a straightforward one-transaction-per-request implementation of the seed design
-// and the peak RSS of each server. Options: BENCH_DURATION_MS, BENCH_USERS, BENCH_CONCURRENCY;
+// and the peak RSS of each server. Billing and the memory baseline are up together and measured in
+// alternating rounds. Options: BENCH_DURATION_MS (per scenario), BENCH_ROUNDS, BENCH_USERS, BENCH_CONCURRENCY;
 // BENCH_ONLY=billing,memory runs only those implementations, BENCH_SCENARIOS="random accounts,3 promo
 // lots" only those scenarios; BENCH_CPU_PROFILE=<dir> writes each server's
 // V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts); BILLING_* settings
@@ -215,12 +216,23 @@ async function seed(server: Server, prefix: string, promoLots = 0): Promise<void
 
 type Mode = "charge" | "reserve-commit";
 
+/** One load run's raw figures; rounds of one scenario are merged by `combine`. */
+interface Measurement {
+  ok: number;
+  elapsedS: number;
+  latenciesMs: number[];
+  failures: Record<string, number>;
+  serverCpuMs: number;
+  postgresCpuMs: number;
+}
+
 async function load(
   server: Server,
   prefix: string,
   hot: boolean,
   mode: Mode,
-): Promise<Omit<Result, "implementation" | "scenario" | "peakRssMb">> {
+  durationMs = DURATION_MS,
+): Promise<Measurement> {
   const serverPid = server.child.pid;
   const args = {
     url: server.url,
@@ -230,7 +242,7 @@ async function load(
     hot,
     mode,
     concurrency: CONCURRENCY,
-    durationMs: DURATION_MS,
+    durationMs,
     warmupMs: WARMUP_MS,
     connections: 4,
     prefix,
@@ -260,14 +272,36 @@ async function load(
   await new Promise((resolve) => loader.once("exit", resolve));
   const [postgresBefore, postgresAfter] = await Promise.all(postgresReadings);
   const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Omit<
-    Result,
-    "implementation" | "scenario" | "peakRssMb" | "serverCpuUs" | "postgresCpuUs"
+    Measurement,
+    "serverCpuMs" | "postgresCpuMs"
   >;
-  const perOp = (ms: number) => (1000 * ms) / Math.max(1, measured.ok);
   return {
     ...measured,
-    serverCpuUs: perOp(serverCpu),
-    postgresCpuUs: perOp(postgresCpuBetween(postgresBefore ?? new Map(), postgresAfter ?? new Map())),
+    serverCpuMs: serverCpu,
+    postgresCpuMs: postgresCpuBetween(postgresBefore ?? new Map(), postgresAfter ?? new Map()),
+  };
+}
+
+/** The rounds of one scenario on one server as one result: totals, and percentiles of all calls. */
+function combine(rounds: readonly Measurement[]): Omit<Result, "implementation" | "scenario" | "peakRssMb"> {
+  const ok = rounds.reduce((sum, r) => sum + r.ok, 0);
+  const elapsedS = rounds.reduce((sum, r) => sum + r.elapsedS, 0);
+  const latencies = rounds.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  const failures: Record<string, number> = {};
+  for (const round of rounds)
+    for (const [reason, count] of Object.entries(round.failures))
+      failures[reason] = (failures[reason] ?? 0) + count;
+  const perOp = (ms: number) => (1000 * ms) / Math.max(1, ok);
+  return {
+    ok,
+    perSecond: ok / Math.max(elapsedS, 1e-9),
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+    failures,
+    serverCpuUs: perOp(rounds.reduce((sum, r) => sum + r.serverCpuMs, 0)),
+    postgresCpuUs: perOp(rounds.reduce((sum, r) => sum + r.postgresCpuMs, 0)),
   };
 }
 
@@ -322,41 +356,93 @@ const PROMO: Scenario = {
   promoLots: PROMO_LOTS,
 };
 
-const implementations: [string, () => Promise<Server>, Scenario[]][] = [
-  ["billing", () => startBilling(), [CHARGE_RANDOM, CHARGE_HOT, PAIRS, FLOODED]],
+/**
+ * Billing and the memory baseline run side by side: both servers up, and each scenario in ROUNDS
+ * rounds that alternate which goes first (billing, memory, memory, billing, …), so that a machine
+ * whose speed drifts during the run (two shared cores) weighs on both alike.
+ */
+const SIDE_BY_SIDE: [string, () => Promise<Server>][] = [
+  ["billing", () => startBilling()],
+  ["memory", () => startBaseline("scripts/bench/memory-server.ts", false)],
+];
+const SIDE_BY_SIDE_SCENARIOS = [CHARGE_RANDOM, CHARGE_HOT, PAIRS, FLOODED];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+/** Servers measured alone: what billing is compared with itself on, and the seed design. */
+const ALONE: [string, () => Promise<Server>, Scenario[]][] = [
   ["billing", startPrefilledBilling, [PREFILLED]],
   ["billing", () => startBilling(), [PROMO]],
-  [
-    "memory",
-    () => startBaseline("scripts/bench/memory-server.ts", false),
-    [CHARGE_RANDOM, CHARGE_HOT, PAIRS, FLOODED],
-  ],
   ["seed", () => startBaseline("scripts/bench/seed-server.ts", true), [CHARGE_RANDOM, CHARGE_HOT]],
 ];
 
 const results: Result[] = [];
 const floods = new Map<string, FloodStats | undefined>();
 console.log(
-  `${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
+  `${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario (billing and memory: in ${ROUNDS} alternating rounds) after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
 );
-for (const [implementation, start, all] of implementations) {
-  if (ONLY !== undefined && !ONLY.includes(implementation)) continue;
-  const scenarios = all.filter((scenario) => SCENARIOS === undefined || SCENARIOS.includes(scenario.name));
-  if (scenarios.length === 0) continue;
+const wanted = (implementation: string) => ONLY === undefined || ONLY.includes(implementation);
+const chosen = (all: readonly Scenario[]) =>
+  all.filter((scenario) => SCENARIOS === undefined || SCENARIOS.includes(scenario.name));
+
+/** One load run of `scenario` on `server`, with the flood beside it if the scenario has one. */
+async function measure(
+  implementation: string,
+  server: Server,
+  scenario: Scenario,
+  durationMs: number,
+): Promise<Measurement> {
+  const prefix = `bench-${implementation}${(scenario.promoLots ?? 0) > 0 ? "-lots" : ""}`;
+  // A second process floods unauthenticated 1 MiB bodies (scripts/bench/flood.ts) during the load.
+  const flood = scenario.flooded === true ? startFlood(server.url) : undefined;
+  const measured = await load(server, prefix, scenario.hot, scenario.mode, durationMs);
+  if (flood !== undefined) floods.set(implementation, await flood.stop());
+  return measured;
+}
+
+const sideBySide = SIDE_BY_SIDE.filter(([implementation]) => wanted(implementation));
+const pairedScenarios = chosen(SIDE_BY_SIDE_SCENARIOS);
+if (sideBySide.length > 0 && pairedScenarios.length > 0) {
+  const servers: [string, Server][] = [];
+  try {
+    for (const [implementation, start] of sideBySide) {
+      const server = await start();
+      servers.push([implementation, server]);
+      await seed(server, `bench-${implementation}`);
+    }
+    for (const scenario of pairedScenarios) {
+      const rounds = new Map<string, Measurement[]>();
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? servers : [...servers].reverse();
+        for (const [implementation, server] of order) {
+          const measured = await measure(implementation, server, scenario, DURATION_MS / ROUNDS);
+          rounds.set(implementation, [...(rounds.get(implementation) ?? []), measured]);
+        }
+      }
+      for (const [implementation, server] of servers) {
+        results.push({
+          implementation,
+          scenario: scenario.name,
+          ...combine(rounds.get(implementation) ?? []),
+          peakRssMb: peakRssMb(server.child.pid),
+        });
+      }
+    }
+  } finally {
+    for (const [, server] of servers) await server.stop();
+  }
+}
+
+for (const [implementation, start, all] of ALONE) {
+  const scenarios = chosen(all);
+  if (!wanted(implementation) || scenarios.length === 0) continue;
   const server = await start();
   try {
     const promoLots = scenarios[0]?.promoLots ?? 0;
-    const prefix = `bench-${implementation}${promoLots > 0 ? "-lots" : ""}`;
-    await seed(server, prefix, promoLots);
+    await seed(server, `bench-${implementation}${promoLots > 0 ? "-lots" : ""}`, promoLots);
     for (const scenario of scenarios) {
-      // A second process floods unauthenticated 1 MiB bodies (scripts/bench/flood.ts) during the load.
-      const flood = scenario.flooded === true ? startFlood(server.url) : undefined;
-      const measured = await load(server, prefix, scenario.hot, scenario.mode);
-      if (flood !== undefined) floods.set(implementation, await flood.stop());
       results.push({
         implementation,
         scenario: scenario.name,
-        ...measured,
+        ...combine([await measure(implementation, server, scenario, DURATION_MS)]),
         peakRssMb: peakRssMb(server.child.pid),
       });
     }

@@ -84,6 +84,9 @@ console.log(
     p50Ms: pct(50),
     p99Ms: pct(99),
     failures: Object.fromEntries(failures),
+    elapsedS,
+    // Each call's latency, so that the parent can merge rounds into one set of percentiles.
+    latenciesMs: latenciesMs.map((ms) => Math.round(ms * 100) / 100),
   }),
 );
 for (const client of [...clients, ...committers]) client.close();
