@@ -210,6 +210,7 @@ export async function startBillingServer(options: BillingServerOptions): Promise
         lowBalanceThresholdCredits: config.lowBalanceThresholdCredits,
         systemShards: options.systemShards ?? 32,
         batchesInFlight: config.ledgerBatchesInFlight,
+        resolutionsInFlight: config.ledgerResolutionsInFlight,
       },
       log.child({ component: "ledger" }),
       // Holds and expiry follow the database's clock unless a test brings its own.

@@ -82,6 +82,7 @@ export const billingEnvSchema = z
     BILLING_SHUTDOWN_GRACE_MS: positiveInt(10_000, 120_000),
     BILLING_DB_POOL_MAX: positiveInt(20, 200),
     BILLING_LEDGER_BATCHES_IN_FLIGHT: positiveInt(3, 64),
+    BILLING_LEDGER_RESOLUTIONS_IN_FLIGHT: positiveInt(1, 64),
     BILLING_PRICES: priceList,
     BILLING_STARTER_FREE_OPERATIONS: bigintValue(4n),
     // The same bound as an admin's per-user threshold (SetLowBalanceThreshold).
@@ -127,6 +128,7 @@ export const billingEnvSchema = z
     shutdownGraceMs: env.BILLING_SHUTDOWN_GRACE_MS,
     dbPoolMax: env.BILLING_DB_POOL_MAX,
     ledgerBatchesInFlight: env.BILLING_LEDGER_BATCHES_IN_FLIGHT,
+    ledgerResolutionsInFlight: env.BILLING_LEDGER_RESOLUTIONS_IN_FLIGHT,
     prices: env.BILLING_PRICES,
     starterFreeOperations: env.BILLING_STARTER_FREE_OPERATIONS,
     lowBalanceThresholdCredits: env.BILLING_LOW_BALANCE_THRESHOLD_CREDITS,

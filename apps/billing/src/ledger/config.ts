@@ -12,4 +12,11 @@ export interface LedgerConfig {
    * (begin, commit, WAL flush) is shared by more commands; more helps only with more database cores.
    */
   batchesInFlight: number;
+  /**
+   * Commit and Release transactions at once. A batch of them locks the revenue shard of every hold
+   * it resolves, so two at once mostly wait on each other's locks in PostgreSQL; one at a time, they
+   * wait in the batcher instead and go together (Reserve → Commit pairs then cost PostgreSQL about a
+   * third less CPU under `npm run bench`).
+   */
+  resolutionsInFlight: number;
 }

@@ -100,6 +100,7 @@ export class Ledger {
     this.#resolutions = new Batcher({
       ...bounds,
       name: "resolutions",
+      maxInFlight: config.resolutionsInFlight,
       lockKeyOf: (resolution) => resolution.holdId,
       run: (batch) => this.resolveBatch(batch),
     });
