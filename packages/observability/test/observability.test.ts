@@ -26,18 +26,18 @@ describe("logger", () => {
     const log = createLogger({ app: "t", destination }).child({ token: "b1nd" });
     const fields = {
       call: { headers: { authorization: "Bearer n3st", cookie: "c00k" }, users: [{ password: "pw0" }] },
-      amount: 10,
+      attempt: 10,
     };
     const error = Object.assign(new Error("refused"), { secretKey: "3rr" });
     log.warn({ ...fields, err: error }, "refused");
     const text = lines.join("");
     expect(text).not.toMatch(/b1nd|n3st|c00k|pw0|3rr/);
     const record = JSON.parse(text) as {
-      amount: number;
+      attempt: number;
       err: { message: string; secretKey: string; type: string };
       call: { headers: { authorization: string }; users: { password: string }[] };
     };
-    expect(record.amount).toBe(10);
+    expect(record.attempt).toBe(10);
     expect(record.err).toMatchObject({ message: "refused", type: "Error", secretKey: "[redacted]" });
     expect(record.call.headers.authorization).toBe("[redacted]");
     expect(record.call.users[0]?.password).toBe("[redacted]");
