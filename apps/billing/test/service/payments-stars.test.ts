@@ -101,10 +101,11 @@ async function pendingStars(packageCode = "stars_50") {
 }
 
 /** What Telegram sends when the user paid: a real charge in the fake (so it can be refunded). */
-function charge(userId: number, payload: string, amount: number, currency = "XTR") {
+function charge(userId: number, payload: string, stars: bigint, currency = "XTR") {
   const message = telegram.successfulPayment(
     { id: userId, first_name: "Payer" },
-    { currency, total_amount: amount, invoice_payload: payload },
+    // Telegram's JSON carries the amount as an integer.
+    { currency, total_amount: Number(stars), invoice_payload: payload },
   );
   const paid = message.successful_payment;
   if (paid === undefined) throw new Error("no successful_payment");
@@ -112,7 +113,7 @@ function charge(userId: number, payload: string, amount: number, currency = "XTR
     userRef: `telegram:${userId}`,
     invoicePayload: payload,
     currency,
-    totalAmount: BigInt(amount),
+    totalAmount: stars,
     telegramPaymentChargeId: paid.telegram_payment_charge_id,
     providerPaymentChargeId: paid.provider_payment_charge_id,
   };
@@ -222,7 +223,7 @@ describe("pre-checkout", () => {
 describe("crediting a successful_payment", () => {
   it("credits exactly once per charge: concurrent duplicates and replays answer the same payment", async () => {
     const { userId, userRef, payment } = await pendingStars();
-    const paid = charge(userId, payment.paymentId, 50);
+    const paid = charge(userId, payment.paymentId, 50n);
     const answers = await Promise.all(
       Array.from({ length: 5 }, () => bot().payments.completeStarsPayment(paid)),
     );
@@ -269,11 +270,11 @@ describe("crediting a successful_payment", () => {
     const { userId, userRef, payment } = await pendingStars();
     const snapshot = await ledgerSnapshot(env.billing.database.url);
     const cases = [
-      charge(userId, payment.paymentId, 49),
-      charge(userId, payment.paymentId, 50, "USD"),
-      charge(userId, "00000000-0000-4000-8000-000000000000", 50),
-      charge(userId, "a payload of nobody", 50),
-      { ...charge(userId + 1, payment.paymentId, 50) },
+      charge(userId, payment.paymentId, 49n),
+      charge(userId, payment.paymentId, 50n, "USD"),
+      charge(userId, "00000000-0000-4000-8000-000000000000", 50n),
+      charge(userId, "a payload of nobody", 50n),
+      { ...charge(userId + 1, payment.paymentId, 50n) },
     ];
     for (const bad of cases) {
       expect(await refusal(bot().payments.completeStarsPayment(bad))).toMatchObject({
@@ -294,10 +295,10 @@ describe("crediting a successful_payment", () => {
 
   it("refuses a second charge for a paid payment, and the same charge id with other details", async () => {
     const { userId, userRef, payment } = await pendingStars();
-    const first = charge(userId, payment.paymentId, 50);
+    const first = charge(userId, payment.paymentId, 50n);
     await bot().payments.completeStarsPayment(first);
     expect(
-      await refusal(bot().payments.completeStarsPayment(charge(userId, payment.paymentId, 50))),
+      await refusal(bot().payments.completeStarsPayment(charge(userId, payment.paymentId, 50n))),
     ).toMatchObject({
       reason: "PAYMENT_MISMATCH",
     });
@@ -336,12 +337,12 @@ describe("crediting a successful_payment", () => {
           const charges = new Map<number, ReturnType<typeof charge>>();
           for (const step of steps) {
             const target = must(payments[step.payment]);
-            const amount = Number(target.amountMinor);
+            const amount = target.amountMinor;
             let sent: ReturnType<typeof charge>;
             if (step.kind === "good" || step.kind === "dup") {
               sent = charges.get(step.payment) ?? charge(userId, target.paymentId, amount);
               charges.set(step.payment, sent);
-            } else if (step.kind === "amount") sent = charge(userId, target.paymentId, amount + 1);
+            } else if (step.kind === "amount") sent = charge(userId, target.paymentId, amount + 1n);
             else {
               // Another payment id: its last character changed (to one it is not already).
               const last = target.paymentId.endsWith("0") ? "1" : "0";
@@ -366,7 +367,7 @@ describe("crediting a successful_payment", () => {
 describe("refunds through refundStarPayment", () => {
   async function paidStars() {
     const pending = await pendingStars();
-    const paid = charge(pending.userId, pending.payment.paymentId, 50);
+    const paid = charge(pending.userId, pending.payment.paymentId, 50n);
     await bot().payments.completeStarsPayment(paid);
     return { ...pending, paid };
   }
@@ -523,7 +524,7 @@ describe("an invoice nobody paid", () => {
       ),
     ).toMatchObject({ reason: "PAYMENT_STATE" });
     // A pre-checkout answered just before the expiry: the money is taken, billing credits it.
-    const late = await bot().payments.completeStarsPayment(charge(userId, payment.paymentId, 50));
+    const late = await bot().payments.completeStarsPayment(charge(userId, payment.paymentId, 50n));
     expect(late).toMatchObject({
       outcome: NotificationOutcome.APPLIED,
       payment: { status: PaymentStatus.SUCCEEDED },

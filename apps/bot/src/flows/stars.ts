@@ -90,7 +90,7 @@ export async function buyStars(
     payload: invoice.payload,
     currency: "XTR",
     label: invoice.label,
-    amount: Number(invoice.amount),
+    amount: invoice.amount,
   });
 }
 

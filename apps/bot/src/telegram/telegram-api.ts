@@ -45,7 +45,7 @@ export function createTelegramApi(options: {
             payload: message.payload,
             provider_token: "",
             currency: message.currency,
-            prices: [{ label: message.label, amount: message.amount }],
+            prices: [{ label: message.label, amount: Number(message.amount) }],
             ...(reply_markup === undefined ? {} : { reply_markup }),
           }),
         );

@@ -43,8 +43,8 @@ export interface OutgoingInvoice {
   readonly payload: string;
   readonly currency: "XTR";
   readonly label: string;
-  /** Stars. */
-  readonly amount: number;
+  /** Stars, as billing counts them; the Telegram API's JSON integer is made in telegram-api.ts. */
+  readonly amount: bigint;
   readonly keyboard?: InlineKeyboard;
 }
 
