@@ -1,4 +1,4 @@
-// `npm run bench`: throughput and latency of billing over gRPC, driven from a separate process by 64
+// `npm run bench`: throughput and latency of billing through @billing/client, driven from a separate process by 64
 // concurrent callers: Charge on random accounts and on one hot account, Reserve → Commit pairs (the
 // job path), and Charge on a ledger pre-filled with millions of rows (billing only: its cost must
 // not grow with history), and Charge on accounts that each hold 3 promo lots (billing only: within
@@ -9,17 +9,18 @@
 // alternating rounds. Options: BENCH_DURATION_MS (per scenario), BENCH_ROUNDS, BENCH_USERS, BENCH_CONCURRENCY;
 // BENCH_ONLY=billing,memory runs only those implementations, BENCH_SCENARIOS="random accounts,3 promo
 // lots" only those scenarios; BENCH_CPU_PROFILE=<dir> writes each server's
-// V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts); BILLING_* settings
-// in the bench's environment reach billing.
+// V8 CPU profiles there (summarise them with scripts/bench/profile-summary.ts); BENCH_PROTOCOL=grpc
+// makes the load speak gRPC instead of the client's default, Connect; BILLING_* settings in the
+// bench's environment reach billing.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createBillingClient } from "@billing/client";
+import { type BillingProtocol, createBillingClient } from "@billing/client";
 import { dropDatabase, freePort, type TestDatabase, testDatabase, testToken } from "@billing/testkit";
 import { cpuMsOf, postgresCpuBetween, postgresCpuByPid } from "./cpu.js";
 import { type FloodStats, startFlood } from "./flood.js";
-import { NODE_FLAGS } from "@billing/config";
 import { buildTemplate, copyTemplate, counts, PREFILL, templateExists } from "./prefill.js";
+import { nodeFlagsOf, settingsFromEnvironment } from "./settings.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8_000);
@@ -29,13 +30,9 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const ONLY = process.env.BENCH_ONLY?.split(",").filter((name) => name !== "");
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(",").filter((name) => name !== "");
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
-/**
- * Node flags of billing's process: as npm start, compose and k8s run it, unless
- * BENCH_BILLING_NODE_FLAGS says otherwise (e.g. "" for V8's defaults).
- */
-const BILLING_NODE_FLAGS = (process.env.BENCH_BILLING_NODE_FLAGS ?? NODE_FLAGS.billing.join(" "))
-  .split(" ")
-  .filter((flag) => flag !== "");
+/** What the load generator's clients speak: @billing/client's default (Connect), or gRPC. */
+const PROTOCOL: BillingProtocol = process.env.BENCH_PROTOCOL === "grpc" ? "grpc" : "connect";
+const BILLING_NODE_FLAGS = nodeFlagsOf("billing");
 
 interface Result {
   implementation: string;
@@ -109,7 +106,7 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
     {
       // BILLING_* settings in the bench's environment reach billing, for experiments
       // (e.g. BILLING_LEDGER_BATCHES_IN_FLIGHT=1 npm run bench).
-      ...billingSettingsFromEnvironment(),
+      ...settingsFromEnvironment("BILLING_"),
       DATABASE_URL: database.url,
       BILLING_HOST: "127.0.0.1",
       BILLING_PORT: String(port),
@@ -135,14 +132,6 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
 
 function cpuProfileFlags(): string[] {
   return CPU_PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROFILE_DIR}`];
-}
-
-function billingSettingsFromEnvironment(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[0].startsWith("BILLING_") && entry[1] !== undefined,
-    ),
-  );
 }
 
 async function waitUntilReady(url: string, child: ChildProcess): Promise<void> {
@@ -246,6 +235,7 @@ async function load(
     warmupMs: WARMUP_MS,
     connections: 4,
     prefix,
+    protocol: PROTOCOL,
   };
   const loader = spawn(
     process.execPath,
@@ -377,7 +367,7 @@ const ALONE: [string, () => Promise<Server>, Scenario[]][] = [
 const results: Result[] = [];
 const floods = new Map<string, FloodStats | undefined>();
 console.log(
-  `${CONCURRENCY} concurrent callers, ${DURATION_MS / 1000}s per scenario (billing and memory: in ${ROUNDS} alternating rounds) after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
+  `${CONCURRENCY} concurrent callers over ${PROTOCOL === "grpc" ? "gRPC" : "Connect"}, ${DURATION_MS / 1000}s per scenario (billing and memory: in ${ROUNDS} alternating rounds) after ${WARMUP_MS / 1000}s warm-up, ${USERS} accounts under load`,
 );
 const wanted = (implementation: string) => ONLY === undefined || ONLY.includes(implementation);
 const chosen = (all: readonly Scenario[]) =>

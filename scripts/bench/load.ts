@@ -3,7 +3,7 @@
 // `durationMs`, on random accounts or on one hot account, and print one JSON line with the calls
 // that succeeded, the time measured and each call's latency (a Reserve → Commit pair counts once,
 // its latency end to end).
-import { createBillingClient, errorReason } from "@billing/client";
+import { type BillingProtocol, createBillingClient, errorReason } from "@billing/client";
 
 interface Args {
   url: string;
@@ -17,12 +17,19 @@ interface Args {
   warmupMs: number;
   connections: number;
   prefix: string;
+  protocol: BillingProtocol;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
 const clientsOf = (token: string) =>
   Array.from({ length: args.connections }, () =>
-    createBillingClient({ baseUrl: args.url, token, timeoutMs: 30_000, maxAttempts: 1 }),
+    createBillingClient({
+      baseUrl: args.url,
+      token,
+      timeoutMs: 30_000,
+      maxAttempts: 1,
+      protocol: args.protocol,
+    }),
   );
 const clients = clientsOf(args.token);
 // Holds are committed as the worker commits them, with its own scope.

@@ -15,8 +15,14 @@ import {
 } from "@billing/proto/grpc/reflection/v1/reflection_pb";
 import { ServerReflection as ReflectionV1alpha } from "@billing/proto/grpc/reflection/v1alpha/reflection_pb";
 import { HealthCheckResponse_ServingStatus as Status } from "@billing/proto/grpc/health/v1/health_pb";
-import { WalletService } from "@billing/proto/billing/v1/wallet_pb";
-import { errorReason } from "@billing/client";
+import { FundingSource, WalletService } from "@billing/proto/billing/v1/wallet_pb";
+import {
+  type BillingProtocol,
+  createBillingClient,
+  errorReason,
+  fieldViolations,
+  insufficientFunds,
+} from "@billing/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestBilling, type TestBilling } from "../support/helpers.js";
 
@@ -205,5 +211,75 @@ describe("wire compatibility, reflection, health and auth", () => {
     });
     // Health and reflection need no token.
     expect((await billing.client("bot").health.check({})).status).toBe(Status.SERVING);
+  });
+
+  it("gives @billing/client the same answers, refusals and replays over Connect (its default) and gRPC", async () => {
+    const clientOver = (protocol: BillingProtocol) =>
+      createBillingClient({ baseUrl: billing.server.url, token: billing.tokens.admin, protocol });
+    const connect = clientOver("connect");
+    const grpcClient = clientOver("grpc");
+    const refusal = (error: unknown) => ({
+      code: Code[ConnectError.from(error).code],
+      reason: errorReason(error),
+      fields: fieldViolations(error),
+      funds: insufficientFunds(error),
+    });
+    try {
+      const user = "telegram:wire-protocols";
+      await connect.wallet.openAccount({ userRef: user });
+      // The four starter operations, two charged over each protocol.
+      const charged = [];
+      for (const [index, client] of [connect, grpcClient, connect, grpcClient].entries()) {
+        charged.push(
+          await client.wallet.charge({
+            userRef: user,
+            operation: "generate",
+            idempotencyKey: `wire-${index}`,
+          }),
+        );
+      }
+      expect(charged.map((c) => [c.fundedBy, c.balanceAfter?.freeOperationsAvailable])).toEqual([
+        [FundingSource.FREE_OPERATION, 3n],
+        [FundingSource.FREE_OPERATION, 2n],
+        [FundingSource.FREE_OPERATION, 1n],
+        [FundingSource.FREE_OPERATION, 0n],
+      ]);
+      // A key used over one protocol replays over the other: the same answer, nothing charged again.
+      expect(
+        await grpcClient.wallet.charge({ userRef: user, operation: "generate", idempotencyKey: "wire-0" }),
+      ).toEqual(charged[0]);
+      expect(
+        await connect.wallet.charge({ userRef: user, operation: "generate", idempotencyKey: "wire-1" }),
+      ).toEqual(charged[1]);
+
+      // Refusals carry the same code, reason, field and details over both.
+      const refusals = async (call: (client: typeof connect) => Promise<unknown>) =>
+        Promise.all([connect, grpcClient].map((client) => call(client).then(() => "accepted", refusal)));
+      const [poorOverConnect, poorOverGrpc] = await refusals((client) =>
+        client.wallet.charge({
+          userRef: user,
+          operation: "edit",
+          idempotencyKey: client === connect ? "poor-connect" : "poor-grpc",
+        }),
+      );
+      expect(poorOverConnect).toEqual(poorOverGrpc);
+      expect(poorOverConnect).toMatchObject({
+        code: "FailedPrecondition",
+        reason: "INSUFFICIENT_FUNDS",
+        funds: { operation: "edit", creditsAvailable: 0n, freeOperationsAvailable: 0n },
+      });
+      const [invalidOverConnect, invalidOverGrpc] = await refusals((client) =>
+        client.wallet.charge({ userRef: "", operation: "generate", idempotencyKey: "k" }),
+      );
+      expect(invalidOverConnect).toEqual(invalidOverGrpc);
+      expect(invalidOverConnect).toMatchObject({
+        code: "InvalidArgument",
+        fields: { user_ref: expect.any(String) },
+      });
+      expect((await connect.wallet.getBalance({ userRef: user })).freeOperationsAvailable).toBe(0n);
+    } finally {
+      connect.close();
+      grpcClient.close();
+    }
   });
 });
