@@ -1,6 +1,6 @@
 // CPU time used by processes, read from /proc: the bench divides it by the operations done, so its
 // "CPU per operation" compares implementations even on a machine other work shares.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { PG_ADMIN_URL, type TestDatabase, withPg } from "@billing/testkit";
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
@@ -39,4 +39,23 @@ export function postgresCpuBetween(
   let total = 0;
   for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
+}
+
+/** The pid of the first process whose command is `command` (e.g. "nats-server"), if one runs here. */
+export function pidOfCommand(command: string): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === command) return Number(entry);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return undefined;
+}
+
+/** CPU ms (user + system) this process has used. */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }

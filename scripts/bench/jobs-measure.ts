@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { NatsConnection, NatsNames } from "@billing/events";
 import { GenerationCompletedSchema } from "@billing/proto/events/v1/jobs_pb";
+import { postgresCpuBetween } from "./cpu.js";
 
 /** How jobs are submitted: as fast as `submitters` callers can (closed), or at a fixed rate (open). */
 export type Load = { kind: "closed"; submitters: number } | { kind: "open"; jobsPerSecond: number };
@@ -32,10 +33,30 @@ export interface Profile {
   handlerMs: number;
   /** Mean ms billing spent serving each procedure (billing_rpc_duration_seconds) and calls per job. */
   billing: Map<string, { ms: number; perJob: number }>;
-  /** CPU ms per job (user + system) of the worker processes together, and of billing. */
-  workerCpuMs: number;
-  billingCpuMs: number;
+  /** CPU ms per job (user + system) of each part of the pipeline (the workers together). */
+  cpuMs: CpuReading;
 }
+
+/**
+ * CPU ms (user + system) used so far by each part of the pipeline on this machine: the worker
+ * processes together, billing, billing's PostgreSQL backends, the NATS server (NaN when it runs
+ * elsewhere) and this bench process (which plays the bot: Reserve, publish, and the collector).
+ */
+export interface CpuReading {
+  workers: number;
+  billing: number;
+  postgres: number;
+  nats: number;
+  bench: number;
+}
+
+export const CPU_PARTS = [
+  "workers",
+  "billing",
+  "postgres",
+  "nats",
+  "bench",
+] as const satisfies readonly (keyof CpuReading)[];
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -46,16 +67,6 @@ export function memoryOf(pid: number | undefined): { hwmMiB: number; rssMiB: num
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
   return { hwmMiB: kb("VmHWM") / 1024, rssMiB: kb("VmRSS") / 1024 };
-}
-
-/** CPU time (user + system) a process has used, in ms. */
-export function cpuMsOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
 }
 
 /** Sums of Prometheus samples by metric name and label set, e.g. `x_sum{step="publish"}`. */
@@ -84,7 +95,7 @@ export function delta(before: Map<string, number>, after: Map<string, number>): 
 export function profileOf(
   workers: Map<string, number>,
   billing: Map<string, number>,
-  cpu: { workerMs: number; billingMs: number },
+  cpu: CpuReading,
 ): Profile {
   const completed = workers.get('worker_job_duration_seconds_count{outcome="completed"}') ?? 0;
   const perJob = (seconds: number) => (completed === 0 ? Number.NaN : (seconds * 1000) / completed);
@@ -114,8 +125,13 @@ export function profileOf(
     stepsMs,
     handlerMs: perJob(workers.get('worker_job_duration_seconds_sum{outcome="completed"}') ?? 0),
     billing: calls,
-    workerCpuMs: completed === 0 ? Number.NaN : cpu.workerMs / completed,
-    billingCpuMs: completed === 0 ? Number.NaN : cpu.billingMs / completed,
+    cpuMs: {
+      workers: perJob(cpu.workers / 1000),
+      billing: perJob(cpu.billing / 1000),
+      postgres: perJob(cpu.postgres / 1000),
+      nats: perJob(cpu.nats / 1000),
+      bench: perJob(cpu.bench / 1000),
+    },
   };
 }
 
@@ -243,8 +259,9 @@ export interface Measurement {
 export interface Snapshot {
   workers: Map<string, number>;
   billing: Map<string, number>;
-  workerCpuMs: number;
-  billingCpuMs: number;
+  /** CPU so far of every part but PostgreSQL, whose backends are read one by one. */
+  cpu: Omit<CpuReading, "postgres">;
+  postgresByPid: ReadonlyMap<number, number>;
 }
 
 export async function measure(m: Measurement): Promise<Row> {
@@ -299,8 +316,11 @@ export async function measure(m: Measurement): Promise<Row> {
       ? {}
       : {
           profile: profileOf(delta(before.workers, after.workers), delta(before.billing, after.billing), {
-            workerMs: after.workerCpuMs - before.workerCpuMs,
-            billingMs: after.billingCpuMs - before.billingCpuMs,
+            workers: after.cpu.workers - before.cpu.workers,
+            billing: after.cpu.billing - before.cpu.billing,
+            postgres: postgresCpuBetween(before.postgresByPid, after.postgresByPid),
+            nats: after.cpu.nats - before.cpu.nats,
+            bench: after.cpu.bench - before.cpu.bench,
           }),
         }),
   };

@@ -1,6 +1,14 @@
 // The tables `npm run bench:jobs` prints: throughput and latency per row, then where a full-pipeline
 // job's time and CPU went.
-import type { Row } from "./jobs-measure.js";
+import { CPU_PARTS, type CpuReading, type Row } from "./jobs-measure.js";
+
+const CPU_COLUMNS: Readonly<Record<keyof CpuReading, string>> = {
+  workers: "worker(s)",
+  billing: "billing",
+  postgres: "PostgreSQL",
+  nats: "NATS",
+  bench: "bench (bot's part)",
+};
 
 /** A Markdown table with padded columns. */
 export function markdownTable(header: string[], rows: string[][]): string {
@@ -13,6 +21,8 @@ export function markdownTable(header: string[], rows: string[][]): string {
 export function printTables(measured: Row[]): void {
   const ms = (value: number | undefined) =>
     value === undefined || Number.isNaN(value) ? "—" : value.toFixed(1);
+  const cpuMs = (value: number | undefined) =>
+    value === undefined || Number.isNaN(value) ? "—" : value.toFixed(2);
   console.log(
     `\n${markdownTable(
       [
@@ -51,8 +61,7 @@ export function printTables(measured: Row[]): void {
         "worker handler",
         ...steps.map((s) => `${s}`),
         ...procedures.map((p) => `billing ${p}`),
-        "CPU worker(s)",
-        "CPU billing",
+        ...CPU_PARTS.map((part) => `CPU ${CPU_COLUMNS[part]}`),
       ],
       profiled.map((r) => [
         `${r.workers}, ${r.load}`,
@@ -62,8 +71,7 @@ export function printTables(measured: Row[]): void {
           const call = r.profile?.billing.get(p);
           return call === undefined ? "—" : `${ms(call.ms)} × ${call.perJob.toFixed(2)}`;
         }),
-        ms(r.profile?.workerCpuMs),
-        ms(r.profile?.billingCpuMs),
+        ...CPU_PARTS.map((part) => cpuMs(r.profile?.cpuMs[part])),
       ]),
     )}`,
   );

@@ -41,17 +41,10 @@ import { createLogger } from "@billing/observability";
 import { GenerationCompletedSchema, GenerationRequestedSchema } from "@billing/proto/events/v1/jobs_pb";
 import { freePort, NATS_URL, testDatabase, testToken, uniqueName, withPg } from "@billing/testkit";
 import { ROOT } from "../local-env.js";
-import { NODE_FLAGS } from "@billing/config";
-import {
-  collectCompletions,
-  cpuMsOf,
-  type Load,
-  measure,
-  memoryOf,
-  type Row,
-  scrape,
-} from "./jobs-measure.js";
+import { cpuMsOf, ownCpuMs, pidOfCommand, postgresCpuByPid } from "./cpu.js";
+import { collectCompletions, type Load, measure, memoryOf, type Row, scrape } from "./jobs-measure.js";
 import { printTables } from "./jobs-report.js";
+import { nodeFlagsOf, settingsFromEnvironment } from "./settings.js";
 
 const { values } = parseArgs({
   options: {
@@ -80,11 +73,15 @@ const log = createLogger({ app: "bench", level: "warn" });
 
 function spawnDist(app: "billing" | "worker", env: Record<string, string>): ChildProcess {
   const profiling = values.profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${values.profile}`];
-  // As npm start, compose and k8s run them (scripts/node-flags.ts).
-  const flags = NODE_FLAGS[app];
+  const flags = nodeFlagsOf(app);
   const child = spawn(process.execPath, [...profiling, ...flags, `apps/${app}/dist/main.js`], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      ...settingsFromEnvironment(app === "billing" ? "BILLING_" : "WORKER_"),
+      ...env,
+    },
     stdio: ["ignore", "inherit", "inherit"],
   });
   if (values.profile !== undefined) console.error(`profiling ${app}: CPU.*.${child.pid}.*.cpuprofile`);
@@ -282,11 +279,18 @@ try {
       await waitReady(`http://127.0.0.1:${opsPort}/readyz`, "worker");
     }
   };
+  // NATS_URL's server, when it runs on this machine (as in CI); its CPU then counts too.
+  const natsPid = pidOfCommand("nats-server");
   const snapshot = async () => ({
     workers: await scrape(workerOpsPorts.map((port) => `http://127.0.0.1:${port}/metrics`)),
     billing: await scrape([`http://127.0.0.1:${billingMetricsPort}/metrics`]),
-    workerCpuMs: workerProcesses.reduce((sum, p) => sum + cpuMsOf(p.pid), 0),
-    billingCpuMs: cpuMsOf(billingProcess.pid),
+    cpu: {
+      workers: workerProcesses.reduce((sum, p) => sum + cpuMsOf(p.pid), 0),
+      billing: cpuMsOf(billingProcess.pid),
+      nats: natsPid === undefined ? Number.NaN : cpuMsOf(natsPid),
+      bench: ownCpuMs(),
+    },
+    postgresByPid: await postgresCpuByPid(database),
   });
   const memory = () => ({
     workerRss: workerProcesses.map((p) => memoryOf(p.pid).hwmMiB.toFixed(0)).join(" + "),
