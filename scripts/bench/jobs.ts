@@ -1,4 +1,4 @@
-// `npm run bench:jobs [-- --jobs 2000 --workers 2 --concurrency 16 --submitters 16 --users 100
+// `npm run bench:jobs [-- --jobs 2000 --workers 2 --concurrency 16 --submitters 64 --users 100
 //                        --open-rate 50 --open-jobs 500 --profile DIR]`
 //
 // Pushes generation jobs through the whole pipeline — Reserve (billing) → JetStream → worker
@@ -10,6 +10,9 @@
 //              the messaging itself costs; closed loop, and open loop at the fixed rate;
 //   full       the full pipeline with 1 and with N worker processes, closed loop (throughput), and
 //              open loop at a fixed rate (everyday latency: with zeroWork, all of it is pipeline).
+// The closed loop's submitters must outrun the workers, or a row measures the submitters: with 16,
+// the 2-worker row's queue stayed empty (publish → completed 76 ms against 1 s with 1 worker) and
+// its Reserves came in small batches; 64 keep a queue in front of both rows.
 // A second table says where a full-pipeline job's time went (the worker's per-step metrics, billing's
 // per-procedure metrics, CPU per job from /proc). --profile DIR also writes V8 CPU profiles of billing
 // and the workers there. Then it checks that every hold is POSTED, every job has exactly one
@@ -51,7 +54,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "2000" },
     workers: { type: "string", default: "2" },
     concurrency: { type: "string", default: "16" },
-    submitters: { type: "string", default: "16" },
+    submitters: { type: "string", default: "64" },
     users: { type: "string", default: "100" },
     warmup: { type: "string", default: "100" },
     "open-rate": { type: "string", default: "50" },
