@@ -43,9 +43,10 @@ interface Result {
   p99Ms: number;
   failures: Record<string, number>;
   peakRssMb: number;
-  /** CPU µs per operation over the measured window: the server process, and PostgreSQL. */
+  /** CPU µs per operation over the measured window: the server process, PostgreSQL, the load generator. */
   serverCpuUs: number;
   postgresCpuUs: number;
+  loaderCpuUs: number;
 }
 
 interface Server {
@@ -213,6 +214,7 @@ interface Measurement {
   failures: Record<string, number>;
   serverCpuMs: number;
   postgresCpuMs: number;
+  loaderCpuMs: number;
 }
 
 async function load(
@@ -248,9 +250,11 @@ async function load(
   // CPU is read over the measured window only, at the marks the loader prints.
   let out = "";
   let serverCpu = 0;
+  let loaderCpu = 0;
   const postgresReadings: Promise<Map<number, number>>[] = [];
   const readCpu = (sign: 1 | -1) => {
     serverCpu += sign * cpuMsOf(serverPid);
+    loaderCpu += sign * cpuMsOf(loader.pid);
     postgresReadings.push(postgresCpuByPid(server.database));
   };
   loader.stdout.on("data", (chunk: Buffer) => {
@@ -263,11 +267,12 @@ async function load(
   const [postgresBefore, postgresAfter] = await Promise.all(postgresReadings);
   const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Omit<
     Measurement,
-    "serverCpuMs" | "postgresCpuMs"
+    "serverCpuMs" | "postgresCpuMs" | "loaderCpuMs"
   >;
   return {
     ...measured,
     serverCpuMs: serverCpu,
+    loaderCpuMs: loaderCpu,
     postgresCpuMs: postgresCpuBetween(postgresBefore ?? new Map(), postgresAfter ?? new Map()),
   };
 }
@@ -292,6 +297,7 @@ function combine(rounds: readonly Measurement[]): Omit<Result, "implementation" 
     failures,
     serverCpuUs: perOp(rounds.reduce((sum, r) => sum + r.serverCpuMs, 0)),
     postgresCpuUs: perOp(rounds.reduce((sum, r) => sum + r.postgresCpuMs, 0)),
+    loaderCpuUs: perOp(rounds.reduce((sum, r) => sum + r.loaderCpuMs, 0)),
   };
 }
 
@@ -444,11 +450,11 @@ for (const [implementation, start, all] of ALONE) {
 const pad = (value: string | number, width: number) => String(value).padStart(width);
 console.log("");
 console.log(
-  `${"implementation".padEnd(15)}${"scenario".padEnd(20)}${pad("ops/s", 11)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("peak RSS MB", 13)}${pad("CPU µs/op", 11)}${pad("pg µs/op", 10)}  failures`,
+  `${"implementation".padEnd(15)}${"scenario".padEnd(20)}${pad("ops/s", 11)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("peak RSS MB", 13)}${pad("CPU µs/op", 11)}${pad("pg µs/op", 10)}${pad("load µs/op", 12)}  failures`,
 );
 for (const r of results) {
   console.log(
-    `${r.implementation.padEnd(15)}${r.scenario.padEnd(20)}${pad(r.perSecond.toFixed(0), 11)}${pad(r.p50Ms.toFixed(1), 9)}${pad(r.p99Ms.toFixed(1), 9)}${pad(r.peakRssMb, 13)}${pad(r.serverCpuUs.toFixed(0), 11)}${pad(r.postgresCpuUs.toFixed(0), 10)}  ${JSON.stringify(r.failures)}`,
+    `${r.implementation.padEnd(15)}${r.scenario.padEnd(20)}${pad(r.perSecond.toFixed(0), 11)}${pad(r.p50Ms.toFixed(1), 9)}${pad(r.p99Ms.toFixed(1), 9)}${pad(r.peakRssMb, 13)}${pad(r.serverCpuUs.toFixed(0), 11)}${pad(r.postgresCpuUs.toFixed(0), 10)}${pad(r.loaderCpuUs.toFixed(0), 12)}  ${JSON.stringify(r.failures)}`,
   );
 }
 for (const [implementation, flood] of floods) {
@@ -481,7 +487,7 @@ function printTargets(rows: readonly Result[]): void {
     const memory = of("memory", scenario.name);
     if (billing === undefined || memory === undefined) continue;
     console.log(
-      `${scenario.name.padEnd(20)} CPU per call: billing ${billing.serverCpuUs.toFixed(0)} µs + PostgreSQL ${billing.postgresCpuUs.toFixed(0)} µs, memory ${memory.serverCpuUs.toFixed(0)} µs`,
+      `${scenario.name.padEnd(20)} CPU per call: billing ${billing.serverCpuUs.toFixed(0)} µs + PostgreSQL ${billing.postgresCpuUs.toFixed(0)} µs, memory ${memory.serverCpuUs.toFixed(0)} µs; the load generator ${billing.loaderCpuUs.toFixed(0)} / ${memory.loaderCpuUs.toFixed(0)} µs`,
     );
   }
   const empty = of("billing", CHARGE_RANDOM.name);
