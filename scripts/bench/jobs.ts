@@ -282,7 +282,8 @@ try {
       await waitReady(`http://127.0.0.1:${opsPort}/readyz`, "worker");
     }
   };
-  // NATS_URL's server, when it runs on this machine (as in CI); its CPU then counts too.
+  // The machine's NATS server (the first nats-server found; NaN when none runs here), which is
+  // NATS_URL's in CI and in local runs.
   const natsPid = pidOfCommand("nats-server");
   const snapshot = async () => ({
     workers: await scrape(workerOpsPorts.map((port) => `http://127.0.0.1:${port}/metrics`)),

@@ -2,9 +2,8 @@
 // call, a deadline on every call, and bounded retries of calls that are safe to repeat. They speak
 // the Connect protocol (binary protobuf over HTTP/2) unless told to speak gRPC: billing serves both
 // on one port with the same codes and error details, and connect-es runs a gRPC unary call through
-// envelope and trailer pipelines on both ends, which cost more CPU than billing's own work. With
-// Connect, billing's CPU per Charge under `npm run bench` fell from ~720 to ~290 µs, and the jobs
-// pipeline's from ~1.1 to ~0.8 ms per job.
+// envelope and trailer pipelines on both ends, which cost more CPU than billing's own work (over
+// Connect, billing's CPU per Charge under `npm run bench` fell by more than half: see the README).
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
