@@ -31,7 +31,7 @@ const ONLY = process.env.BENCH_ONLY?.split(",").filter((name) => name !== "");
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(",").filter((name) => name !== "");
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 /** What the load generator's clients speak: @billing/client's default (Connect), or gRPC. */
-const PROTOCOL: BillingProtocol = process.env.BENCH_PROTOCOL === "grpc" ? "grpc" : "connect";
+const PROTOCOL = protocolOf(process.env.BENCH_PROTOCOL);
 const BILLING_NODE_FLAGS = nodeFlagsOf("billing");
 
 interface Result {
@@ -129,6 +129,12 @@ async function startBilling(database: TestDatabase = testDatabase("bench")): Pro
     database,
     stop: stopper(child, () => database.drop()),
   };
+}
+
+function protocolOf(value: string | undefined): BillingProtocol {
+  if (value === undefined || value === "" || value === "connect") return "connect";
+  if (value === "grpc") return "grpc";
+  throw new Error(`BENCH_PROTOCOL must be "connect" or "grpc", not ${JSON.stringify(value)}`);
 }
 
 function cpuProfileFlags(): string[] {
