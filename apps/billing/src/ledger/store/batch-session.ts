@@ -3,7 +3,7 @@
 //   trip 1: BEGIN; lock the holds named (id order); lock the accounts they and the batch touch (id
 //           order: holds first, then accounts, the one lock order of the ledger); read those users'
 //           live promo lots (guarded by the account locks just taken); read the batch's
-//           idempotency keys; read the database's clock.
+//           idempotency keys; read the database's clock. A read with nothing to look up is left out.
 //   the rules run in memory on what was read;
 //   trip 2: insert the transfers, holds, keys and outbox events, update the holds, lots and accounts
 //           that changed, COMMIT.
@@ -11,7 +11,7 @@
 // A unique-key race, a serialization failure or a deadlock rolls back and runs the batch again
 // (bounded); a lost connection is UNAVAILABLE.
 import type { Logger } from "@billing/observability";
-import type { Pool } from "pg";
+import type { Pool, QueryResult } from "pg";
 import {
   type Database,
   databaseUnavailable,
@@ -261,36 +261,34 @@ export async function inBatchSession<T>(
 }
 
 async function open(trips: TwoTrips, clock: Clock | undefined, reads: BatchReads): Promise<BatchSession> {
-  const statements = [
-    trips.execute(reads.skipLocked === true ? LOCK_HOLDS_SKIP_LOCKED : LOCK_HOLDS, reads.holdIds),
+  const { holdIds, userRefs, keys } = reads;
+  // A read with nothing to look up is not sent: a spending batch names no holds, a resolution no keys.
+  const [holds, accounts, lots, stored, now] = await trips.begin([
+    holdIds.length === 0
+      ? undefined
+      : trips.execute(reads.skipLocked === true ? LOCK_HOLDS_SKIP_LOCKED : LOCK_HOLDS, holdIds),
     trips.execute(
       LOCK_ACCOUNTS,
-      reads.userRefs,
-      reads.holdIds,
+      userRefs,
+      holdIds,
       reads.systemAccountIds.map((id) => id.toString()),
     ),
-    trips.execute(READ_LOTS, reads.userRefs, reads.holdIds),
-    trips.execute(READ_KEYS, reads.keys),
+    trips.execute(READ_LOTS, userRefs, holdIds),
+    keys.length === 0 ? undefined : trips.execute(READ_KEYS, keys),
     trips.execute(READ_NOW),
-  ];
-  const [holds, accounts, lots, keys, now] = await trips.begin(statements);
-  const nowMs = (now?.rows[0] as { now_ms: string } | undefined)?.now_ms;
-  if (
-    holds === undefined ||
-    accounts === undefined ||
-    lots === undefined ||
-    keys === undefined ||
-    nowMs === undefined
-  ) {
+  ]);
+  const rowsOf = <R>(result: QueryResult | undefined): R[] => (result?.rows ?? []) as R[];
+  const nowMs = rowsOf<{ now_ms: string }>(now)[0]?.now_ms;
+  if (accounts === undefined || lots === undefined || nowMs === undefined) {
     throw new Error("ledger invariant: the first trip answered fewer results than it asked");
   }
   return new BatchSession(
     // Tests move time with a clock of their own; otherwise the database's clock decides, so that
     // instances with skewed clocks never disagree about whether a hold has expired.
     clock?.now() ?? new Date(Number(nowMs)),
-    (accounts.rows as AccountRow[]).map(accountOf),
-    (holds.rows as HoldRow[]).map(holdOf),
-    (lots.rows as LotRow[]).map(lotOf),
-    new Map((keys.rows as KeyRow[]).map((row) => [row.key, answerOf(row)])),
+    rowsOf<AccountRow>(accounts).map(accountOf),
+    rowsOf<HoldRow>(holds).map(holdOf),
+    rowsOf<LotRow>(lots).map(lotOf),
+    new Map(rowsOf<KeyRow>(stored).map((row) => [row.key, answerOf(row)])),
   );
 }

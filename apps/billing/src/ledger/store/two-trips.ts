@@ -65,11 +65,19 @@ export class TwoTrips {
     return `execute ${statement.name}(${values.map(jsonLiteral).join(", ")})`;
   }
 
-  /** Trip one: BEGIN and the reads; one result per read, in order. */
-  async begin(reads: readonly string[]): Promise<QueryResult[]> {
+  /**
+   * Trip one: BEGIN and the reads; one result per read, in order. A read left out (undefined: it
+   * had nothing to look up) is not sent, and its result is undefined.
+   */
+  async begin(reads: readonly (string | undefined)[]): Promise<(QueryResult | undefined)[]> {
     this.#open = true;
-    const results = await this.#run(["begin", ...KEYED_PLANS, ...reads]);
-    return results.slice(1 + KEYED_PLANS.length);
+    const sent = reads.filter((read) => read !== undefined);
+    const results = (await this.#run(["begin", ...KEYED_PLANS, ...sent])).slice(1 + KEYED_PLANS.length);
+    if (results.length !== sent.length) {
+      throw new Error("the first trip answered fewer results than it asked");
+    }
+    let next = 0;
+    return reads.map((read) => (read === undefined ? undefined : results[next++]));
   }
 
   /** Trip two: the writes and COMMIT. */
