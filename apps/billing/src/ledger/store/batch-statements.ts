@@ -1,12 +1,12 @@
 // The SQL of the hot path's two trips, as statements prepared once per connection. Each parameter
 // is one JSON value: a list of ids or keys for the reads, a list of rows for the writes
-// (jsonb_to_recordset, whose columns are the JSON rows' snake_case fields, see rows.ts).
+// (json_to_recordset, whose columns are the JSON rows' snake_case fields, see rows.ts).
 import { ACCOUNT_COLUMNS, HOLD_COLUMNS, LOT_COLUMNS } from "./rows.js";
 import { preparedStatement } from "./two-trips.js";
 
 /** The user refs a batch names ($1) and those of the holds it names ($2). */
-const BATCH_USERS = `select jsonb_array_elements_text($1)
-  union select user_ref from ledger_holds where id = any(array(select jsonb_array_elements_text($2)::uuid))`;
+const BATCH_USERS = `select json_array_elements_text($1)
+  union select user_ref from ledger_holds where id = any(array(select json_array_elements_text($2)::uuid))`;
 
 function lockHolds(skipLocked: boolean) {
   return preparedStatement(
@@ -14,7 +14,7 @@ function lockHolds(skipLocked: boolean) {
     1,
     `select ${HOLD_COLUMNS} from ledger_holds h
        left join ledger_transfers t on t.id = h.pending_transfer_id
-      where h.id = any(array(select jsonb_array_elements_text($1)::uuid))
+      where h.id = any(array(select json_array_elements_text($1)::uuid))
       order by h.id for update of h${skipLocked ? " skip locked" : ""}`,
   );
 }
@@ -34,10 +34,10 @@ export const LOCK_ACCOUNTS = preparedStatement(
   `select ${ACCOUNT_COLUMNS} from ledger_accounts
     where (kind = 'USER' and owner_ref = any(array(${BATCH_USERS})))
        or id = any(array(
-             select jsonb_array_elements_text($3)::bigint
+             select json_array_elements_text($3)::bigint
              union select t.credit_account_id from ledger_transfers t
                join ledger_holds h on t.id = h.pending_transfer_id
-              where h.id = any(array(select jsonb_array_elements_text($2)::uuid))))
+              where h.id = any(array(select json_array_elements_text($2)::uuid))))
     order by id for update`,
 );
 
@@ -58,7 +58,7 @@ export const READ_KEYS = preparedStatement(
   1,
   `select key, command, encode(fingerprint, 'hex') as fingerprint, result::text as result
      from idempotency_keys
-    where key = any(array(select jsonb_array_elements_text($1)))`,
+    where key = any(array(select json_array_elements_text($1)))`,
 );
 
 export const READ_NOW = preparedStatement(
@@ -77,7 +77,7 @@ export const INSERT_TRANSFERS = preparedStatement(
    select id, kind, asset, debit_account_id, credit_account_id, amount, pending, pending_id, refund_of,
           user_ref, operation, hold_id, job_id, reference, reason, lots, debit_balance_after,
           credit_balance_after, debit_reserved_after, credit_reserved_after, created_at
-     from jsonb_to_recordset($1) as r(n int, id uuid, kind text, asset text, debit_account_id bigint,
+     from json_to_recordset($1) as r(n int, id uuid, kind text, asset text, debit_account_id bigint,
           credit_account_id bigint, amount bigint, pending boolean, pending_id uuid, refund_of uuid,
           user_ref text, operation text, hold_id uuid, job_id text, reference text, reason text,
           lots jsonb, debit_balance_after bigint, credit_balance_after bigint,
@@ -91,7 +91,7 @@ export const INSERT_HOLDS = preparedStatement(
   `insert into ledger_holds (id, user_ref, operation, job_id, funded_by, amount, price_credits, state,
        pending_transfer_id, resolution_transfer_id, posted_amount, resolution_reason, refund_transfer_id,
        expires_at, created_at, resolved_at)
-   select * from jsonb_to_recordset($1) as r(id uuid, user_ref text, operation text, job_id text,
+   select * from json_to_recordset($1) as r(id uuid, user_ref text, operation text, job_id text,
           funded_by text, amount bigint, price_credits bigint, state text, pending_transfer_id uuid,
           resolution_transfer_id uuid, posted_amount bigint, resolution_reason text,
           refund_transfer_id uuid, expires_at timestamptz, created_at timestamptz, resolved_at timestamptz)`,
@@ -99,14 +99,14 @@ export const INSERT_HOLDS = preparedStatement(
 
 /**
  * An UPDATE of `table` from JSON rows ($1) that carry its primary key `id`. The rows are found
- * through the key: joined on it alone, jsonb_to_recordset's fixed estimate of 100 rows makes the
+ * through the key: joined on it alone, json_to_recordset's fixed estimate of 100 rows makes the
  * planner hash the whole table, which grows with history (ledger_holds) or is scanned by every batch.
  */
 function updateById(name: string, table: string, assignments: string, rowType: string) {
   return preparedStatement(
     name,
     1,
-    `with r as materialized (select * from jsonb_to_recordset($1) as r(${rowType}))
+    `with r as materialized (select * from json_to_recordset($1) as r(${rowType}))
      update ${table} t set ${assignments}
        from r
       where t.id = any(array(select id from r)) and t.id = r.id`,
@@ -142,7 +142,7 @@ export const INSERT_KEYS = preparedStatement(
   1,
   `insert into idempotency_keys (key, command, fingerprint, result, created_at)
    select key, command, decode(fingerprint, 'hex'), result, created_at
-     from jsonb_to_recordset($1) as r(key text, command text, fingerprint text, result jsonb,
+     from json_to_recordset($1) as r(key text, command text, fingerprint text, result jsonb,
           created_at timestamptz)`,
 );
 
@@ -151,5 +151,5 @@ export const INSERT_EVENTS = preparedStatement(
   1,
   `insert into outbox_events (event_id, subject, payload, created_at)
    select event_id, subject, decode(payload, 'hex'), created_at
-     from jsonb_to_recordset($1) as r(event_id uuid, subject text, payload text, created_at timestamptz)`,
+     from json_to_recordset($1) as r(event_id uuid, subject text, payload text, created_at timestamptz)`,
 );

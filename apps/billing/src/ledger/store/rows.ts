@@ -1,6 +1,6 @@
 // Row shapes of the set-based store: what its reads return (everything as text, so no type parser
 // of the shared pool can change a value), and the JSON rows its writes take (snake_case, matching
-// the column names jsonb_to_recordset fills; integers as decimal text, which JSON carries exactly).
+// the column names json_to_recordset fills; integers as decimal text, which JSON carries exactly).
 import type {
   AccountKind,
   AssetCode,

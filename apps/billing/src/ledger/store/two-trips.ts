@@ -1,7 +1,7 @@
 // A transaction in two round trips on one of MikroORM's own pooled connections: the first trip opens
 // it and runs the reads (locks included), the second runs every write and commits. Each trip is one
 // simple-protocol query string holding several statements, so PostgreSQL answers it in one go; the
-// values travel as escaped JSON literals (jsonb parameters), never spliced raw.
+// values travel as escaped JSON literals (json parameters), never spliced raw.
 // The statements are prepared once per connection (SQL PREPARE, sent at the head of the first trip
 // that needs them) and then run with EXECUTE, so a batch costs PostgreSQL no parse and no plan.
 import type { Pool, PoolClient, QueryResult } from "pg";
@@ -10,7 +10,11 @@ import { isConnectionFailure } from "../../db/database.js";
 /** Serialization failures, deadlocks and unique-key races: the whole transaction may run again. */
 const RETRYABLE = new Set(["40001", "40P01", "23505"]);
 
-/** A statement of the hot path; its parameters `$1`…`$n` are each one JSON value (jsonb). */
+/**
+ * A statement of the hot path; its parameters `$1`…`$n` are each one JSON value, typed json:
+ * PostgreSQL reads it once as the statement consumes it, where jsonb first builds the whole batch
+ * into a tree (json_to_recordset took 45 µs for 8 transfer rows, jsonb_to_recordset 75 µs).
+ */
 export interface PreparedStatement {
   readonly name: string;
   readonly parameters: number;
@@ -102,7 +106,7 @@ export class TwoTrips {
   async #run(statements: readonly string[]): Promise<QueryResult[]> {
     const prepares = [...this.#toPrepare.values()].map(({ name, parameters, sql }) => {
       const types =
-        parameters === 0 ? "" : ` (${Array.from({ length: parameters }, () => "jsonb").join(", ")})`;
+        parameters === 0 ? "" : ` (${Array.from({ length: parameters }, () => "json").join(", ")})`;
       return `prepare ${name}${types} as ${sql}`;
     });
     this.#markPrepared();
