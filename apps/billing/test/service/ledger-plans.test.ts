@@ -54,7 +54,7 @@ const hotPath = Object.values(statements).filter(
 );
 
 describe("hot path plans", () => {
-  it("covers every statement of the batch session", () => {
+  it("reads the batch session's statements from their module (locks, reads and writes among them)", () => {
     expect(hotPath.map((s) => s.name)).toEqual(
       expect.arrayContaining([
         "billing_batch_lock_holds",
